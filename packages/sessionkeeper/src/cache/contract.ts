@@ -1,0 +1,14 @@
+import type { SessionRecord } from "../types.js";
+
+/**
+ * A cache of validated sessions with a revocation broadcast, shared by app instances (Redis).
+ * `get` returns null whenever the cache cannot be trusted (e.g. its subscription is down), so the
+ * caller reads the database; `invalidate` must reach every instance before it resolves or throw.
+ */
+export interface SessionCache {
+  get(id: string): Promise<SessionRecord | null> | SessionRecord | null;
+  set(record: SessionRecord): Promise<void> | void;
+  /** Drops the sessions on this instance and broadcasts the drop to every other instance. */
+  invalidate(ids: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,146 @@
+import { resolveClientIp } from "../client-ip.js";
+import { isStorageError } from "../errors.js";
+import { isSameOriginRequest } from "../origin.js";
+import type { SessionKeeper } from "../session-keeper.js";
+import type { RequestInfo, Session, SessionRecord } from "../types.js";
+
+/** What an adapter reads off its framework's request. Everything here is hostile input. */
+export interface RawRequest {
+  method: string;
+  path: string;
+  header(name: string): string | null | undefined;
+  socketAddress: string | null | undefined;
+  /** The connection itself is TLS. */
+  encrypted: boolean;
+}
+
+/** What the adapter must do before (or instead of) calling the app. */
+export type Outcome =
+  | { kind: "excluded" }
+  | { kind: "forbidden"; status: 403; error: "cross_origin_request" }
+  | { kind: "unavailable"; status: 503; error: "storage_unavailable" }
+  | { kind: "next"; context: RequestSession };
+
+/**
+ * The per-request face of sessionkeeper that adapters hand to the app: the current session (or
+ * null), and sign-in/out that queue their cookies on the response.
+ */
+export class RequestSession {
+  #record: SessionRecord | null;
+  #pending: SessionRecord | null;
+  session: Session | null;
+  /** A `pending` session awaiting new-device verification: it grants nothing else. */
+  pendingSession: Session | null;
+
+  constructor(
+    readonly keeper: SessionKeeper,
+    readonly info: RequestInfo,
+    found: { record: SessionRecord; session: Session } | null,
+    private readonly setCookie: (value: string) => void,
+  ) {
+    const live = found?.record.status === "active" ? found : null;
+    const pending = found?.record.status === "pending" ? found : null;
+    this.#record = live?.record ?? null;
+    this.session = live?.session ?? null;
+    this.#pending = pending?.record ?? null;
+    this.pendingSession = pending?.session ?? null;
+  }
+
+  get ip(): string {
+    return this.info.ip;
+  }
+
+  /** The stored record of the current session (active or pending). */
+  get record(): SessionRecord | null {
+    return this.#record ?? this.#pending;
+  }
+
+  /**
+   * Signs `userId` in with a brand-new session. A session the browser already held is ended
+   * (reason `replaced`) rather than adopted.
+   */
+  async signIn(userId: string, options: { status?: "active" | "pending" } = {}): Promise<Session> {
+    const previous = this.record;
+    if (previous) await this.keeper.revokeSession(previous.userId, previous.id, this.info, { reason: "replaced" });
+    const result = await this.keeper.signIn(userId, this.info, options);
+    for (const cookie of result.setCookies) this.setCookie(cookie);
+    if (result.record.status === "active") {
+      this.#record = result.record;
+      this.session = result.session;
+      this.#pending = null;
+      this.pendingSession = null;
+    } else {
+      this.#record = null;
+      this.session = null;
+      this.#pending = result.record;
+      this.pendingSession = result.session;
+    }
+    return result.session;
+  }
+
+  /** Ends the current session (kept as history with reason `sign_out`) and clears its cookie. */
+  async signOut(): Promise<void> {
+    const record = this.record;
+    if (record) await this.keeper.signOut(record, this.info);
+    else this.setCookie(this.keeper.clearCookie(this.info));
+    if (record) this.setCookie(this.keeper.clearCookie(this.info));
+    this.#record = null;
+    this.#pending = null;
+    this.session = null;
+    this.pendingSession = null;
+  }
+
+  /** Issues a new token for the current session (after a privilege change). Old cookie dies at once. */
+  async rotate(options: { activate?: boolean } = {}): Promise<Session | null> {
+    const record = options.activate ? this.#pending : this.#record;
+    if (!record) return null;
+    const result = await this.keeper.rotate(record, this.info, options);
+    if (!result) return null;
+    for (const cookie of result.setCookies) this.setCookie(cookie);
+    this.#record = { ...record, status: "active" };
+    this.#pending = null;
+    this.pendingSession = null;
+    this.session = result.session;
+    return result.session;
+  }
+}
+
+/** Builds the request info the core needs: client IP by the trustProxy rules, HTTPS or not. */
+export function requestInfo(keeper: SessionKeeper, req: RawRequest): RequestInfo {
+  const trust = keeper.options.trust;
+  const ip = resolveClientIp(req.socketAddress, req.header("x-forwarded-for"), trust);
+  let https = req.encrypted;
+  if (!https && trust.kind !== "none") {
+    // Only a trusted proxy may say the original request was HTTPS.
+    const proto = req.header("x-forwarded-proto");
+    https = typeof proto === "string" && proto.split(",")[0]?.trim().toLowerCase() === "https";
+  }
+  return {
+    cookieHeader: req.header("cookie"),
+    ip,
+    userAgent: req.header("user-agent"),
+    secure: keeper.isSecure(https),
+  };
+}
+
+/**
+ * What every adapter does first: skip excluded paths, refuse cross-origin unsafe requests, and
+ * validate the session cookie. A storage failure becomes 503: authenticated routes fail closed.
+ */
+export async function beginRequest(keeper: SessionKeeper, req: RawRequest, setCookie: (value: string) => void): Promise<Outcome> {
+  if (keeper.isExcluded(req.path)) return { kind: "excluded" };
+  const sameOrigin = isSameOriginRequest(req.method, {
+    secFetchSite: req.header("sec-fetch-site"),
+    origin: req.header("origin"),
+    host: req.header("host"),
+  });
+  if (!sameOrigin) return { kind: "forbidden", status: 403, error: "cross_origin_request" };
+  const info = requestInfo(keeper, req);
+  try {
+    const found = await keeper.validate(info);
+    return { kind: "next", context: new RequestSession(keeper, info, found, setCookie) };
+  } catch (error) {
+    if (isStorageError(error)) return { kind: "unavailable", status: 503, error: "storage_unavailable" };
+    throw error;
+  }
+}

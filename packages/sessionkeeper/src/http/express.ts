@@ -1,0 +1,84 @@
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
+import { isStorageError } from "../errors.js";
+import type { SessionKeeper } from "../session-keeper.js";
+import type { Session } from "../types.js";
+import { beginRequest, type RequestSession } from "./context.js";
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** sessionkeeper's view of this request; absent on excluded paths. */
+      sessionkeeper?: RequestSession;
+    }
+  }
+}
+
+/**
+ * Express middleware: validates the session cookie and puts a {@link RequestSession} on
+ * `req.sessionkeeper`. Refuses cross-origin unsafe requests (403) and answers 503 when storage is down.
+ * @example
+ * app.use(sessionMiddleware(keeper));
+ * app.get("/me", requireSession(), (req, res) => res.json(getSession(req)));
+ */
+export function sessionMiddleware(keeper: SessionKeeper): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const outcome = await beginRequest(
+      keeper,
+      {
+        method: req.method,
+        path: req.path,
+        header: (name) => headerValue(req.headers[name]),
+        socketAddress: req.socket.remoteAddress,
+        encrypted: "encrypted" in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted),
+      },
+      (cookie) => {
+        res.append("Set-Cookie", cookie);
+        // A response that sets a session cookie must never be stored by a shared cache.
+        res.setHeader("Cache-Control", "no-store");
+      },
+    );
+    if (outcome.kind === "excluded") return next();
+    if (outcome.kind !== "next") {
+      res.status(outcome.status).json({ error: outcome.error });
+      return;
+    }
+    req.sessionkeeper = outcome.context;
+    next();
+  };
+}
+
+/** Answers 401 `{"error":"unauthenticated"}` unless the request has an active session. */
+export function requireSession(): RequestHandler {
+  return (req, res, next) => {
+    if (req.sessionkeeper?.session) return next();
+    res.status(401).json({ error: "unauthenticated" });
+  };
+}
+
+/** The current active session, or null. */
+export function getSession(req: Request): Session | null {
+  return req.sessionkeeper?.session ?? null;
+}
+
+/** The request's sessionkeeper context; throws when the middleware did not run (a set-up mistake). */
+export function sessionContext(req: Request): RequestSession {
+  if (!req.sessionkeeper) throw new TypeError("sessionMiddleware(keeper) must run before this route (or the path is excluded)");
+  return req.sessionkeeper;
+}
+
+/** Error handler that turns a storage failure in a route into 503 instead of a 500 with a stack trace. */
+export function storageErrorHandler(): ErrorRequestHandler {
+  return (error, _req, res, next) => {
+    if (!isStorageError(error)) return next(error);
+    if (res.headersSent) return next(error);
+    res.status(503).json({ error: "storage_unavailable" });
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  // Node joins most repeated headers; for the rest take the first, as browsers send one.
+  return Array.isArray(value) ? (value[0] ?? null) : value;
+}
+
+export { RequestSession } from "./context.js";

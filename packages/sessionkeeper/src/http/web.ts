@@ -1,0 +1,118 @@
+import { isStorageError } from "../errors.js";
+import type { SessionKeeper } from "../session-keeper.js";
+import { beginRequest, type RequestSession } from "./context.js";
+
+export interface WebOptions<Env = unknown> {
+  /**
+   * The socket address of the client. Web `Request`s do not carry it; on Node with
+   * `@hono/node-server` it is `env.incoming.socket.remoteAddress` (the default when present).
+   */
+  socketAddress?: (request: Request, env: Env) => string | null | undefined;
+}
+
+/**
+ * Wraps a Web-standard handler (`Request` in, `Response` out) with session handling. The handler
+ * gets the request's {@link RequestSession} (null on excluded paths); cookies it queues are added to
+ * its response.
+ */
+export function withSessions<Env = unknown>(
+  keeper: SessionKeeper,
+  handler: (request: Request, session: RequestSession | null, env: Env) => Response | Promise<Response>,
+  options: WebOptions<Env> = {},
+): (request: Request, env: Env) => Promise<Response> {
+  return async (request, env) => {
+    const cookies: string[] = [];
+    const outcome = await beginRequest(keeper, rawRequest(request, env, options), (c) => cookies.push(c));
+    if (outcome.kind === "excluded") return handler(request, null, env);
+    if (outcome.kind !== "next") return json({ error: outcome.error }, outcome.status);
+    let response: Response;
+    try {
+      response = await handler(request, outcome.context, env);
+    } catch (error) {
+      if (isStorageError(error)) return json({ error: "storage_unavailable" }, 503);
+      throw error;
+    }
+    return withCookies(response, cookies);
+  };
+}
+
+/** The least of Hono's `Context` this adapter uses, so the library does not depend on Hono. */
+interface HonoLikeContext {
+  req: { raw: Request };
+  env: unknown;
+  res: Response;
+  set(key: "sessionkeeper", value: RequestSession): void;
+  json(body: unknown, status?: number): Response;
+}
+
+/**
+ * Hono middleware: `c.get("sessionkeeper")` is the request's {@link RequestSession}.
+ * @example
+ * const app = new Hono<{ Variables: { sessionkeeper: RequestSession } }>();
+ * app.use(honoSessions(keeper));
+ */
+export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
+  return async (c: HonoLikeContext, next: () => Promise<void>): Promise<Response | undefined> => {
+    const cookies: string[] = [];
+    const outcome = await beginRequest(keeper, rawRequest(c.req.raw, c.env, options), (v) => cookies.push(v));
+    if (outcome.kind === "excluded") {
+      await next();
+      return undefined;
+    }
+    if (outcome.kind !== "next") return c.json({ error: outcome.error }, outcome.status);
+    c.set("sessionkeeper", outcome.context);
+    try {
+      await next();
+    } catch (error) {
+      if (isStorageError(error)) return c.json({ error: "storage_unavailable" }, 503);
+      throw error;
+    }
+    if (cookies.length > 0) c.res = withCookies(c.res, cookies);
+    return undefined;
+  };
+}
+
+/** Answers 401 unless the request has an active session (Hono). */
+export function honoRequireSession() {
+  return async (c: HonoLikeContext & { get(key: "sessionkeeper"): RequestSession | undefined }, next: () => Promise<void>) => {
+    if (!c.get("sessionkeeper")?.session) return c.json({ error: "unauthenticated" }, 401);
+    await next();
+    return undefined;
+  };
+}
+
+function rawRequest<Env>(request: Request, env: Env, options: WebOptions<Env>) {
+  const url = new URL(request.url);
+  return {
+    method: request.method,
+    path: url.pathname,
+    header: (name: string) => request.headers.get(name),
+    socketAddress: options.socketAddress ? options.socketAddress(request, env) : nodeServerAddress(env),
+    encrypted: url.protocol === "https:",
+  };
+}
+
+function nodeServerAddress(env: unknown): string | null {
+  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | null)?.incoming;
+  return incoming?.socket?.remoteAddress ?? null;
+}
+
+function json(body: unknown, status: number): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+function withCookies(response: Response, cookies: string[]): Response {
+  if (cookies.length === 0) return response;
+  // Responses from fetch() have immutable headers: copy when needed.
+  let out = response;
+  try {
+    for (const c of cookies) out.headers.append("set-cookie", c);
+  } catch {
+    out = new Response(response.body, response);
+    for (const c of cookies) out.headers.append("set-cookie", c);
+  }
+  out.headers.set("cache-control", "no-store");
+  return out;
+}
+
+export { RequestSession } from "./context.js";

@@ -1,0 +1,382 @@
+import { createHash, randomBytes } from "node:crypto";
+import { readSingleCookie, serializeCookie } from "./cookies.js";
+import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
+import { toSession } from "./session-view.js";
+import type { EndSessionInput } from "./storage/contract.js";
+import { formatToken, generateToken, hashSecret, parseToken, randomId, verifySecret } from "./token.js";
+import type { LoginEvent, Location, RequestInfo, Session, SessionRecord } from "./types.js";
+import { type DeviceInfo, parseUserAgent } from "./user-agent.js";
+
+/** What sign-in and token rotation hand back: the session, and the cookies to send with the response. */
+export interface CookieResult {
+  session: Session;
+  setCookies: string[];
+}
+
+/** The result of validating a request: the live session record, or null for "no session". */
+export interface Validated {
+  record: SessionRecord;
+  session: Session;
+}
+
+const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const LIST_LIMIT = 200;
+
+/**
+ * The session engine. Frameworks reach it through adapters (`sessionkeeper/express`,
+ * `sessionkeeper/web`); it speaks only strings and plain objects.
+ * @example
+ * const keeper = createSessionKeeper({ storage: sqliteStorage(new Database("data/app.db")) });
+ * await keeper.migrate();
+ */
+export function createSessionKeeper(options: SessionKeeperOptions): SessionKeeper {
+  return new SessionKeeper(resolveOptions(options));
+}
+
+export class SessionKeeper {
+  // Sessions whose last-seen write is in flight: concurrent requests on this instance skip it.
+  readonly #touching = new Set<string>();
+
+  constructor(readonly options: ResolvedOptions) {}
+
+  get storage() {
+    return this.options.storage;
+  }
+
+  /** Creates or upgrades the storage schema. */
+  migrate(): Promise<void> {
+    return this.options.storage.migrate();
+  }
+
+  /** Closes the cache and the storage. */
+  async close(): Promise<void> {
+    await this.options.cache?.close();
+    await this.options.storage.close();
+  }
+
+  /** The session cookie's name for a request: `__Host-` prefixed over HTTPS, so no subdomain can set it. */
+  cookieName(secure: boolean): string {
+    return secure ? `__Host-${this.options.cookieName}` : this.options.cookieName;
+  }
+
+  deviceCookieName(secure: boolean): string {
+    return secure ? `__Host-${this.options.deviceCookieName}` : this.options.deviceCookieName;
+  }
+
+  isSecure(requestIsHttps: boolean): boolean {
+    return this.options.secure === "auto" ? requestIsHttps : this.options.secure;
+  }
+
+  /** True when a path is excluded from session handling: no lookup, no touch, no cookie. */
+  isExcluded(path: string): boolean {
+    for (const rule of this.options.excludePaths) {
+      if (typeof rule === "string") {
+        if (path === rule || path.startsWith(rule.endsWith("/") ? rule : `${rule}/`)) return true;
+      } else if (rule.test(path)) return true;
+    }
+    return false;
+  }
+
+  /** True when the request carries a session cookie at all (a lookup would be needed). */
+  hasSessionCookie(info: RequestInfo): boolean {
+    return readSingleCookie(info.cookieHeader, this.cookieName(this.isSecure(info.secure))) !== null;
+  }
+
+  /**
+   * Validates the session cookie of a request. Returns the active session, or null for anything
+   * else (absent, malformed, unknown, tampered, ended, expired). Only a storage failure throws.
+   */
+  async authenticate(info: RequestInfo): Promise<Validated | null> {
+    const found = await this.validate(info);
+    return found && found.record.status === "active" ? found : null;
+  }
+
+  /** Like {@link authenticate} but for a `pending` session awaiting new-device verification. */
+  async authenticatePending(info: RequestInfo): Promise<Validated | null> {
+    const found = await this.validate(info);
+    return found && found.record.status === "pending" ? found : null;
+  }
+
+  async validate(info: RequestInfo): Promise<Validated | null> {
+    const raw = readSingleCookie(info.cookieHeader, this.cookieName(this.isSecure(info.secure)));
+    const token = parseToken(raw);
+    if (!token) return null;
+    const { storage, cache } = this.options;
+    let record = (await cache?.get(token.id)) ?? null;
+    if (!record) {
+      record = await storage.findSession(token.id);
+      if (record && (record.status === "active" || record.status === "pending")) await cache?.set(record);
+    }
+    // Constant-time comparison of hashes; an unknown id and a wrong secret look the same to the caller.
+    if (!record || !verifySecret(token.secret, record.secretHash)) return null;
+    if (record.status !== "active" && record.status !== "pending") return null;
+
+    const now = this.options.now();
+    const timedOut =
+      now >= record.expiresAt ? "absolute_timeout" : now >= record.lastSeenAt + this.options.idleTimeout ? "idle_timeout" : null;
+    if (timedOut) {
+      await this.#end(record, { status: "expired", reason: timedOut, endedAt: now }, "session_expired", info);
+      return null;
+    }
+    if (now - record.lastSeenAt >= this.options.touchInterval && !this.#touching.has(record.id)) {
+      record = await this.#touch(record, info.ip, now);
+    }
+    return { record, session: toSession(record, { currentId: record.id, idleTimeout: this.options.idleTimeout }) };
+  }
+
+  async #touch(record: SessionRecord, ip: string, now: number): Promise<SessionRecord> {
+    this.#touching.add(record.id);
+    try {
+      // Geolocate only when the IP changed: at most once per touch interval, never per request.
+      const location = ip !== record.lastIp ? await this.#locate(ip) : undefined;
+      const touched = await this.options.storage.touchSession(record.id, {
+        lastSeenAt: now,
+        lastIp: ip,
+        previousLastSeenAt: record.lastSeenAt,
+        ...(location !== undefined ? { location: location ?? { city: null, region: null, country: null } } : {}),
+      });
+      const next: SessionRecord = { ...record, lastSeenAt: now, lastIp: ip, ...(location !== undefined ? nullLocation(location) : {}) };
+      // Another request or instance already wrote it: fine, the row is fresh; refresh our cache from it.
+      if (touched) await this.options.cache?.set(next);
+      return next;
+    } finally {
+      this.#touching.delete(record.id);
+    }
+  }
+
+  async #locate(ip: string): Promise<Location | null> {
+    return this.options.geo ? await this.options.geo.lookup(ip) : null;
+  }
+
+  /**
+   * Signs a user in: always a new session (new id and secret), never a value the request presented.
+   * Records a `sign_in` event in the same transaction. With `status: "pending"` the session can do
+   * nothing until verified.
+   */
+  async signIn(userId: string, info: RequestInfo, options: { status?: "active" | "pending" } = {}): Promise<CookieResult & { record: SessionRecord; deviceKnown: boolean }> {
+    if (typeof userId !== "string" || userId.length === 0 || userId.length > 255) {
+      throw new TypeError("userId must be a non-empty string of at most 255 characters");
+    }
+    const now = this.options.now();
+    const secure = this.isSecure(info.secure);
+    const device = parseUserAgent(info.userAgent, this.options.userAgentMaxLength);
+    const location = await this.#locate(info.ip);
+    const token = generateToken();
+    const presentedDevice = readSingleCookie(info.cookieHeader, this.deviceCookieName(secure));
+    const hasDevice = presentedDevice !== null && DEVICE_ID_PATTERN.test(presentedDevice);
+    const deviceSecret = hasDevice ? (presentedDevice as string) : randomBytes(32).toString("base64url");
+    const record: SessionRecord = {
+      id: token.id,
+      secretHash: hashSecret(token.secret),
+      userId,
+      status: options.status ?? "active",
+      endReason: null,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: now + this.options.absoluteTimeout,
+      endedAt: null,
+      ip: info.ip,
+      lastIp: info.ip,
+      userAgent: device.userAgent,
+      browserName: device.browserName,
+      browserVersion: device.browserVersion,
+      osName: device.osName,
+      osVersion: device.osVersion,
+      deviceType: device.deviceType,
+      ...nullLocation(location),
+      // The device cookie is a bearer value too: store only its hash.
+      deviceId: createHash("sha256").update(deviceSecret).digest("hex"),
+    };
+    const event = this.#event({ type: "sign_in", userId, sessionId: record.id, reason: options.status === "pending" ? "pending_verification" : null }, info, device, location, now);
+    await this.options.storage.createSession(record, event);
+    this.#emit(event);
+    const setCookies = [this.#sessionCookie(formatToken(token), secure)];
+    if (!hasDevice) {
+      setCookies.push(
+        serializeCookie(this.deviceCookieName(secure), deviceSecret, {
+          secure,
+          maxAge: Math.floor(this.options.deviceCookieMaxAge / 1000),
+        }),
+      );
+    }
+    return { record, session: toSession(record, { currentId: record.id, idleTimeout: this.options.idleTimeout }), setCookies, deviceKnown: hasDevice };
+  }
+
+  /** The hashed device id a request's device cookie stands for, or null without one. */
+  deviceIdOf(info: RequestInfo): string | null {
+    const value = readSingleCookie(info.cookieHeader, this.deviceCookieName(this.isSecure(info.secure)));
+    return value !== null && DEVICE_ID_PATTERN.test(value) ? createHash("sha256").update(value).digest("hex") : null;
+  }
+
+  /** Ends the session as `inactive` (reason `sign_out`), keeps the row, and returns the cookie that clears it. */
+  async signOut(record: SessionRecord, info: RequestInfo): Promise<{ setCookies: string[] }> {
+    const now = this.options.now();
+    await this.#end(record, { status: "inactive", reason: "sign_out", endedAt: now }, "sign_out", info);
+    return { setCookies: [this.clearCookie(info)] };
+  }
+
+  /** The `Set-Cookie` value that removes the session cookie. */
+  clearCookie(info: RequestInfo): string {
+    const secure = this.isSecure(info.secure);
+    return serializeCookie(this.cookieName(secure), "", { secure, maxAge: 0 });
+  }
+
+  /**
+   * Issues a new secret for the same session (privilege change, password change, verification).
+   * The old cookie stops working at once. With `activate`, a pending session becomes active.
+   * Returns null when the session is no longer live.
+   */
+  async rotate(record: SessionRecord, info: RequestInfo, options: { activate?: boolean } = {}): Promise<CookieResult | null> {
+    const token = { id: record.id, secret: generateToken().secret };
+    const secretHash = hashSecret(token.secret);
+    const ok = await this.options.storage.rotateSession(record.id, {
+      secretHash,
+      expectStatus: options.activate ? "pending" : "active",
+      ...(options.activate ? { status: "active" as const } : {}),
+    });
+    if (!ok) return null;
+    await this.options.cache?.invalidate([record.id]);
+    const now = this.options.now();
+    await this.#record({ type: "token_rotated", userId: record.userId, sessionId: record.id, reason: options.activate ? "verified" : null }, info, now);
+    const next: SessionRecord = { ...record, secretHash, status: "active" };
+    const secure = this.isSecure(info.secure);
+    return {
+      session: toSession(next, { currentId: next.id, idleTimeout: this.options.idleTimeout }),
+      setCookies: [this.#sessionCookie(formatToken(token), secure)],
+    };
+  }
+
+  /** A user's sessions, current first then by last activity. Active (and pending) only unless `includeEnded`. */
+  async listSessions(userId: string, options: { currentId?: string | null; includeEnded?: boolean; limit?: number } = {}): Promise<Session[]> {
+    const records = await this.options.storage.listUserSessions(userId, {
+      includeEnded: options.includeEnded ?? false,
+      limit: Math.min(Math.max(1, options.limit ?? LIST_LIMIT), 1000),
+    });
+    const now = this.options.now();
+    const sessions = records
+      // A session past its deadline that nobody has presented yet is not shown as live.
+      .filter((r) => options.includeEnded || (now < r.expiresAt && now < r.lastSeenAt + this.options.idleTimeout))
+      .map((r) => toSession(r, { currentId: options.currentId ?? null, idleTimeout: this.options.idleTimeout }));
+    return sessions.sort((a, b) => Number(b.current) - Number(a.current));
+  }
+
+  /**
+   * Ends one of a user's sessions. Another user's session id behaves exactly like an unknown one:
+   * false, nothing changed.
+   */
+  async revokeSession(userId: string, sessionId: string, info: RequestInfo | null, options: { reason?: string } = {}): Promise<boolean> {
+    if (typeof sessionId !== "string" || sessionId.length > 64) return false;
+    const now = this.options.now();
+    const reason = options.reason ?? "revoked_by_user";
+    const ended = await this.options.storage.endSession(sessionId, { status: "revoked", reason, endedAt: now }, { userId });
+    if (!ended) return false;
+    await this.options.cache?.invalidate([sessionId]);
+    await this.#record({ type: "session_revoked", userId, sessionId, reason }, info, now);
+    return true;
+  }
+
+  /** Ends every live session of the user except `currentId`. Returns how many ended. */
+  revokeOtherSessions(userId: string, currentId: string, info: RequestInfo | null, options: { reason?: string } = {}): Promise<number> {
+    return this.#endMany(userId, options.reason ?? "revoked_by_user", info, currentId);
+  }
+
+  /** Ends every live session of the user, e.g. with reason `password_changed` or `revoked_by_admin`. */
+  revokeAllSessions(userId: string, info: RequestInfo | null, options: { reason?: string } = {}): Promise<number> {
+    return this.#endMany(userId, options.reason ?? "revoked_by_admin", info);
+  }
+
+  async #endMany(userId: string, reason: string, info: RequestInfo | null, exceptId?: string): Promise<number> {
+    const now = this.options.now();
+    const ids = await this.options.storage.endUserSessions(
+      userId,
+      { status: "revoked", reason, endedAt: now },
+      exceptId !== undefined ? { exceptId } : {},
+    );
+    if (ids.length > 0) await this.options.cache?.invalidate(ids);
+    for (const id of ids) await this.#record({ type: "session_revoked", userId, sessionId: id, reason }, info, now);
+    return ids.length;
+  }
+
+  /** A user's login history, newest first. */
+  listEvents(userId: string, options: { limit?: number } = {}): Promise<LoginEvent[]> {
+    return this.options.storage.listEvents(userId, { limit: Math.min(Math.max(1, options.limit ?? 100), 1000) });
+  }
+
+  /** Records an event such as a failed sign-in, with the request's device and location. */
+  async recordEvent(fields: { type: string; userId: string | null; sessionId?: string | null; reason?: string | null }, info: RequestInfo | null): Promise<LoginEvent> {
+    return this.#record({ sessionId: null, reason: null, ...fields }, info, this.options.now());
+  }
+
+  /**
+   * Deletes sessions that ended (or silently expired) longer than `retention` ago, and events
+   * older than `eventRetention` (default: the same). Returns what was deleted.
+   */
+  prune(options: { retention: number; eventRetention?: number }): Promise<{ sessions: number; events: number }> {
+    const now = this.options.now();
+    const cutoff = now - options.retention;
+    return this.options.storage.prune({
+      endedBefore: cutoff,
+      expiredBefore: cutoff,
+      idleBefore: cutoff - this.options.idleTimeout,
+      eventsBefore: now - (options.eventRetention ?? options.retention),
+    });
+  }
+
+  async #end(record: SessionRecord, end: EndSessionInput, type: string, info: RequestInfo | null): Promise<void> {
+    const ended = await this.options.storage.endSession(record.id, end);
+    await this.options.cache?.invalidate([record.id]);
+    if (ended) await this.#record({ type, userId: record.userId, sessionId: record.id, reason: end.reason }, info, end.endedAt);
+  }
+
+  async #record(fields: { type: string; userId: string | null; sessionId: string | null; reason: string | null }, info: RequestInfo | null, now: number): Promise<LoginEvent> {
+    const device = info ? parseUserAgent(info.userAgent, this.options.userAgentMaxLength) : null;
+    const location = info ? await this.#locate(info.ip) : null;
+    const event = this.#event(fields, info, device, location, now);
+    await this.options.storage.recordEvent(event);
+    this.#emit(event);
+    return event;
+  }
+
+  #event(
+    fields: { type: string; userId: string | null; sessionId: string | null; reason: string | null },
+    info: RequestInfo | null,
+    device: DeviceInfo | null,
+    location: Location | null,
+    now: number,
+  ): LoginEvent {
+    return {
+      id: randomId(),
+      ...fields,
+      ip: info?.ip ?? null,
+      userAgent: device?.userAgent ?? null,
+      browserName: device?.browserName ?? null,
+      browserVersion: device?.browserVersion ?? null,
+      osName: device?.osName ?? null,
+      osVersion: device?.osVersion ?? null,
+      deviceType: device?.deviceType ?? null,
+      ...nullLocation(location),
+      createdAt: now,
+    };
+  }
+
+  #emit(event: LoginEvent): void {
+    const hook = this.options.onEvent;
+    if (!hook) return;
+    // A subscriber's failure must not undo or fail the sign-in it is told about.
+    try {
+      const result = hook(event);
+      if (result && typeof (result as Promise<void>).catch === "function") (result as Promise<void>).catch(() => {});
+    } catch {
+      /* ignored by design */
+    }
+  }
+
+  #sessionCookie(value: string, secure: boolean): string {
+    // A session cookie without Max-Age would die with the browser; the server decides the lifetime.
+    return serializeCookie(this.cookieName(secure), value, { secure, maxAge: Math.floor(this.options.absoluteTimeout / 1000) });
+  }
+}
+
+function nullLocation(location: Location | null): { city: string | null; region: string | null; country: string | null } {
+  return { city: location?.city ?? null, region: location?.region ?? null, country: location?.country ?? null };
+}

@@ -1,0 +1,66 @@
+import type { LoginEvent, Session, SessionRecord } from "./types.js";
+
+/** The public view of a stored session: never the secret hash. */
+export function toSession(record: SessionRecord, options: { currentId?: string | null; idleTimeout: number }): Session {
+  const idleDeadline = record.lastSeenAt + options.idleTimeout;
+  const hasLocation = record.city !== null || record.region !== null || record.country !== null;
+  return {
+    id: record.id,
+    userId: record.userId,
+    current: options.currentId != null && record.id === options.currentId,
+    status: record.status,
+    endReason: record.endReason,
+    createdAt: new Date(record.createdAt),
+    lastSeenAt: new Date(record.lastSeenAt),
+    expiresAt: new Date(Math.min(idleDeadline, record.expiresAt)),
+    endedAt: record.endedAt === null ? null : new Date(record.endedAt),
+    ip: record.ip,
+    lastIp: record.lastIp,
+    userAgent: record.userAgent,
+    browser: { name: record.browserName, version: record.browserVersion },
+    os: { name: record.osName, version: record.osVersion },
+    device: { type: record.deviceType },
+    location: hasLocation ? { city: record.city, region: record.region, country: record.country } : null,
+  };
+}
+
+/** The JSON shape of a session for APIs (see DESIGN.md): ISO times, no token, no hash, no user agent string. */
+export function sessionToJSON(session: Session) {
+  return {
+    id: session.id,
+    current: session.current,
+    status: session.status,
+    createdAt: session.createdAt.toISOString(),
+    lastSeenAt: session.lastSeenAt.toISOString(),
+    expiresAt: session.expiresAt.toISOString(),
+    endedAt: session.endedAt ? session.endedAt.toISOString() : null,
+    endReason: session.endReason,
+    ip: session.ip,
+    lastIp: session.lastIp,
+    browser: { ...session.browser },
+    os: { ...session.os },
+    device: { ...session.device },
+    location: session.location ? { ...session.location } : null,
+  };
+}
+
+export type SessionJSON = ReturnType<typeof sessionToJSON>;
+
+/** The JSON shape of a login event for APIs. */
+export function eventToJSON(event: LoginEvent) {
+  const hasLocation = event.city !== null || event.region !== null || event.country !== null;
+  return {
+    id: event.id,
+    type: event.type,
+    reason: event.reason,
+    sessionId: event.sessionId,
+    createdAt: new Date(event.createdAt).toISOString(),
+    ip: event.ip,
+    browser: { name: event.browserName, version: event.browserVersion },
+    os: { name: event.osName, version: event.osVersion },
+    device: { type: event.deviceType },
+    location: hasLocation ? { city: event.city, region: event.region, country: event.country } : null,
+  };
+}
+
+export type LoginEventJSON = ReturnType<typeof eventToJSON>;

@@ -1,0 +1,44 @@
+import type { LoginEvent, SessionRecord, SessionStatus } from "../types.js";
+
+/** How a session is ended: the status it takes, why, and when. */
+export interface EndSessionInput {
+  status: Exclude<SessionStatus, "active" | "pending">;
+  reason: string;
+  endedAt: number;
+}
+
+/**
+ * The storage contract, named for what sessionkeeper does with sessions. Every method either
+ * succeeds or throws a `StorageError`; "not found" is `null`, `false` or `0`, never an exception.
+ * Only sessions that are `active` or `pending` are ever ended or touched: ending is idempotent.
+ */
+export interface SessionStore {
+  /** Creates or upgrades the schema. Idempotent; safe when several instances start at once. */
+  migrate(): Promise<void>;
+  /** Inserts a session and its sign-in event atomically: a crash leaves neither or both. */
+  createSession(session: SessionRecord, event: LoginEvent): Promise<void>;
+  /** One indexed lookup by primary key. */
+  findSession(id: string): Promise<SessionRecord | null>;
+  /**
+   * Writes last-seen time and IP (and location, when given), only if `lastSeenAt` in the row is still
+   * `previousLastSeenAt`: concurrent requests and instances write once. True when a row changed.
+   */
+  touchSession(
+    id: string,
+    update: { lastSeenAt: number; lastIp: string; previousLastSeenAt: number; location?: { country: string | null; region: string | null; city: string | null } },
+  ): Promise<boolean>;
+  /** Replaces the secret hash (token rotation) and optionally activates a pending session. */
+  rotateSession(id: string, update: { secretHash: string; status?: "active"; expectStatus: "active" | "pending" }): Promise<boolean>;
+  /** A user's sessions, newest activity first: only active (and pending) ones unless `includeEnded`. */
+  listUserSessions(userId: string, options: { includeEnded: boolean; limit: number }): Promise<SessionRecord[]>;
+  /** Ends one live session; with `userId`, only if it belongs to that user. True when it ended now. */
+  endSession(id: string, end: EndSessionInput, options?: { userId?: string }): Promise<boolean>;
+  /** Ends a user's live sessions except `exceptId`; returns the ids it ended. */
+  endUserSessions(userId: string, end: EndSessionInput, options?: { exceptId?: string }): Promise<string[]>;
+  recordEvent(event: LoginEvent): Promise<void>;
+  /** A user's events, newest first. */
+  listEvents(userId: string, options: { limit: number }): Promise<LoginEvent[]>;
+  /** Deletes sessions ended before `endedBefore`, dead ones past `expiredBefore`, and old events. */
+  prune(options: { endedBefore: number; expiredBefore: number; idleBefore: number; eventsBefore: number }): Promise<{ sessions: number; events: number }>;
+  close(): Promise<void>;
+}

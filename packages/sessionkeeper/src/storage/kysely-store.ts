@@ -1,0 +1,276 @@
+import type { Kysely, Selectable } from "kysely";
+import { StorageError } from "../errors.js";
+import type { LoginEvent, SessionRecord, SessionStatus } from "../types.js";
+import type { EndSessionInput, SessionStore } from "./contract.js";
+import { migrateToLatest } from "./migrations.js";
+import type { Database, LoginEventsTable, SessionsTable } from "./schema.js";
+
+const LIVE: SessionStatus[] = ["active", "pending"];
+
+export interface KyselyStoreOptions {
+  /** Called once by `close()`, e.g. to end a pool the store was given. */
+  onClose?: () => Promise<void> | void;
+}
+
+/**
+ * The one SQL implementation of {@link SessionStore}, over any Kysely dialect (SQLite, PostgreSQL,
+ * MySQL). Driver errors become `StorageError`s so adapters can fail closed with a 503.
+ */
+export function createKyselyStore(db: Kysely<Database>, options: KyselyStoreOptions = {}): KyselyStore {
+  return new KyselyStore(db, options);
+}
+
+export class KyselyStore implements SessionStore {
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly options: KyselyStoreOptions = {},
+  ) {}
+
+  /** Runs a storage step and turns any driver failure into a StorageError naming the step. */
+  protected async run<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof StorageError) throw error;
+      throw new StorageError(`session storage failed during ${step}`, { cause: error });
+    }
+  }
+
+  migrate(): Promise<void> {
+    return this.run("migrate", () => migrateToLatest(this.db as Kysely<unknown>));
+  }
+
+  createSession(session: SessionRecord, event: LoginEvent): Promise<void> {
+    return this.run("createSession", () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx.insertInto("sk_sessions").values(toSessionRow(session)).execute();
+        await trx.insertInto("sk_login_events").values(toEventRow(event)).execute();
+      }),
+    );
+  }
+
+  findSession(id: string): Promise<SessionRecord | null> {
+    return this.run("findSession", async () => {
+      const row = await this.db.selectFrom("sk_sessions").selectAll().where("id", "=", id).executeTakeFirst();
+      return row ? fromSessionRow(row) : null;
+    });
+  }
+
+  touchSession(
+    id: string,
+    update: Parameters<SessionStore["touchSession"]>[1],
+  ): Promise<boolean> {
+    return this.run("touchSession", async () => {
+      const result = await this.db
+        .updateTable("sk_sessions")
+        .set({
+          last_seen_at: update.lastSeenAt,
+          last_ip: update.lastIp,
+          ...(update.location ? update.location : {}),
+        })
+        .where("id", "=", id)
+        .where("last_seen_at", "=", update.previousLastSeenAt)
+        .where("status", "in", LIVE)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  rotateSession(id: string, update: Parameters<SessionStore["rotateSession"]>[1]): Promise<boolean> {
+    return this.run("rotateSession", async () => {
+      const result = await this.db
+        .updateTable("sk_sessions")
+        .set({ secret_hash: update.secretHash, ...(update.status ? { status: update.status } : {}) })
+        .where("id", "=", id)
+        .where("status", "=", update.expectStatus)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  listUserSessions(userId: string, options: { includeEnded: boolean; limit: number }): Promise<SessionRecord[]> {
+    return this.run("listUserSessions", async () => {
+      let query = this.db.selectFrom("sk_sessions").selectAll().where("user_id", "=", userId);
+      if (!options.includeEnded) query = query.where("status", "in", LIVE);
+      const rows = await query.orderBy("last_seen_at", "desc").orderBy("id").limit(options.limit).execute();
+      return rows.map(fromSessionRow);
+    });
+  }
+
+  endSession(id: string, end: EndSessionInput, options: { userId?: string } = {}): Promise<boolean> {
+    return this.run("endSession", async () => {
+      let query = this.db
+        .updateTable("sk_sessions")
+        .set({ status: end.status, end_reason: end.reason, ended_at: end.endedAt })
+        .where("id", "=", id)
+        .where("status", "in", LIVE);
+      if (options.userId !== undefined) query = query.where("user_id", "=", options.userId);
+      const result = await query.executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  endUserSessions(userId: string, end: EndSessionInput, options: { exceptId?: string } = {}): Promise<string[]> {
+    return this.run("endUserSessions", () =>
+      this.db.transaction().execute(async (trx) => {
+        let select = trx.selectFrom("sk_sessions").select("id").where("user_id", "=", userId).where("status", "in", LIVE);
+        if (options.exceptId !== undefined) select = select.where("id", "!=", options.exceptId);
+        const ids = (await select.execute()).map((r) => r.id);
+        if (ids.length === 0) return [];
+        await trx
+          .updateTable("sk_sessions")
+          .set({ status: end.status, end_reason: end.reason, ended_at: end.endedAt })
+          .where("id", "in", ids)
+          .where("status", "in", LIVE)
+          .execute();
+        return ids;
+      }),
+    );
+  }
+
+  recordEvent(event: LoginEvent): Promise<void> {
+    return this.run("recordEvent", async () => {
+      await this.db.insertInto("sk_login_events").values(toEventRow(event)).execute();
+    });
+  }
+
+  listEvents(userId: string, options: { limit: number }): Promise<LoginEvent[]> {
+    return this.run("listEvents", async () => {
+      const rows = await this.db
+        .selectFrom("sk_login_events")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("created_at", "desc")
+        .orderBy("id", "desc")
+        .limit(options.limit)
+        .execute();
+      return rows.map(fromEventRow);
+    });
+  }
+
+  prune(options: Parameters<SessionStore["prune"]>[0]): Promise<{ sessions: number; events: number }> {
+    return this.run("prune", async () => {
+      const sessions = await this.db
+        .deleteFrom("sk_sessions")
+        .where((eb) =>
+          eb.or([
+            eb.and([eb("status", "not in", LIVE), eb("ended_at", "<", options.endedBefore)]),
+            eb.and([eb("status", "in", LIVE), eb("expires_at", "<", options.expiredBefore)]),
+            eb.and([eb("status", "in", LIVE), eb("last_seen_at", "<", options.idleBefore)]),
+          ]),
+        )
+        .executeTakeFirst();
+      const events = await this.db
+        .deleteFrom("sk_login_events")
+        .where("created_at", "<", options.eventsBefore)
+        .executeTakeFirst();
+      return { sessions: Number(sessions.numDeletedRows), events: Number(events.numDeletedRows) };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.options.onClose?.();
+  }
+}
+
+function num(value: number | string): number {
+  return typeof value === "number" ? value : Number(value);
+}
+
+function numOrNull(value: number | string | null): number | null {
+  return value === null ? null : num(value);
+}
+
+export function toSessionRow(s: SessionRecord): SessionsTable {
+  return {
+    id: s.id,
+    secret_hash: s.secretHash,
+    user_id: s.userId,
+    status: s.status,
+    end_reason: s.endReason,
+    created_at: s.createdAt,
+    last_seen_at: s.lastSeenAt,
+    expires_at: s.expiresAt,
+    ended_at: s.endedAt,
+    ip: s.ip,
+    last_ip: s.lastIp,
+    user_agent: s.userAgent,
+    browser_name: s.browserName,
+    browser_version: s.browserVersion,
+    os_name: s.osName,
+    os_version: s.osVersion,
+    device_type: s.deviceType,
+    country: s.country,
+    region: s.region,
+    city: s.city,
+    device_id: s.deviceId,
+  };
+}
+
+export function fromSessionRow(r: Selectable<SessionsTable>): SessionRecord {
+  return {
+    id: r.id,
+    secretHash: r.secret_hash,
+    userId: r.user_id,
+    status: r.status as SessionStatus,
+    endReason: r.end_reason,
+    createdAt: num(r.created_at),
+    lastSeenAt: num(r.last_seen_at),
+    expiresAt: num(r.expires_at),
+    endedAt: numOrNull(r.ended_at),
+    ip: r.ip,
+    lastIp: r.last_ip,
+    userAgent: r.user_agent,
+    browserName: r.browser_name,
+    browserVersion: r.browser_version,
+    osName: r.os_name,
+    osVersion: r.os_version,
+    deviceType: r.device_type,
+    country: r.country,
+    region: r.region,
+    city: r.city,
+    deviceId: r.device_id,
+  };
+}
+
+function toEventRow(e: LoginEvent): LoginEventsTable {
+  return {
+    id: e.id,
+    user_id: e.userId,
+    session_id: e.sessionId,
+    type: e.type,
+    reason: e.reason,
+    ip: e.ip,
+    user_agent: e.userAgent,
+    browser_name: e.browserName,
+    browser_version: e.browserVersion,
+    os_name: e.osName,
+    os_version: e.osVersion,
+    device_type: e.deviceType,
+    country: e.country,
+    region: e.region,
+    city: e.city,
+    created_at: e.createdAt,
+  };
+}
+
+function fromEventRow(r: Selectable<LoginEventsTable>): LoginEvent {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    sessionId: r.session_id,
+    type: r.type,
+    reason: r.reason,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    browserName: r.browser_name,
+    browserVersion: r.browser_version,
+    osName: r.os_name,
+    osVersion: r.os_version,
+    deviceType: r.device_type,
+    country: r.country,
+    region: r.region,
+    city: r.city,
+    createdAt: num(r.created_at),
+  };
+}

@@ -1,0 +1,127 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+
+// Bounded column sizes: every value comes from a request and is capped before it is stored.
+const ID = "varchar(32)";
+const USER = "varchar(255)";
+const IP = "varchar(64)";
+const NAME = "varchar(64)";
+const PLACE = "varchar(128)";
+
+const migrations: Record<string, Migration> = {
+  "0001_sessions": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("sk_sessions")
+        .addColumn("id", ID, (c) => c.primaryKey())
+        .addColumn("secret_hash", "char(64)", (c) => c.notNull())
+        .addColumn("user_id", USER, (c) => c.notNull())
+        .addColumn("status", "varchar(16)", (c) => c.notNull())
+        .addColumn("end_reason", NAME)
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("last_seen_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("ended_at", "bigint")
+        .addColumn("ip", IP, (c) => c.notNull())
+        .addColumn("last_ip", IP, (c) => c.notNull())
+        .addColumn("user_agent", "varchar(512)", (c) => c.notNull())
+        .addColumn("browser_name", NAME)
+        .addColumn("browser_version", NAME)
+        .addColumn("os_name", NAME)
+        .addColumn("os_version", NAME)
+        .addColumn("device_type", NAME)
+        .addColumn("country", PLACE)
+        .addColumn("region", PLACE)
+        .addColumn("city", PLACE)
+        .addColumn("device_id", "char(64)")
+        .execute();
+      await db.schema.createIndex("sk_sessions_user_status").on("sk_sessions").columns(["user_id", "status"]).execute();
+      await db.schema.createIndex("sk_sessions_ended_at").on("sk_sessions").column("ended_at").execute();
+      await db.schema.createIndex("sk_sessions_status_expires").on("sk_sessions").columns(["status", "expires_at"]).execute();
+
+      await db.schema
+        .createTable("sk_login_events")
+        .addColumn("id", ID, (c) => c.primaryKey())
+        .addColumn("user_id", USER)
+        .addColumn("session_id", ID)
+        .addColumn("type", NAME, (c) => c.notNull())
+        .addColumn("reason", NAME)
+        .addColumn("ip", IP)
+        .addColumn("user_agent", "varchar(512)")
+        .addColumn("browser_name", NAME)
+        .addColumn("browser_version", NAME)
+        .addColumn("os_name", NAME)
+        .addColumn("os_version", NAME)
+        .addColumn("device_type", NAME)
+        .addColumn("country", PLACE)
+        .addColumn("region", PLACE)
+        .addColumn("city", PLACE)
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("sk_login_events_user_time").on("sk_login_events").columns(["user_id", "created_at"]).execute();
+      await db.schema.createIndex("sk_login_events_time").on("sk_login_events").column("created_at").execute();
+    },
+  },
+  "0002_protection": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("sk_ip_rules")
+        .addColumn("id", ID, (c) => c.primaryKey())
+        .addColumn("scope", "varchar(16)", (c) => c.notNull())
+        .addColumn("user_id", USER)
+        .addColumn("action", "varchar(16)", (c) => c.notNull())
+        .addColumn("cidr", IP, (c) => c.notNull())
+        .addColumn("note", "varchar(255)")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("sk_ip_rules_scope_user").on("sk_ip_rules").columns(["scope", "user_id"]).execute();
+      await db.schema
+        .createTable("sk_verifications")
+        .addColumn("id", ID, (c) => c.primaryKey())
+        .addColumn("session_id", ID, (c) => c.notNull())
+        .addColumn("user_id", USER, (c) => c.notNull())
+        .addColumn("code_hash", "char(64)", (c) => c.notNull())
+        .addColumn("link_hash", "char(64)", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("sk_verifications_session").on("sk_verifications").column("session_id").execute();
+      await db.schema.createIndex("sk_verifications_link").on("sk_verifications").column("link_hash").execute();
+      await db.schema
+        .createTable("sk_known_devices")
+        .addColumn("user_id", USER, (c) => c.notNull())
+        .addColumn("device_id", "char(64)", (c) => c.notNull())
+        .addColumn("first_seen_at", "bigint", (c) => c.notNull())
+        .addColumn("last_seen_at", "bigint", (c) => c.notNull())
+        .addPrimaryKeyConstraint("sk_known_devices_pk", ["user_id", "device_id"])
+        .execute();
+      await db.schema
+        .createTable("sk_counters")
+        .addColumn("key", "varchar(255)", (c) => c.primaryKey())
+        .addColumn("count", "integer", (c) => c.notNull())
+        .addColumn("reset_at", "bigint", (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Applies sessionkeeper's migrations in order. Kysely's migrator takes a lock (an advisory lock on
+ * PostgreSQL, GET_LOCK on MySQL) so two instances starting together apply each migration once.
+ */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: "sk_migrations",
+    migrationLockTableName: "sk_migrations_lock",
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    throw new Error(`sessionkeeper migration ${failed ?? "(unknown)"} failed`, { cause: error });
+  }
+}

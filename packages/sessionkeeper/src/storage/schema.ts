@@ -1,0 +1,90 @@
+
+// Times are epoch milliseconds in BIGINT columns: PostgreSQL and MySQL drivers may return them as
+// strings, so every read goes through Number().
+export interface SessionsTable {
+  id: string;
+  secret_hash: string;
+  user_id: string;
+  status: string;
+  end_reason: string | null;
+  created_at: number | string;
+  last_seen_at: number | string;
+  expires_at: number | string;
+  ended_at: number | string | null;
+  ip: string;
+  last_ip: string;
+  user_agent: string;
+  browser_name: string | null;
+  browser_version: string | null;
+  os_name: string | null;
+  os_version: string | null;
+  device_type: string | null;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  device_id: string | null;
+}
+
+export interface LoginEventsTable {
+  id: string;
+  user_id: string | null;
+  session_id: string | null;
+  type: string;
+  reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  browser_name: string | null;
+  browser_version: string | null;
+  os_name: string | null;
+  os_version: string | null;
+  device_type: string | null;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  created_at: number | string;
+}
+
+export interface IpRulesTable {
+  id: string;
+  scope: string; // "global" | "user"
+  user_id: string | null;
+  action: string; // "deny" | "allow"
+  cidr: string;
+  note: string | null;
+  created_at: number | string;
+}
+
+export interface VerificationsTable {
+  id: string;
+  session_id: string;
+  user_id: string;
+  code_hash: string;
+  link_hash: string;
+  attempts: number;
+  expires_at: number | string;
+  used_at: number | string | null;
+  created_at: number | string;
+}
+
+export interface KnownDevicesTable {
+  user_id: string;
+  device_id: string;
+  first_seen_at: number | string;
+  last_seen_at: number | string;
+}
+
+export interface CountersTable {
+  key: string;
+  count: number;
+  reset_at: number | string;
+}
+
+export interface Database {
+  sk_sessions: SessionsTable;
+  sk_login_events: LoginEventsTable;
+  sk_ip_rules: IpRulesTable;
+  sk_verifications: VerificationsTable;
+  sk_known_devices: KnownDevicesTable;
+  sk_counters: CountersTable;
+}
+

@@ -1,0 +1,51 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+
+// 16 random bytes of public id, 32 of secret: the secret carries 256 bits, well above the 128 required.
+const ID_BYTES = 16;
+const SECRET_BYTES = 32;
+const ID_LENGTH = 22; // base64url of 16 bytes, unpadded
+const SECRET_LENGTH = 43; // base64url of 32 bytes, unpadded
+const TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+
+export interface SessionToken {
+  id: string;
+  secret: string;
+}
+
+/** A random public id (also used for events, rules and verifications). */
+export function randomId(): string {
+  return randomBytes(ID_BYTES).toString("base64url");
+}
+
+/** A fresh session token. The secret leaves this process only inside the Set-Cookie value. */
+export function generateToken(): SessionToken {
+  return { id: randomId(), secret: randomBytes(SECRET_BYTES).toString("base64url") };
+}
+
+export function formatToken(token: SessionToken): string {
+  return `${token.id}.${token.secret}`;
+}
+
+/** Parses `<id>.<secret>`; anything else (wrong length, alphabet, %-escapes) is null. */
+export function parseToken(value: string | null | undefined): SessionToken | null {
+  if (typeof value !== "string" || value.length !== ID_LENGTH + 1 + SECRET_LENGTH) return null;
+  const match = TOKEN_PATTERN.exec(value);
+  if (!match) return null;
+  return { id: match[1] as string, secret: match[2] as string };
+}
+
+/** SHA-256 hex of a secret: what is stored instead of the secret. */
+export function hashSecret(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex");
+}
+
+/**
+ * Compares a presented secret with a stored hash in constant time: the stored value derives from a
+ * secret, so an early-exit comparison would leak how many leading bytes matched.
+ */
+export function verifySecret(secret: string, storedHash: string): boolean {
+  const presented = createHash("sha256").update(secret).digest();
+  if (storedHash.length !== 64) return false;
+  const stored = Buffer.from(storedHash, "hex");
+  return stored.length === presented.length && timingSafeEqual(presented, stored);
+}

@@ -1,0 +1,119 @@
+/** Where a session stands. Only `active` sessions authenticate; `pending` ones can only verify. */
+export type SessionStatus = "pending" | "active" | "inactive" | "revoked" | "expired" | "locked_out";
+
+/** Why a session ended. Apps may pass their own reasons too. */
+export type EndReason =
+  | "sign_out"
+  | "revoked_by_user"
+  | "revoked_by_admin"
+  | "password_changed"
+  | "session_limit"
+  | "idle_timeout"
+  | "absolute_timeout"
+  | "not_me"
+  | "replaced"
+  | "ip_denied"
+  | "verification_failed"
+  | (string & {});
+
+export interface Location {
+  city: string | null;
+  region: string | null;
+  country: string | null;
+}
+
+/**
+ * One sign-in, as stored. Holds the SHA-256 of the token's secret, never the secret itself.
+ * Times are epoch milliseconds.
+ */
+export interface SessionRecord {
+  id: string;
+  secretHash: string;
+  userId: string;
+  status: SessionStatus;
+  endReason: string | null;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+  endedAt: number | null;
+  ip: string;
+  lastIp: string;
+  userAgent: string;
+  browserName: string | null;
+  browserVersion: string | null;
+  osName: string | null;
+  osVersion: string | null;
+  deviceType: string | null;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  deviceId: string | null;
+}
+
+/** A session as apps and pages see it: no secret hash, `current` marks the requesting device. */
+export interface Session {
+  id: string;
+  userId: string;
+  current: boolean;
+  status: SessionStatus;
+  endReason: string | null;
+  createdAt: Date;
+  lastSeenAt: Date;
+  /** When it ends if unused: the earlier of the idle deadline and the absolute lifetime. */
+  expiresAt: Date;
+  endedAt: Date | null;
+  ip: string;
+  lastIp: string;
+  userAgent: string;
+  browser: { name: string | null; version: string | null };
+  os: { name: string | null; version: string | null };
+  device: { type: string | null };
+  location: Location | null;
+}
+
+export type LoginEventType =
+  | "sign_in"
+  | "sign_in_failed"
+  | "sign_in_blocked"
+  | "sign_out"
+  | "session_revoked"
+  | "session_expired"
+  | "token_rotated"
+  | "verification_sent"
+  | "verification_approved"
+  | "verification_denied"
+  | "verification_failed"
+  | "locked_out"
+  | "alert_sent"
+  | "password_changed"
+  | (string & {});
+
+/** One entry of a user's login history. `userId` is null for attempts on unknown accounts. */
+export interface LoginEvent {
+  id: string;
+  userId: string | null;
+  sessionId: string | null;
+  type: LoginEventType;
+  reason: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  browserName: string | null;
+  browserVersion: string | null;
+  osName: string | null;
+  osVersion: string | null;
+  deviceType: string | null;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  createdAt: number;
+}
+
+/** What the core needs to know of a request. Adapters build it; every field is hostile input. */
+export interface RequestInfo {
+  cookieHeader: string | null | undefined;
+  /** The client IP, already resolved with the trustProxy rules (see `resolveClientIp`). */
+  ip: string;
+  userAgent: string | null | undefined;
+  /** Whether the request arrived over HTTPS (decides `Secure` and the `__Host-` prefix). */
+  secure: boolean;
+}
