@@ -1,0 +1,103 @@
+import type { RequestSession } from "sessionkeeper";
+import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.js";
+import { EmailTakenError, normalizeEmail, type User, type UserStore } from "./users.js";
+
+/** Outcomes of a sign-in attempt, shared by the JSON API and the HTML form. */
+export type SignInOutcome =
+  | { kind: "signed_in"; user: User }
+  | { kind: "verification_required"; user: User }
+  | { kind: "error"; status: number; error: string; retryAfter?: number };
+
+export const PASSWORD_MIN = 8;
+// Bounded: scrypt over a megabyte-long "password" is a denial of service.
+export const PASSWORD_MAX = 256;
+
+export function validPassword(value: unknown): value is string {
+  return typeof value === "string" && value.length >= PASSWORD_MIN && value.length <= PASSWORD_MAX;
+}
+
+/** Hooks the door guard plugs into (IP rules, lockout, new-device verification, alerts). */
+export interface SignInGuard {
+  beforeCredentials(input: { email: string; userId: string | null; ctx: RequestSession }): Promise<SignInOutcome | null>;
+  afterFailure(input: { email: string; userId: string | null; ctx: RequestSession }): Promise<void>;
+  afterSuccess(input: { email: string; user: User; ctx: RequestSession }): Promise<SignInOutcome | null>;
+  complete(input: { user: User; ctx: RequestSession }): Promise<SignInOutcome>;
+}
+
+/** Signs in with e-mail and password. Unknown e-mail and wrong password answer identically. */
+export async function signInWithPassword(
+  users: UserStore,
+  ctx: RequestSession,
+  body: { email?: unknown; password?: unknown },
+  guard: SignInGuard | null,
+): Promise<SignInOutcome> {
+  const email = normalizeEmail(body.email);
+  const password = typeof body.password === "string" ? body.password : "";
+  const user = email ? await users.findByEmail(email) : null;
+  const key = email ?? "";
+  const blocked = guard ? await guard.beforeCredentials({ email: key, userId: user?.id ?? null, ctx }) : null;
+  if (blocked) return blocked;
+  const ok =
+    user && password.length > 0 && password.length <= PASSWORD_MAX
+      ? await verifyPassword(password, user.passwordHash)
+      : await burnPasswordCheck(password.slice(0, PASSWORD_MAX));
+  if (!ok || !user) {
+    if (guard) await guard.afterFailure({ email: key, userId: user?.id ?? null, ctx });
+    else await ctx.keeper.recordEvent({ type: "sign_in_failed", userId: user?.id ?? null, reason: "invalid_credentials" }, ctx.info);
+    return { kind: "error", status: 401, error: "invalid_credentials" };
+  }
+  const plain: User = { id: user.id, email: user.email, createdAt: user.createdAt };
+  if (guard) {
+    const held = await guard.afterSuccess({ email: key, user: plain, ctx });
+    if (held) return held;
+    return guard.complete({ user: plain, ctx });
+  }
+  await ctx.signIn(user.id);
+  return { kind: "signed_in", user: plain };
+}
+
+/** Creates an account and signs it in. */
+export async function signUp(
+  users: UserStore,
+  ctx: RequestSession,
+  body: { email?: unknown; password?: unknown },
+): Promise<{ kind: "signed_up"; user: User } | { kind: "error"; status: number; error: string }> {
+  const email = normalizeEmail(body.email);
+  if (!email) return { kind: "error", status: 400, error: "invalid_email" };
+  if (!validPassword(body.password)) return { kind: "error", status: 400, error: "invalid_password" };
+  let user: User;
+  try {
+    user = await users.create(email, await hashPassword(body.password));
+  } catch (error) {
+    if (error instanceof EmailTakenError) return { kind: "error", status: 409, error: "email_taken" };
+    throw error;
+  }
+  await ctx.signIn(user.id);
+  return { kind: "signed_up", user };
+}
+
+/**
+ * Changes the password: checks the current one, stores the new hash, rotates this session's token
+ * (privilege change) and ends every other session with reason `password_changed`.
+ */
+export async function changePassword(
+  users: UserStore,
+  ctx: RequestSession,
+  body: { currentPassword?: unknown; newPassword?: unknown },
+  options: { signOutOthers: boolean } = { signOutOthers: true },
+): Promise<{ kind: "changed"; revoked: number } | { kind: "error"; status: number; error: string }> {
+  const session = ctx.session;
+  if (!session) return { kind: "error", status: 401, error: "unauthenticated" };
+  const user = await users.findById(session.userId);
+  if (!user) return { kind: "error", status: 401, error: "unauthenticated" };
+  if (!validPassword(body.newPassword)) return { kind: "error", status: 400, error: "invalid_password" };
+  const current = typeof body.currentPassword === "string" ? body.currentPassword.slice(0, PASSWORD_MAX) : "";
+  if (!(await verifyPassword(current, user.passwordHash))) return { kind: "error", status: 403, error: "invalid_current_password" };
+  await users.setPassword(user.id, await hashPassword(body.newPassword));
+  await ctx.keeper.recordEvent({ type: "password_changed", userId: user.id, sessionId: session.id }, ctx.info);
+  await ctx.rotate();
+  const revoked = options.signOutOthers
+    ? await ctx.keeper.revokeOtherSessions(user.id, session.id, ctx.info, { reason: "password_changed" })
+    : 0;
+  return { kind: "changed", revoked };
+}

@@ -1,0 +1,29 @@
+import { createDemoApp } from "./app.js";
+import { ConfigError, readConfig } from "./config.js";
+import { openDbipGeo } from "./geo.js";
+import { openDemoStorage } from "./storage.js";
+
+// The reference app's entry point: `npm start` from the repository root.
+try {
+  const config = readConfig();
+  const storage = await openDemoStorage(config.databaseUrl);
+  const geo = await openDbipGeo();
+  const demo = await createDemoApp(config, { storage, ...(geo ? { geo } : {}) });
+  const server = demo.app.listen(config.port, config.host, () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : config.port;
+    console.log(`sessionkeeper demo listening on http://${config.host}:${port}`);
+  });
+  const stop = () => {
+    server.close();
+    void demo.close().finally(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`configuration error: ${error.message}`);
+    process.exit(2);
+  }
+  throw error;
+}

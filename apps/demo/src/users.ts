@@ -1,0 +1,92 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+
+/** The demo's own accounts table, kept in the same database as the sessions. */
+interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  created_at: number | string;
+}
+interface DemoDatabase {
+  demo_users: UsersTable;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  createdAt: number;
+}
+
+export class EmailTakenError extends Error {
+  override readonly name = "EmailTakenError";
+}
+
+/**
+ * Normalises an e-mail address for lookup (trimmed, NFC, lower-cased) or returns null when it is
+ * not a plausible address. Bounded at 254 characters, the SMTP limit.
+ */
+export function normalizeEmail(value: unknown): string | null {
+  if (typeof value !== "string") return null;
+  const email = value.trim().normalize("NFC").toLowerCase();
+  if (email.length < 3 || email.length > 254) return null;
+  if (!/^[^\s@<>"'`]+@[^\s@<>"'`]+\.[^\s@<>"'`]+$/.test(email)) return null;
+  return email;
+}
+
+export class UserStore {
+  readonly #db: Kysely<DemoDatabase>;
+
+  constructor(db: Kysely<unknown>) {
+    this.#db = db as Kysely<DemoDatabase>;
+  }
+
+  async migrate(): Promise<void> {
+    try {
+      await this.#db.schema
+        .createTable("demo_users")
+        .ifNotExists()
+        .addColumn("id", "varchar(36)", (c) => c.primaryKey())
+        .addColumn("email", "varchar(254)", (c) => c.notNull().unique())
+        .addColumn("password_hash", "varchar(255)", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+    } catch (error) {
+      // Two instances starting together can race on CREATE TABLE; fine if the table now exists.
+      const exists = await this.#db.selectFrom("demo_users").select("id").limit(1).execute().then(
+        () => true,
+        () => false,
+      );
+      if (!exists) throw error;
+    }
+  }
+
+  async create(email: string, passwordHash: string): Promise<User> {
+    const user = { id: randomUUID(), email, password_hash: passwordHash, created_at: Date.now() };
+    try {
+      await this.#db.insertInto("demo_users").values(user).execute();
+    } catch (error) {
+      if (await this.findByEmail(email)) throw new EmailTakenError("email taken");
+      throw error;
+    }
+    return { id: user.id, email, createdAt: user.created_at };
+  }
+
+  async findByEmail(email: string): Promise<(User & { passwordHash: string }) | null> {
+    const row = await this.#db.selectFrom("demo_users").selectAll().where("email", "=", email).executeTakeFirst();
+    return row ? { id: row.id, email: row.email, createdAt: Number(row.created_at), passwordHash: row.password_hash } : null;
+  }
+
+  async findById(id: string): Promise<(User & { passwordHash: string }) | null> {
+    const row = await this.#db.selectFrom("demo_users").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? { id: row.id, email: row.email, createdAt: Number(row.created_at), passwordHash: row.password_hash } : null;
+  }
+
+  async setPassword(id: string, passwordHash: string): Promise<void> {
+    await this.#db.updateTable("demo_users").set({ password_hash: passwordHash }).where("id", "=", id).execute();
+  }
+}
+
+export function publicUser(user: User) {
+  return { id: user.id, email: user.email, createdAt: new Date(user.createdAt).toISOString() };
+}
