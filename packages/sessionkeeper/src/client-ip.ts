@@ -41,7 +41,8 @@ export function resolveClientIp(
 ): string {
   const socket = normalizeIp(socketAddress) ?? "0.0.0.0";
   if (trust.kind === "none" || !forwardedFor) return socket;
-  const hops = forwardedFor.slice(0, 2048).split(",").slice(-MAX_FORWARDED_ENTRIES);
+  // Bound from the right: our proxies append there, so a client's padding on the left cannot push them out.
+  const hops = forwardedFor.slice(-2048).split(",").slice(-MAX_FORWARDED_ENTRIES);
   // Walk from the nearest hop outwards: [socket, last XFF entry, ..., first XFF entry].
   const chain = [socket];
   for (let i = hops.length - 1; i >= 0; i--) {

@@ -110,8 +110,10 @@ export function requestInfo(keeper: SessionKeeper, req: RawRequest): RequestInfo
   const trust = keeper.options.trust;
   const ip = resolveClientIp(req.socketAddress, req.header("x-forwarded-for"), trust);
   let https = req.encrypted;
-  if (!https && trust.kind !== "none") {
-    // Only a trusted proxy may say the original request was HTTPS.
+  // Only a trusted proxy may say the original request was HTTPS: with a CIDR list, the peer must be one.
+  const fromProxy =
+    trust.kind === "hops" || (trust.kind === "set" && trust.set.has(req.socketAddress ?? ""));
+  if (!https && fromProxy) {
     const proto = req.header("x-forwarded-proto");
     https = typeof proto === "string" && proto.split(",")[0]?.trim().toLowerCase() === "https";
   }

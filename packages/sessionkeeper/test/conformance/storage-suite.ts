@@ -1,0 +1,700 @@
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { describe, it } from "node:test";
+import { isStorageError } from "../../src/errors.js";
+import type { EndSessionInput, SessionStore } from "../../src/storage/contract.js";
+import type { LoginEvent, SessionRecord } from "../../src/types.js";
+
+/**
+ * How the suite gets a backend: a store on a fresh, empty database (or schema) of its own, not yet
+ * migrated. `cleanup` closes the store and drops the database; it must also work after the suite
+ * has already called `store.close()` itself.
+ */
+export type OpenStore = () => Promise<{ store: SessionStore; cleanup: () => Promise<void> }>;
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+// 2026-01-01T00:00:00Z: large enough that a 32-bit column or a float conversion would show.
+const T0 = 1_767_225_600_000;
+
+function newId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+function hex64(): string {
+  return createHash("sha256").update(randomBytes(16)).digest("hex");
+}
+
+/** A complete session record; tests override what they care about. */
+function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: newId(),
+    secretHash: hex64(),
+    userId: "user-a",
+    status: "active",
+    endReason: null,
+    createdAt: T0,
+    lastSeenAt: T0,
+    expiresAt: T0 + 90 * DAY,
+    endedAt: null,
+    ip: "203.0.113.9",
+    lastIp: "203.0.113.9",
+    userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+    browserName: "Firefox",
+    browserVersion: "128.0",
+    osName: "Linux",
+    osVersion: null,
+    deviceType: "desktop",
+    country: null,
+    region: null,
+    city: null,
+    deviceId: hex64(),
+    ...overrides,
+  };
+}
+
+/** A complete login event; tests override what they care about. */
+function loginEvent(overrides: Partial<LoginEvent> = {}): LoginEvent {
+  return {
+    id: newId(),
+    userId: "user-a",
+    sessionId: null,
+    type: "sign_in",
+    reason: null,
+    ip: "203.0.113.9",
+    userAgent: "Mozilla/5.0",
+    browserName: null,
+    browserVersion: null,
+    osName: null,
+    osVersion: null,
+    deviceType: null,
+    country: null,
+    region: null,
+    city: null,
+    createdAt: T0,
+    ...overrides,
+  };
+}
+
+/** Creates a session with its sign-in event and returns the record. */
+async function seed(
+  store: SessionStore,
+  overrides: Partial<SessionRecord> = {},
+): Promise<SessionRecord> {
+  const record = sessionRecord(overrides);
+  await store.createSession(
+    record,
+    loginEvent({ userId: record.userId, sessionId: record.id, createdAt: record.createdAt }),
+  );
+  return record;
+}
+
+async function mustFind(store: SessionStore, id: string): Promise<SessionRecord> {
+  const found = await store.findSession(id);
+  assert.ok(found, `session ${id} should exist`);
+  return found;
+}
+
+function revoked(endedAt: number, reason = "revoked_by_user"): EndSessionInput {
+  return { status: "revoked", reason, endedAt };
+}
+
+/**
+ * Registers node:test blocks that hold a {@link SessionStore} to its contract. Every backend
+ * (SQLite, PostgreSQL, MySQL/MariaDB, or your own) runs this same suite against a real database.
+ * @example
+ * runStorageConformance("sqlite", async () => { const t = await tempSqlite(); return { store: t.store, cleanup: t.cleanup }; });
+ */
+export function runStorageConformance(name: string, open: OpenStore): void {
+  /** Runs `fn` on a freshly opened and migrated store, and always cleans up. */
+  async function withStore(
+    fn: (store: SessionStore) => Promise<void>,
+    options: { migrate?: boolean } = {},
+  ): Promise<void> {
+    const { store, cleanup } = await open();
+    try {
+      if (options.migrate !== false) await store.migrate();
+      await fn(store);
+    } finally {
+      await cleanup();
+    }
+  }
+
+  describe(`storage conformance: ${name}`, () => {
+    describe("migrate", () => {
+      it("is idempotent: a second run succeeds and keeps existing rows", () =>
+        withStore(async (store) => {
+          await store.migrate();
+          const record = await seed(store);
+          await store.migrate();
+          assert.deepEqual(await store.findSession(record.id), record);
+        }));
+
+      it("survives two concurrent runs on the same store", () =>
+        withStore(
+          async (store) => {
+            await Promise.all([store.migrate(), store.migrate()]);
+            const record = await seed(store);
+            assert.deepEqual(await store.findSession(record.id), record);
+          },
+          { migrate: false },
+        ));
+    });
+
+    describe("createSession", () => {
+      it("stores the session and its sign-in event together", () =>
+        withStore(async (store) => {
+          const record = sessionRecord();
+          const event = loginEvent({ sessionId: record.id });
+          await store.createSession(record, event);
+          assert.deepEqual(await store.findSession(record.id), record);
+          assert.deepEqual(await store.listEvents(record.userId, { limit: 10 }), [event]);
+        }));
+
+      it("is atomic: a duplicate session id fails with a StorageError and leaves no event", () =>
+        withStore(async (store) => {
+          const original = await seed(store, { userId: "owner" });
+          const intruder = sessionRecord({ id: original.id, userId: "intruder" });
+          const event = loginEvent({ userId: "intruder", sessionId: original.id });
+          await assert.rejects(store.createSession(intruder, event), isStorageError);
+          assert.deepEqual(await store.listEvents("intruder", { limit: 10 }), []);
+          assert.deepEqual(await store.findSession(original.id), original);
+        }));
+
+      it("is atomic: a failing event insert leaves no session", () =>
+        withStore(async (store) => {
+          const first = await seed(store);
+          const [firstEvent] = await store.listEvents(first.userId, { limit: 1 });
+          assert.ok(firstEvent);
+          const second = sessionRecord({ userId: "user-b" });
+          // Reusing the first event's id makes the second insert of the transaction fail.
+          await assert.rejects(
+            store.createSession(second, { ...firstEvent, userId: "user-b", sessionId: second.id }),
+            isStorageError,
+          );
+          assert.equal(await store.findSession(second.id), null);
+          assert.deepEqual(
+            await store.listUserSessions("user-b", { includeEnded: true, limit: 10 }),
+            [],
+          );
+        }));
+    });
+
+    describe("findSession", () => {
+      it("round-trips every field: numbers stay numbers, nulls stay null, IPv6 and unicode intact", () =>
+        withStore(async (store) => {
+          const full = sessionRecord({
+            userId: `u-${"é".repeat(250)}`.slice(0, 255),
+            createdAt: T0 + 1,
+            lastSeenAt: T0 + 2 * MINUTE + 3,
+            expiresAt: T0 + 400 * DAY + 7,
+            ip: "2001:db8:85a3::8a2e:370:7334",
+            lastIp: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            userAgent:
+              `Mozilla/5.0 (Linux; Android 14) Навигатор/1.0 浏览器 🦊 ${"ü".repeat(600)}`.slice(
+                0,
+                512,
+              ),
+            browserName: "Chrome Mobile",
+            browserVersion: "126.0.6478.110",
+            osName: "Android",
+            osVersion: "14",
+            deviceType: "mobile",
+            country: "DE",
+            region: "Baden-Württemberg",
+            city: "Düsseldorf",
+          });
+          await seed(store, full);
+          const found = await mustFind(store, full.id);
+          assert.deepEqual(found, full);
+          for (const field of ["createdAt", "lastSeenAt", "expiresAt"] as const) {
+            assert.equal(typeof found[field], "number", `${field} is a number`);
+          }
+
+          const sparse = sessionRecord({
+            userAgent: "",
+            browserName: null,
+            browserVersion: null,
+            osName: null,
+            osVersion: null,
+            deviceType: null,
+            deviceId: null,
+            ip: "::1",
+            lastIp: "::1",
+          });
+          await seed(store, sparse);
+          assert.deepEqual(await store.findSession(sparse.id), sparse);
+
+          const ended = sessionRecord({
+            status: "revoked",
+            endReason: "revoked_by_admin",
+            endedAt: T0 + 5,
+          });
+          await seed(store, ended);
+          const endedFound = await mustFind(store, ended.id);
+          assert.deepEqual(endedFound, ended);
+          assert.equal(typeof endedFound.endedAt, "number");
+        }));
+
+      it("returns null for an unknown id", () =>
+        withStore(async (store) => {
+          await seed(store);
+          assert.equal(await store.findSession(newId()), null);
+        }));
+    });
+
+    describe("touchSession", () => {
+      it("writes last-seen time and IP when lastSeenAt is still the one read, and nothing else", () =>
+        withStore(async (store) => {
+          const record = await seed(store, {
+            country: "FR",
+            region: "Île-de-France",
+            city: "Paris",
+          });
+          const changed = await store.touchSession(record.id, {
+            lastSeenAt: T0 + MINUTE,
+            lastIp: "2001:db8::1",
+            previousLastSeenAt: T0,
+          });
+          assert.equal(changed, true);
+          // Without a location the stored one is kept.
+          assert.deepEqual(await store.findSession(record.id), {
+            ...record,
+            lastSeenAt: T0 + MINUTE,
+            lastIp: "2001:db8::1",
+          });
+        }));
+
+      it("refuses a stale previousLastSeenAt: the second of two touches returns false and writes nothing", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          assert.equal(
+            await store.touchSession(record.id, {
+              lastSeenAt: T0 + MINUTE,
+              lastIp: "198.51.100.1",
+              previousLastSeenAt: T0,
+            }),
+            true,
+          );
+          assert.equal(
+            await store.touchSession(record.id, {
+              lastSeenAt: T0 + 2 * MINUTE,
+              lastIp: "198.51.100.2",
+              previousLastSeenAt: T0,
+            }),
+            false,
+          );
+          const found = await mustFind(store, record.id);
+          assert.equal(found.lastSeenAt, T0 + MINUTE);
+          assert.equal(found.lastIp, "198.51.100.1");
+        }));
+
+      it("lets exactly one of two concurrent touches with the same previous value win", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          const results = await Promise.all([
+            store.touchSession(record.id, {
+              lastSeenAt: T0 + MINUTE,
+              lastIp: "198.51.100.1",
+              previousLastSeenAt: T0,
+            }),
+            store.touchSession(record.id, {
+              lastSeenAt: T0 + MINUTE + 1,
+              lastIp: "198.51.100.2",
+              previousLastSeenAt: T0,
+            }),
+          ]);
+          assert.deepEqual(results.filter(Boolean).length, 1);
+          const found = await mustFind(store, record.id);
+          const winner = results[0]
+            ? { lastSeenAt: T0 + MINUTE, lastIp: "198.51.100.1" }
+            : { lastSeenAt: T0 + MINUTE + 1, lastIp: "198.51.100.2" };
+          assert.deepEqual({ lastSeenAt: found.lastSeenAt, lastIp: found.lastIp }, winner);
+        }));
+
+      it("writes the location when given, nulls included", () =>
+        withStore(async (store) => {
+          const record = await seed(store, {
+            country: "FR",
+            region: "Île-de-France",
+            city: "Paris",
+          });
+          await store.touchSession(record.id, {
+            lastSeenAt: T0 + MINUTE,
+            lastIp: "192.0.2.1",
+            previousLastSeenAt: T0,
+            location: { country: "JP", region: "東京都", city: null },
+          });
+          const found = await mustFind(store, record.id);
+          assert.deepEqual(
+            { country: found.country, region: found.region, city: found.city },
+            { country: "JP", region: "東京都", city: null },
+          );
+        }));
+
+      it("never touches an ended or unknown session", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          assert.equal(
+            await store.endSession(record.id, {
+              status: "inactive",
+              reason: "sign_out",
+              endedAt: T0 + 1,
+            }),
+            true,
+          );
+          assert.equal(
+            await store.touchSession(record.id, {
+              lastSeenAt: T0 + MINUTE,
+              lastIp: "192.0.2.1",
+              previousLastSeenAt: T0,
+            }),
+            false,
+          );
+          assert.equal((await mustFind(store, record.id)).lastSeenAt, T0);
+          assert.equal(
+            await store.touchSession(newId(), {
+              lastSeenAt: T0 + MINUTE,
+              lastIp: "192.0.2.1",
+              previousLastSeenAt: T0,
+            }),
+            false,
+          );
+        }));
+    });
+
+    describe("rotateSession", () => {
+      it("replaces the secret hash of an active session when expecting active", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          const secretHash = hex64();
+          assert.equal(
+            await store.rotateSession(record.id, { secretHash, expectStatus: "active" }),
+            true,
+          );
+          assert.deepEqual(await store.findSession(record.id), { ...record, secretHash });
+        }));
+
+      it("activates a pending session only when expecting pending", () =>
+        withStore(async (store) => {
+          const record = await seed(store, { status: "pending" });
+          const secretHash = hex64();
+          assert.equal(
+            await store.rotateSession(record.id, {
+              secretHash,
+              status: "active",
+              expectStatus: "active",
+            }),
+            false,
+          );
+          assert.deepEqual(await store.findSession(record.id), record);
+          assert.equal(
+            await store.rotateSession(record.id, {
+              secretHash,
+              status: "active",
+              expectStatus: "pending",
+            }),
+            true,
+          );
+          assert.deepEqual(await store.findSession(record.id), {
+            ...record,
+            secretHash,
+            status: "active",
+          });
+        }));
+
+      it("refuses an ended or unknown session and changes nothing", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          await store.endSession(record.id, revoked(T0 + 1));
+          const before = await mustFind(store, record.id);
+          assert.equal(
+            await store.rotateSession(record.id, { secretHash: hex64(), expectStatus: "active" }),
+            false,
+          );
+          assert.deepEqual(await store.findSession(record.id), before);
+          assert.equal(
+            await store.rotateSession(newId(), { secretHash: hex64(), expectStatus: "active" }),
+            false,
+          );
+        }));
+    });
+
+    describe("listUserSessions", () => {
+      it("lists one user's live sessions, newest activity first, and nobody else's", () =>
+        withStore(async (store) => {
+          const older = await seed(store, { lastSeenAt: T0 + 1 * MINUTE });
+          const newest = await seed(store, { lastSeenAt: T0 + 3 * MINUTE });
+          const pending = await seed(store, { status: "pending", lastSeenAt: T0 + 2 * MINUTE });
+          const ended = await seed(store, { lastSeenAt: T0 + 4 * MINUTE });
+          await store.endSession(ended.id, revoked(T0 + 5 * MINUTE));
+          await seed(store, { userId: "user-b", lastSeenAt: T0 + 9 * MINUTE });
+          await seed(store, { userId: "user-a2", lastSeenAt: T0 + 9 * MINUTE });
+
+          const live = await store.listUserSessions("user-a", { includeEnded: false, limit: 50 });
+          assert.deepEqual(
+            live.map((s) => s.id),
+            [newest.id, pending.id, older.id],
+          );
+          assert.deepEqual(live[0], newest);
+        }));
+
+      it("includes ended sessions with includeEnded, still ordered and scoped to the user", () =>
+        withStore(async (store) => {
+          const a = await seed(store, { lastSeenAt: T0 + 1 * MINUTE });
+          const b = await seed(store, { lastSeenAt: T0 + 3 * MINUTE });
+          await store.endSession(b.id, revoked(T0 + 4 * MINUTE));
+          await seed(store, { userId: "user-b", lastSeenAt: T0 + 2 * MINUTE });
+          const all = await store.listUserSessions("user-a", { includeEnded: true, limit: 50 });
+          assert.deepEqual(
+            all.map((s) => [s.id, s.status]),
+            [
+              [b.id, "revoked"],
+              [a.id, "active"],
+            ],
+          );
+        }));
+
+      it("honours the limit, keeping the newest", () =>
+        withStore(async (store) => {
+          const ids: string[] = [];
+          for (let i = 0; i < 5; i++)
+            ids.push((await seed(store, { lastSeenAt: T0 + i * MINUTE })).id);
+          const two = await store.listUserSessions("user-a", { includeEnded: false, limit: 2 });
+          assert.deepEqual(
+            two.map((s) => s.id),
+            [ids[4], ids[3]],
+          );
+        }));
+
+      it("returns an empty list for a user without sessions", () =>
+        withStore(async (store) => {
+          await seed(store);
+          assert.deepEqual(
+            await store.listUserSessions("nobody", { includeEnded: true, limit: 10 }),
+            [],
+          );
+        }));
+    });
+
+    describe("endSession", () => {
+      it("ends a live session once; a second call returns false and keeps the first reason and time", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          assert.equal(
+            await store.endSession(record.id, {
+              status: "inactive",
+              reason: "sign_out",
+              endedAt: T0 + MINUTE,
+            }),
+            true,
+          );
+          assert.equal(
+            await store.endSession(record.id, {
+              status: "expired",
+              reason: "idle_timeout",
+              endedAt: T0 + 2 * MINUTE,
+            }),
+            false,
+          );
+          assert.deepEqual(await store.findSession(record.id), {
+            ...record,
+            status: "inactive",
+            endReason: "sign_out",
+            endedAt: T0 + MINUTE,
+          });
+        }));
+
+      it("with userId, ends only that user's session: another user's id is false and unchanged", () =>
+        withStore(async (store) => {
+          const victim = await seed(store, { userId: "user-b" });
+          assert.equal(
+            await store.endSession(victim.id, revoked(T0 + 1), { userId: "user-a" }),
+            false,
+          );
+          assert.deepEqual(await store.findSession(victim.id), victim);
+          assert.equal(
+            await store.endSession(victim.id, revoked(T0 + 1), { userId: "user-b" }),
+            true,
+          );
+          assert.equal((await mustFind(store, victim.id)).status, "revoked");
+        }));
+
+      it("ends a pending session, and returns false for an unknown id", () =>
+        withStore(async (store) => {
+          const pending = await seed(store, { status: "pending" });
+          assert.equal(
+            await store.endSession(pending.id, {
+              status: "revoked",
+              reason: "not_me",
+              endedAt: T0 + 1,
+            }),
+            true,
+          );
+          assert.equal((await mustFind(store, pending.id)).endReason, "not_me");
+          assert.equal(await store.endSession(newId(), revoked(T0 + 1)), false);
+        }));
+    });
+
+    describe("endUserSessions", () => {
+      it("ends the user's other live sessions, returns their ids, and leaves the rest alone", () =>
+        withStore(async (store) => {
+          const current = await seed(store);
+          const other1 = await seed(store);
+          const other2 = await seed(store, { status: "pending" });
+          const alreadyEnded = await seed(store);
+          await store.endSession(alreadyEnded.id, {
+            status: "inactive",
+            reason: "sign_out",
+            endedAt: T0 + 1,
+          });
+          const stranger = await seed(store, { userId: "user-b" });
+
+          const ids = await store.endUserSessions(
+            "user-a",
+            revoked(T0 + MINUTE, "password_changed"),
+            { exceptId: current.id },
+          );
+          assert.deepEqual([...ids].sort(), [other1.id, other2.id].sort());
+          for (const id of [other1.id, other2.id]) {
+            const found = await mustFind(store, id);
+            assert.deepEqual(
+              [found.status, found.endReason, found.endedAt],
+              ["revoked", "password_changed", T0 + MINUTE],
+            );
+          }
+          assert.deepEqual(await store.findSession(current.id), current);
+          const old = await mustFind(store, alreadyEnded.id);
+          assert.deepEqual(
+            [old.status, old.endReason, old.endedAt],
+            ["inactive", "sign_out", T0 + 1],
+          );
+          assert.deepEqual(await store.findSession(stranger.id), stranger);
+        }));
+
+      it("without exceptId ends every live session; a second call ends none", () =>
+        withStore(async (store) => {
+          const a = await seed(store);
+          const b = await seed(store);
+          const ids = await store.endUserSessions("user-a", revoked(T0 + 1, "revoked_by_admin"));
+          assert.deepEqual([...ids].sort(), [a.id, b.id].sort());
+          assert.deepEqual(
+            await store.endUserSessions("user-a", revoked(T0 + 2, "revoked_by_admin")),
+            [],
+          );
+          assert.deepEqual(
+            await store.listUserSessions("user-a", { includeEnded: false, limit: 10 }),
+            [],
+          );
+          assert.deepEqual(await store.endUserSessions("nobody", revoked(T0 + 2)), []);
+        }));
+    });
+
+    describe("recordEvent and listEvents", () => {
+      it("lists a user's events newest first, every field intact, nobody else's", () =>
+        withStore(async (store) => {
+          const first = loginEvent({
+            type: "sign_in_failed",
+            reason: "invalid_credentials",
+            createdAt: T0 + 1,
+          });
+          const full = loginEvent({
+            type: "sign_in",
+            sessionId: newId(),
+            reason: "pending_verification",
+            ip: "2001:db8::42",
+            userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) 🍎",
+            browserName: "Safari",
+            browserVersion: "17.5",
+            osName: "iOS",
+            osVersion: "17.5",
+            deviceType: "mobile",
+            country: "NZ",
+            region: "Wellington",
+            city: "Wellington",
+            createdAt: T0 + 3,
+          });
+          const middle = loginEvent({
+            type: "sign_out",
+            ip: null,
+            userAgent: null,
+            createdAt: T0 + 2,
+          });
+          for (const event of [first, full, middle]) await store.recordEvent(event);
+          await store.recordEvent(loginEvent({ userId: "user-b", createdAt: T0 + 9 }));
+          await store.recordEvent(
+            loginEvent({ userId: null, type: "sign_in_failed", createdAt: T0 + 9 }),
+          );
+
+          assert.deepEqual(await store.listEvents("user-a", { limit: 10 }), [full, middle, first]);
+          assert.deepEqual(await store.listEvents("user-a", { limit: 2 }), [full, middle]);
+          assert.deepEqual(await store.listEvents("nobody", { limit: 10 }), []);
+        }));
+    });
+
+    describe("prune", () => {
+      it("deletes long-ended, long-expired and long-idle sessions and old events, keeping the rest", () =>
+        withStore(async (store) => {
+          const cutoff = T0 + 30 * DAY;
+          const endedLongAgo = await seed(store, { createdAt: T0 });
+          await store.endSession(endedLongAgo.id, {
+            status: "inactive",
+            reason: "sign_out",
+            endedAt: cutoff - 1,
+          });
+          const endedRecently = await seed(store, { createdAt: T0 });
+          await store.endSession(endedRecently.id, {
+            status: "revoked",
+            reason: "revoked_by_user",
+            endedAt: cutoff,
+          });
+          const deadByLifetime = await seed(store, {
+            expiresAt: cutoff - 1,
+            lastSeenAt: cutoff - 2,
+          });
+          const deadByIdle = await seed(store, {
+            lastSeenAt: T0 + 10 * DAY - 1,
+            expiresAt: T0 + 90 * DAY,
+          });
+          const live = await seed(store, { lastSeenAt: T0 + 10 * DAY, expiresAt: cutoff });
+          // The five sign-in events above are stamped T0; one more just before and one at the event cutoff.
+          const oldEvent = loginEvent({ type: "sign_in_failed", createdAt: T0 + 5 * DAY - 1 });
+          const keptEvent = loginEvent({ type: "sign_in_failed", createdAt: T0 + 5 * DAY });
+          await store.recordEvent(oldEvent);
+          await store.recordEvent(keptEvent);
+
+          const result = await store.prune({
+            endedBefore: cutoff,
+            expiredBefore: cutoff,
+            idleBefore: T0 + 10 * DAY,
+            eventsBefore: T0 + 5 * DAY,
+          });
+          assert.deepEqual(result, { sessions: 3, events: 6 });
+          for (const gone of [endedLongAgo, deadByLifetime, deadByIdle])
+            assert.equal(await store.findSession(gone.id), null);
+          assert.equal((await mustFind(store, endedRecently.id)).status, "revoked");
+          assert.deepEqual(await store.findSession(live.id), live);
+          assert.deepEqual(await store.listEvents("user-a", { limit: 10 }), [keptEvent]);
+          // Nothing left to prune: a second run deletes nothing.
+          assert.deepEqual(
+            await store.prune({
+              endedBefore: cutoff,
+              expiredBefore: cutoff,
+              idleBefore: T0 + 10 * DAY,
+              eventsBefore: T0 + 5 * DAY,
+            }),
+            { sessions: 0, events: 0 },
+          );
+        }));
+    });
+
+    describe("close", () => {
+      it("fails closed afterwards: a lookup rejects with a StorageError rather than answering", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          await store.close();
+          await assert.rejects(store.findSession(record.id), isStorageError);
+        }));
+    });
+  });
+}

@@ -1,0 +1,67 @@
+import type { SessionStore } from "../../src/storage/contract.js";
+
+/** How many times each store method was called (and how many touches changed a row). */
+export type StoreCalls = Record<Exclude<keyof SessionStore, never>, number> & {
+  touchesApplied: number;
+};
+
+/**
+ * Wraps a real store so tests can see which storage calls a request made (a lookup, a write).
+ * Not a mock: every call goes through to the real backend unchanged.
+ */
+export function countingStore(inner: SessionStore): { store: SessionStore; calls: StoreCalls } {
+  const calls: StoreCalls = {
+    migrate: 0,
+    createSession: 0,
+    findSession: 0,
+    touchSession: 0,
+    rotateSession: 0,
+    listUserSessions: 0,
+    endSession: 0,
+    endUserSessions: 0,
+    recordEvent: 0,
+    listEvents: 0,
+    prune: 0,
+    close: 0,
+    touchesApplied: 0,
+  };
+  // Counts a call, then hands it to the real store untouched.
+  const count =
+    <A extends unknown[], R>(name: keyof StoreCalls, fn: (...args: A) => R) =>
+    (...args: A): R => {
+      calls[name]++;
+      return fn(...args);
+    };
+  const store: SessionStore = {
+    migrate: count("migrate", () => inner.migrate()),
+    createSession: count("createSession", (s, e) => inner.createSession(s, e)),
+    findSession: count("findSession", (id) => inner.findSession(id)),
+    touchSession: count("touchSession", async (id, update) => {
+      const changed = await inner.touchSession(id, update);
+      if (changed) calls.touchesApplied++;
+      return changed;
+    }),
+    rotateSession: count("rotateSession", (id, u) => inner.rotateSession(id, u)),
+    listUserSessions: count("listUserSessions", (u, o) => inner.listUserSessions(u, o)),
+    endSession: count("endSession", (id, end, o) => inner.endSession(id, end, o)),
+    endUserSessions: count("endUserSessions", (u, end, o) => inner.endUserSessions(u, end, o)),
+    recordEvent: count("recordEvent", (e) => inner.recordEvent(e)),
+    listEvents: count("listEvents", (u, o) => inner.listEvents(u, o)),
+    prune: count("prune", (o) => inner.prune(o)),
+    close: count("close", () => inner.close()),
+  };
+  return { store, calls };
+}
+
+/** The calls that change stored data; a request that must not write leaves all of them at zero. */
+export function writeCalls(calls: StoreCalls): number {
+  return (
+    calls.createSession +
+    calls.touchSession +
+    calls.rotateSession +
+    calls.endSession +
+    calls.endUserSessions +
+    calls.recordEvent +
+    calls.prune
+  );
+}

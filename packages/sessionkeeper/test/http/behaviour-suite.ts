@@ -1,0 +1,421 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { SessionKeeperOptions } from "../../src/options.js";
+import { createSessionKeeper, type SessionKeeper } from "../../src/session-keeper.js";
+import { countingStore, type StoreCalls } from "../helpers/counting-store.js";
+import { type TempSqlite, tempSqlite } from "../helpers/sqlite-fixture.js";
+
+/** A test app listening on 127.0.0.1, and how to stop it. */
+export interface RunningApp {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts a tiny app on the adapter under test, with the given keeper. Routes:
+ * `POST /signin {userId}` → 200 `{session}` (sessionToJSON); `GET /me` → 200 `{session}` or 401
+ * `{"error":"unauthenticated"}`; `POST /signout` → 204; `POST /revoke {id}` → 204, or 404
+ * `{"error":"not_found"}` when not the user's (401 without a session); `GET /healthz` and
+ * `GET /static/app.js` → 200 text (both excluded by the suite's keeper). A storage failure inside
+ * a route must answer 503 `{"error":"storage_unavailable"}`.
+ */
+export type StartServer = (keeper: SessionKeeper) => Promise<RunningApp>;
+
+interface Fixture extends RunningApp {
+  keeper: SessionKeeper;
+  sqlite: TempSqlite;
+  calls: StoreCalls;
+  sessionCount(): number;
+}
+
+interface SetCookie {
+  name: string;
+  value: string;
+  attributes: string[];
+}
+
+const UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+function parseSetCookie(line: string): SetCookie {
+  const [pair = "", ...attributes] = line.split(";").map((p) => p.trim());
+  const eq = pair.indexOf("=");
+  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), attributes };
+}
+
+/** The Set-Cookie lines of a response for the session cookie (plain or `__Host-`). */
+function sessionCookies(res: Response): SetCookie[] {
+  return res.headers
+    .getSetCookie()
+    .map(parseSetCookie)
+    .filter((c) => c.name === "sk_session" || c.name === "__Host-sk_session");
+}
+
+function hasAttribute(cookie: SetCookie, name: string): boolean {
+  return cookie.attributes.some((a) => a.split("=")[0]?.toLowerCase() === name.toLowerCase());
+}
+
+/**
+ * Registers node:test blocks proving the HTTP behaviour every adapter must have, through fetch
+ * against a real server: cookie attributes, the origin check, excluded paths, hostile cookies,
+ * fail-closed storage, and client IP resolution.
+ */
+export function runHttpBehaviour(name: string, startServer: StartServer): void {
+  async function startFixture(options: Partial<SessionKeeperOptions> = {}): Promise<Fixture> {
+    const sqlite = await tempSqlite("sk-http-");
+    const counted = countingStore(sqlite.store);
+    const keeper = createSessionKeeper({
+      storage: counted.store,
+      excludePaths: ["/healthz", "/static"],
+      ...options,
+    });
+    await keeper.migrate();
+    const app = await startServer(keeper);
+    return {
+      baseUrl: app.baseUrl,
+      keeper,
+      sqlite,
+      calls: counted.calls,
+      sessionCount: () =>
+        (sqlite.db.prepare("SELECT count(*) AS n FROM sk_sessions").get() as { n: number }).n,
+      async close() {
+        await app.close();
+        await sqlite.cleanup();
+      },
+    };
+  }
+
+  function send(
+    f: Fixture,
+    method: string,
+    path: string,
+    init: { cookie?: string; headers?: Record<string, string>; body?: unknown } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { "user-agent": UA, ...init.headers };
+    if (init.cookie !== undefined) headers.cookie = init.cookie;
+    if (init.body !== undefined) headers["content-type"] = "application/json";
+    return fetch(`${f.baseUrl}${path}`, {
+      method,
+      headers,
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+  }
+
+  /** Signs in over HTTP and returns the `Cookie` header value to send back, with the session JSON. */
+  async function signIn(
+    f: Fixture,
+    userId: string,
+    init: { cookie?: string; headers?: Record<string, string> } = {},
+  ) {
+    const res = await send(f, "POST", "/signin", { ...init, body: { userId } });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    const [cookie] = sessionCookies(res);
+    assert.ok(cookie, "sign-in sets the session cookie");
+    assert.ok(
+      !text.includes(cookie.value.split(".")[1] as string),
+      "the secret never appears in a body",
+    );
+    const body = JSON.parse(text) as { session: { id: string; ip: string; lastIp: string } };
+    return {
+      cookie: `${cookie.name}=${cookie.value}`,
+      setCookie: cookie,
+      session: body.session,
+      response: res,
+    };
+  }
+
+  async function me(
+    f: Fixture,
+    cookie: string | undefined,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; body: unknown }> {
+    const res = await send(f, "GET", "/me", {
+      ...(cookie !== undefined ? { cookie } : {}),
+      headers,
+    });
+    const text = await res.text();
+    return { status: res.status, body: text.length > 0 ? JSON.parse(text) : null };
+  }
+
+  describe(`HTTP behaviour: ${name}`, () => {
+    describe("with default options", () => {
+      let f: Fixture;
+      before(async () => {
+        f = await startFixture();
+      });
+      after(() => f.close());
+
+      it("sign-in sets a host-only, HttpOnly, SameSite=Lax cookie on Path=/ (no Secure over plain HTTP)", async () => {
+        const { setCookie, response } = await signIn(f, "alice");
+        assert.equal(setCookie.name, "sk_session");
+        assert.match(setCookie.value, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+        assert.ok(hasAttribute(setCookie, "HttpOnly"));
+        assert.ok(setCookie.attributes.includes("SameSite=Lax"));
+        assert.ok(setCookie.attributes.includes("Path=/"));
+        assert.ok(!hasAttribute(setCookie, "Domain"), "host-only");
+        assert.ok(!hasAttribute(setCookie, "Secure"));
+        assert.match(response.headers.get("cache-control") ?? "", /no-store/);
+      });
+
+      it("/me answers the session for its cookie and 401 without one", async () => {
+        const { cookie, session } = await signIn(f, "alice");
+        const found = await me(f, cookie);
+        assert.equal(found.status, 200);
+        assert.equal((found.body as { session: { id: string } }).session.id, session.id);
+        assert.deepEqual(await me(f, undefined), {
+          status: 401,
+          body: { error: "unauthenticated" },
+        });
+      });
+
+      it("a planted cookie is never adopted at sign-in", async () => {
+        const planted = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+        const { cookie } = await signIn(f, "alice", { cookie: `sk_session=${planted}` });
+        assert.notEqual(cookie, `sk_session=${planted}`);
+        assert.equal((await me(f, `sk_session=${planted}`)).status, 401);
+        // A victim's own earlier session is replaced, not reused, when they sign in again.
+        const again = await signIn(f, "alice", { cookie });
+        assert.notEqual(again.cookie, cookie);
+        assert.equal((await me(f, cookie)).status, 401);
+      });
+
+      it("sign-out clears the cookie and the old cookie no longer works", async () => {
+        const { cookie } = await signIn(f, "alice");
+        const res = await send(f, "POST", "/signout", { cookie });
+        assert.equal(res.status, 204);
+        const [cleared] = sessionCookies(res);
+        assert.ok(cleared && cleared.value === "" && cleared.attributes.includes("Max-Age=0"));
+        assert.equal((await me(f, cookie)).status, 401);
+      });
+
+      it("revoke ends another device's session at once, and never another user's", async () => {
+        const laptop = await signIn(f, "alice");
+        const phone = await signIn(f, "alice");
+        const mallory = await signIn(f, "mallory");
+        const res = await send(f, "POST", "/revoke", {
+          cookie: laptop.cookie,
+          body: { id: phone.session.id },
+        });
+        assert.equal(res.status, 204);
+        assert.equal((await me(f, phone.cookie)).status, 401);
+        assert.equal((await me(f, laptop.cookie)).status, 200);
+
+        const refused = await send(f, "POST", "/revoke", {
+          cookie: mallory.cookie,
+          body: { id: laptop.session.id },
+        });
+        assert.equal(refused.status, 404);
+        assert.deepEqual(await refused.json(), { error: "not_found" });
+        assert.equal((await me(f, laptop.cookie)).status, 200);
+      });
+
+      it("refuses cross-origin unsafe requests with 403 and changes nothing", async () => {
+        const victim = await signIn(f, "alice");
+        const other = await signIn(f, "alice");
+        const hostile: Record<string, string>[] = [
+          { origin: "http://evil.example" },
+          { origin: "null" },
+          { origin: f.baseUrl.replace("127.0.0.1", "localhost") },
+          { "sec-fetch-site": "cross-site" },
+          { "sec-fetch-site": "same-site" },
+          { "sec-fetch-site": "cross-site", origin: f.baseUrl },
+        ];
+        for (const headers of hostile) {
+          const count = f.sessionCount();
+          const signin = await send(f, "POST", "/signin", { headers, body: { userId: "mallory" } });
+          assert.equal(signin.status, 403, JSON.stringify(headers));
+          assert.deepEqual(await signin.json(), { error: "cross_origin_request" });
+          assert.deepEqual(sessionCookies(signin), [], "no cookie set");
+          assert.equal(f.sessionCount(), count, "no session created");
+
+          const revoke = await send(f, "POST", "/revoke", {
+            cookie: victim.cookie,
+            headers,
+            body: { id: other.session.id },
+          });
+          assert.equal(revoke.status, 403);
+          const signout = await send(f, "POST", "/signout", { cookie: victim.cookie, headers });
+          assert.equal(signout.status, 403);
+        }
+        assert.equal((await me(f, victim.cookie)).status, 200, "not signed out");
+        assert.equal((await me(f, other.cookie)).status, 200, "not revoked");
+      });
+
+      it("lets same-origin and header-less unsafe requests through", async () => {
+        const allowed: Record<string, string>[] = [
+          { origin: f.baseUrl },
+          { "sec-fetch-site": "same-origin" },
+          { "sec-fetch-site": "none" },
+          {},
+        ];
+        for (const headers of allowed) {
+          const res = await send(f, "POST", "/signin", { headers, body: { userId: "alice" } });
+          assert.equal(res.status, 200, JSON.stringify(headers));
+          assert.equal(sessionCookies(res).length, 1);
+        }
+      });
+
+      it("excluded paths get no lookup and no cookie, even with a garbage or valid cookie", async () => {
+        const { cookie } = await signIn(f, "alice");
+        const lookups = f.calls.findSession;
+        for (const path of ["/healthz", "/static/app.js"]) {
+          for (const sent of [
+            "sk_session=garbage",
+            cookie,
+            `${cookie}; ${cookie}`,
+            `sk_session=${"A".repeat(8192)}`,
+          ]) {
+            const res = await send(f, "GET", path, { cookie: sent });
+            assert.equal(res.status, 200, path);
+            await res.text();
+            assert.deepEqual(res.headers.getSetCookie(), [], "no Set-Cookie");
+          }
+        }
+        assert.equal(f.calls.findSession, lookups, "no session lookup");
+        // Control: the same cookie on a session path is looked up.
+        assert.equal((await me(f, cookie)).status, 200);
+        assert.equal(f.calls.findSession, lookups + 1);
+      });
+
+      it("answers 401 to garbage, oversized and badly encoded cookies, never 500", async () => {
+        const { cookie } = await signIn(f, "alice");
+        const token = cookie.slice("sk_session=".length);
+        const hostile = [
+          "sk_session=garbage",
+          "sk_session=",
+          `sk_session=${"A".repeat(8192)}`,
+          `sk_session=${token}${"A".repeat(8192)}`,
+          "sk_session=%E0%A4%A",
+          "sk_session=%",
+          `sk_session=${"%FF".repeat(200)}`,
+          `sk_session=${encodeURIComponent(token).replace(".", "%2E")}`,
+          `${cookie}; ${cookie}`,
+          `${cookie}; sk_session=garbage`,
+          `sk_session="${token}`,
+          "sk_session=\u00e9\u00ff",
+          ";;;=;=sk_session",
+          `sk_session=${token.split(".")[0]}.${"A".repeat(43)}`,
+        ];
+        for (const sent of hostile) {
+          assert.deepEqual(
+            await me(f, sent),
+            { status: 401, body: { error: "unauthenticated" } },
+            sent.slice(0, 60),
+          );
+        }
+        assert.equal((await me(f, cookie)).status, 200, "the real session is unharmed");
+      });
+
+      it("ignores X-Forwarded-For without trustProxy: the socket address is recorded", async () => {
+        const { session, cookie } = await signIn(f, "alice", {
+          headers: { "x-forwarded-for": "203.0.113.7" },
+        });
+        assert.equal(session.ip, "127.0.0.1");
+        const found = await me(f, cookie, { "x-forwarded-for": "198.51.100.1" });
+        assert.equal((found.body as { session: { lastIp: string } }).session.lastIp, "127.0.0.1");
+      });
+    });
+
+    describe("with secure: true", () => {
+      let f: Fixture;
+      before(async () => {
+        f = await startFixture({ secure: true });
+      });
+      after(() => f.close());
+
+      it("sets a Secure, __Host- prefixed cookie and reads it back", async () => {
+        const { setCookie, cookie } = await signIn(f, "alice");
+        assert.equal(setCookie.name, "__Host-sk_session");
+        assert.ok(hasAttribute(setCookie, "Secure"));
+        assert.ok(hasAttribute(setCookie, "HttpOnly"));
+        assert.ok(setCookie.attributes.includes("Path=/"));
+        assert.ok(!hasAttribute(setCookie, "Domain"), "__Host- cookies must have no Domain");
+        assert.equal((await me(f, cookie)).status, 200);
+        // The unprefixed name, which a sibling subdomain could set, is not read.
+        assert.equal((await me(f, cookie.replace("__Host-", ""))).status, 401);
+      });
+    });
+
+    describe("with trustProxy: loopback", () => {
+      let f: Fixture;
+      before(async () => {
+        f = await startFixture({ trustProxy: "loopback" });
+      });
+      after(() => f.close());
+
+      it("honours X-Forwarded-For, taking the rightmost untrusted hop", async () => {
+        const first = await signIn(f, "alice", { headers: { "x-forwarded-for": "203.0.113.7" } });
+        assert.equal(first.session.ip, "203.0.113.7");
+        const spoofed = await signIn(f, "alice", {
+          headers: { "x-forwarded-for": "6.6.6.6, 198.51.100.4, 127.0.0.1" },
+        });
+        assert.equal(spoofed.session.ip, "198.51.100.4");
+      });
+
+      it("believes X-Forwarded-Proto from the trusted proxy: Secure cookie", async () => {
+        const { setCookie } = await signIn(f, "alice", {
+          headers: { "x-forwarded-proto": "https" },
+        });
+        assert.equal(setCookie.name, "__Host-sk_session");
+        assert.ok(hasAttribute(setCookie, "Secure"));
+      });
+    });
+
+    describe("with trustProxy naming proxies this client is not", () => {
+      let f: Fixture;
+      before(async () => {
+        f = await startFixture({ trustProxy: ["10.0.0.0/8"] });
+      });
+      after(() => f.close());
+
+      it("ignores X-Forwarded-For and X-Forwarded-Proto from an untrusted peer", async () => {
+        const { session, setCookie } = await signIn(f, "alice", {
+          headers: { "x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https" },
+        });
+        assert.equal(session.ip, "127.0.0.1");
+        assert.equal(setCookie.name, "sk_session");
+        assert.ok(!hasAttribute(setCookie, "Secure"));
+      });
+    });
+
+    describe("when storage is unreachable", () => {
+      let f: Fixture;
+      let cookie: string;
+      before(async () => {
+        f = await startFixture();
+        cookie = (await signIn(f, "alice")).cookie;
+        // Pull the database out from under the running server.
+        f.sqlite.db.close();
+      });
+      after(() => f.close());
+
+      it("fails closed with 503 storage_unavailable on a request with a cookie, never 200", async () => {
+        for (const [method, path] of [
+          ["GET", "/me"],
+          ["POST", "/signout"],
+          ["POST", "/revoke"],
+        ] as const) {
+          const res = await send(f, method, path, {
+            cookie,
+            ...(method === "POST" ? { body: { id: "x" } } : {}),
+          });
+          assert.equal(res.status, 503, `${method} ${path}`);
+          assert.deepEqual(await res.json(), { error: "storage_unavailable" });
+        }
+      });
+
+      it("answers 503 when a route itself hits storage (sign-in without a cookie)", async () => {
+        const res = await send(f, "POST", "/signin", { body: { userId: "alice" } });
+        assert.equal(res.status, 503);
+        assert.deepEqual(await res.json(), { error: "storage_unavailable" });
+        assert.deepEqual(sessionCookies(res), []);
+      });
+
+      it("still serves excluded paths, which never touch storage", async () => {
+        const res = await send(f, "GET", "/healthz", { cookie });
+        assert.equal(res.status, 200);
+        await res.text();
+      });
+    });
+  });
+}

@@ -1,0 +1,60 @@
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type HttpBindings, serve } from "@hono/node-server";
+import { Hono } from "hono";
+import type { RequestSession } from "../../src/http/context.js";
+import { honoRequireSession, honoSessions } from "../../src/http/web.js";
+import type { SessionKeeper } from "../../src/session-keeper.js";
+import { sessionToJSON } from "../../src/session-view.js";
+import { type RunningApp, runHttpBehaviour } from "./behaviour-suite.js";
+
+type Env = { Bindings: HttpBindings; Variables: { sessionkeeper: RequestSession } };
+
+/** The suite's tiny app on Hono + @hono/node-server; the socket address comes from env.incoming. */
+async function startHono(keeper: SessionKeeper): Promise<RunningApp> {
+  const app = new Hono<Env>();
+  // An app's own error handler, as most apps have: honoSessions must still answer 503 for storage.
+  app.onError((_error, c) => c.json({ error: "internal" }, 500));
+  app.use(honoSessions(keeper));
+  app.post("/signin", async (c) => {
+    const body = await c.req.json<{ userId?: unknown }>().catch(() => null);
+    if (typeof body?.userId !== "string") return c.json({ error: "invalid_user" }, 400);
+    const session = await c.get("sessionkeeper").signIn(body.userId);
+    return c.json({ session: sessionToJSON(session) });
+  });
+  app.get("/me", honoRequireSession(), (c) => {
+    const session = c.get("sessionkeeper").session;
+    if (!session) return c.json({ error: "unauthenticated" }, 401);
+    return c.json({ session: sessionToJSON(session) });
+  });
+  app.post("/signout", async (c) => {
+    await c.get("sessionkeeper").signOut();
+    return c.body(null, 204);
+  });
+  app.post("/revoke", honoRequireSession(), async (c) => {
+    const ctx = c.get("sessionkeeper");
+    const body = await c.req.json<{ id?: unknown }>().catch(() => null);
+    const userId = ctx.session?.userId as string;
+    const ended =
+      typeof body?.id === "string" && (await ctx.keeper.revokeSession(userId, body.id, ctx.info));
+    return ended ? c.body(null, 204) : c.json({ error: "not_found" }, 404);
+  });
+  app.get("/healthz", (c) => c.text("ok"));
+  app.get("/static/app.js", (c) => c.text("console.log('static');"));
+
+  const { server, port } = await new Promise<{ server: Server; port: number }>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info: AddressInfo) =>
+      resolve({ server: s as Server, port: info.port }),
+    );
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+runHttpBehaviour("hono", startHono);
