@@ -1,8 +1,9 @@
 import express, { type ErrorRequestHandler, type Express } from "express";
 import { createSessionKeeper, type GeoProvider, type SessionKeeper, type SessionStore } from "sessionkeeper";
-import { sessionMiddleware, storageErrorHandler } from "sessionkeeper/express";
+import { accountApi, accountPages, sessionMiddleware, storageErrorHandler } from "sessionkeeper/express";
 import type { Kysely } from "kysely";
 import type { DemoConfig } from "./config.js";
+import { DBIP_ATTRIBUTION } from "./geo.js";
 import { authApi } from "./routes/api.js";
 import { UserStore } from "./users.js";
 
@@ -41,6 +42,20 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     res.json({ ok: true });
   });
   app.use(sessionMiddleware(keeper));
+  // The library's pages read their own bounded form bodies: mount them before the body parsers.
+  app.use(
+    "/account",
+    accountPages(keeper, {
+      title: "sessionkeeper demo",
+      nav: [
+        { href: "/account/sessions", label: "Devices" },
+        { href: "/account/security", label: "Security" },
+        { href: "/signout", label: "Sign out", method: "post" },
+      ],
+      ...(deps.geo ? { locationAttribution: DBIP_ATTRIBUTION } : {}),
+    }),
+  );
+  app.use("/api", accountApi(keeper));
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
   app.use("/api", authApi(users, null));

@@ -90,7 +90,7 @@ export function resolveOptions(options: SessionKeeperOptions): ResolvedOptions {
   // Keep the touch interval well below the idle timeout, so a session in use never idles out.
   const touchInterval = Math.min(
     requireDuration("touchInterval", options.touchInterval ?? "60s"),
-    Math.max(1000, Math.floor(idleTimeout / 4)),
+    Math.max(1, Math.floor(idleTimeout / 4)),
   );
   const cookieName = options.cookieName ?? "sk_session";
   const deviceCookieName = options.deviceCookieName ?? "sk_device";
