@@ -1,11 +1,24 @@
 import express, { type ErrorRequestHandler, type Express } from "express";
-import { createSessionKeeper, type GeoProvider, type SessionKeeper, type SessionStore } from "sessionkeeper";
-import { accountApi, accountPages, sessionMiddleware, storageErrorHandler } from "sessionkeeper/express";
 import type { Kysely } from "kysely";
+import {
+  createSessionKeeper,
+  type GeoProvider,
+  type SessionKeeper,
+  type SessionStore,
+} from "sessionkeeper";
+import {
+  accountApi,
+  accountPages,
+  sessionMiddleware,
+  storageErrorHandler,
+} from "sessionkeeper/express";
 import type { DemoConfig } from "./config.js";
 import { DBIP_ATTRIBUTION } from "./geo.js";
 import { authApi } from "./routes/api.js";
+import { pageRenderer, pageRoutes } from "./routes/pages.js";
 import { UserStore } from "./users.js";
+
+const TITLE = "sessionkeeper demo";
 
 export interface DemoDeps {
   /** The session store and the Kysely handle it runs on (the demo keeps its users beside it). */
@@ -46,7 +59,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   app.use(
     "/account",
     accountPages(keeper, {
-      title: "sessionkeeper demo",
+      title: TITLE,
       nav: [
         { href: "/account/sessions", label: "Devices" },
         { href: "/account/security", label: "Security" },
@@ -59,6 +72,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
   app.use("/api", authApi(users, null));
+  app.use(pageRoutes(users, null, pageRenderer(TITLE)));
   app.use((_req, res) => {
     res.status(404).json({ error: "not_found" });
   });
@@ -77,9 +91,20 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
 
 // Bad JSON and oversized bodies are the client's fault; anything else is a 500 without details.
 const finalErrorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
-  const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
-  if (status === 500) console.error("unhandled error:", error instanceof Error ? error.message : "unknown");
+  const status =
+    typeof error?.status === "number" && error.status >= 400 && error.status < 500
+      ? error.status
+      : 500;
+  if (status === 500)
+    console.error("unhandled error:", error instanceof Error ? error.message : "unknown");
   if (res.headersSent) return;
-  const code = status === 413 ? "payload_too_large" : status === 400 ? "invalid_request" : status === 500 ? "internal_error" : "bad_request";
+  const code =
+    status === 413
+      ? "payload_too_large"
+      : status === 400
+        ? "invalid_request"
+        : status === 500
+          ? "internal_error"
+          : "bad_request";
   res.status(status).json({ error: code });
 };

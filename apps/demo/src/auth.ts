@@ -18,9 +18,17 @@ export function validPassword(value: unknown): value is string {
 
 /** Hooks the door guard plugs into (IP rules, lockout, new-device verification, alerts). */
 export interface SignInGuard {
-  beforeCredentials(input: { email: string; userId: string | null; ctx: RequestSession }): Promise<SignInOutcome | null>;
+  beforeCredentials(input: {
+    email: string;
+    userId: string | null;
+    ctx: RequestSession;
+  }): Promise<SignInOutcome | null>;
   afterFailure(input: { email: string; userId: string | null; ctx: RequestSession }): Promise<void>;
-  afterSuccess(input: { email: string; user: User; ctx: RequestSession }): Promise<SignInOutcome | null>;
+  afterSuccess(input: {
+    email: string;
+    user: User;
+    ctx: RequestSession;
+  }): Promise<SignInOutcome | null>;
   complete(input: { user: User; ctx: RequestSession }): Promise<SignInOutcome>;
 }
 
@@ -35,7 +43,9 @@ export async function signInWithPassword(
   const password = typeof body.password === "string" ? body.password : "";
   const user = email ? await users.findByEmail(email) : null;
   const key = email ?? "";
-  const blocked = guard ? await guard.beforeCredentials({ email: key, userId: user?.id ?? null, ctx }) : null;
+  const blocked = guard
+    ? await guard.beforeCredentials({ email: key, userId: user?.id ?? null, ctx })
+    : null;
   if (blocked) return blocked;
   const ok =
     user && password.length > 0 && password.length <= PASSWORD_MAX
@@ -43,7 +53,11 @@ export async function signInWithPassword(
       : await burnPasswordCheck(password.slice(0, PASSWORD_MAX));
   if (!ok || !user) {
     if (guard) await guard.afterFailure({ email: key, userId: user?.id ?? null, ctx });
-    else await ctx.keeper.recordEvent({ type: "sign_in_failed", userId: user?.id ?? null, reason: "invalid_credentials" }, ctx.info);
+    else
+      await ctx.keeper.recordEvent(
+        { type: "sign_in_failed", userId: user?.id ?? null, reason: "invalid_credentials" },
+        ctx.info,
+      );
     return { kind: "error", status: 401, error: "invalid_credentials" };
   }
   const plain: User = { id: user.id, email: user.email, createdAt: user.createdAt };
@@ -64,12 +78,14 @@ export async function signUp(
 ): Promise<{ kind: "signed_up"; user: User } | { kind: "error"; status: number; error: string }> {
   const email = normalizeEmail(body.email);
   if (!email) return { kind: "error", status: 400, error: "invalid_email" };
-  if (!validPassword(body.password)) return { kind: "error", status: 400, error: "invalid_password" };
+  if (!validPassword(body.password))
+    return { kind: "error", status: 400, error: "invalid_password" };
   let user: User;
   try {
     user = await users.create(email, await hashPassword(body.password));
   } catch (error) {
-    if (error instanceof EmailTakenError) return { kind: "error", status: 409, error: "email_taken" };
+    if (error instanceof EmailTakenError)
+      return { kind: "error", status: 409, error: "email_taken" };
     throw error;
   }
   await ctx.signIn(user.id);
@@ -85,19 +101,29 @@ export async function changePassword(
   ctx: RequestSession,
   body: { currentPassword?: unknown; newPassword?: unknown },
   options: { signOutOthers: boolean } = { signOutOthers: true },
-): Promise<{ kind: "changed"; revoked: number } | { kind: "error"; status: number; error: string }> {
+): Promise<
+  { kind: "changed"; revoked: number } | { kind: "error"; status: number; error: string }
+> {
   const session = ctx.session;
   if (!session) return { kind: "error", status: 401, error: "unauthenticated" };
   const user = await users.findById(session.userId);
   if (!user) return { kind: "error", status: 401, error: "unauthenticated" };
-  if (!validPassword(body.newPassword)) return { kind: "error", status: 400, error: "invalid_password" };
-  const current = typeof body.currentPassword === "string" ? body.currentPassword.slice(0, PASSWORD_MAX) : "";
-  if (!(await verifyPassword(current, user.passwordHash))) return { kind: "error", status: 403, error: "invalid_current_password" };
+  if (!validPassword(body.newPassword))
+    return { kind: "error", status: 400, error: "invalid_password" };
+  const current =
+    typeof body.currentPassword === "string" ? body.currentPassword.slice(0, PASSWORD_MAX) : "";
+  if (!(await verifyPassword(current, user.passwordHash)))
+    return { kind: "error", status: 403, error: "invalid_current_password" };
   await users.setPassword(user.id, await hashPassword(body.newPassword));
-  await ctx.keeper.recordEvent({ type: "password_changed", userId: user.id, sessionId: session.id }, ctx.info);
+  await ctx.keeper.recordEvent(
+    { type: "password_changed", userId: user.id, sessionId: session.id },
+    ctx.info,
+  );
   await ctx.rotate();
   const revoked = options.signOutOthers
-    ? await ctx.keeper.revokeOtherSessions(user.id, session.id, ctx.info, { reason: "password_changed" })
+    ? await ctx.keeper.revokeOtherSessions(user.id, session.id, ctx.info, {
+        reason: "password_changed",
+      })
     : 0;
   return { kind: "changed", revoked };
 }

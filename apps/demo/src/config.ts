@@ -20,23 +20,41 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined || value === "") return fallback;
   if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new ConfigError(`${name} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`);
+  throw new ConfigError(
+    `${name} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`,
+  );
 }
 
 function duration(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   const ms = parseDuration(value);
-  if (ms === null) throw new ConfigError(`${name} must be a duration such as 90s, 30m or 7d (got ${JSON.stringify(value)})`);
+  if (ms === null)
+    throw new ConfigError(
+      `${name} must be a duration such as 90s, 30m or 7d (got ${JSON.stringify(value)})`,
+    );
   return ms;
 }
 
-function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+function integer(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined || value === "") return fallback;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    throw new ConfigError(
+      `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`,
+    );
   }
   return Number(value);
 }
@@ -45,8 +63,14 @@ function trustProxy(value: string | undefined): DemoConfig["trustProxy"] {
   if (value === undefined || value === "" || value === "off" || value === "false") return false;
   if (value === "loopback") return "loopback";
   if (/^\d+$/.test(value)) return Number(value);
-  const list = value.split(",").map((v) => v.trim()).filter(Boolean);
-  if (list.length === 0) throw new ConfigError("TRUST_PROXY must be off, a hop count, loopback, or a comma list of CIDRs");
+  const list = value
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
+  if (list.length === 0)
+    throw new ConfigError(
+      "TRUST_PROXY must be off, a hop count, loopback, or a comma list of CIDRs",
+    );
   return list;
 }
 
@@ -59,8 +83,18 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     trustProxy: trustProxy(env.TRUST_PROXY),
     idleTimeout: duration("SESSION_IDLE_TIMEOUT", env.SESSION_IDLE_TIMEOUT),
     absoluteTimeout: duration("SESSION_ABSOLUTE_TIMEOUT", env.SESSION_ABSOLUTE_TIMEOUT),
-    newDeviceVerification: oneOf("NEW_DEVICE_VERIFICATION", env.NEW_DEVICE_VERIFICATION, ["off", "new-ip", "new-device"] as const, "new-device"),
-    signinAlerts: oneOf("SIGNIN_ALERTS", env.SIGNIN_ALERTS, ["new-device", "every", "off"] as const, "new-device"),
+    newDeviceVerification: oneOf(
+      "NEW_DEVICE_VERIFICATION",
+      env.NEW_DEVICE_VERIFICATION,
+      ["off", "new-ip", "new-device"] as const,
+      "new-device",
+    ),
+    signinAlerts: oneOf(
+      "SIGNIN_ALERTS",
+      env.SIGNIN_ALERTS,
+      ["new-device", "every", "off"] as const,
+      "new-device",
+    ),
     lockoutMaxFailures: integer("LOCKOUT_MAX_FAILURES", env.LOCKOUT_MAX_FAILURES, 5, 1, 1000),
     smtpUrl: env.SMTP_URL || null,
   };

@@ -53,10 +53,15 @@ export class UserStore {
         .execute();
     } catch (error) {
       // Two instances starting together can race on CREATE TABLE; fine if the table now exists.
-      const exists = await this.#db.selectFrom("demo_users").select("id").limit(1).execute().then(
-        () => true,
-        () => false,
-      );
+      const exists = await this.#db
+        .selectFrom("demo_users")
+        .select("id")
+        .limit(1)
+        .execute()
+        .then(
+          () => true,
+          () => false,
+        );
       if (!exists) throw error;
     }
   }
@@ -73,17 +78,43 @@ export class UserStore {
   }
 
   async findByEmail(email: string): Promise<(User & { passwordHash: string }) | null> {
-    const row = await this.#db.selectFrom("demo_users").selectAll().where("email", "=", email).executeTakeFirst();
-    return row ? { id: row.id, email: row.email, createdAt: Number(row.created_at), passwordHash: row.password_hash } : null;
+    const row = await this.#db
+      .selectFrom("demo_users")
+      .selectAll()
+      .where("email", "=", email)
+      .executeTakeFirst();
+    return row
+      ? {
+          id: row.id,
+          email: row.email,
+          createdAt: Number(row.created_at),
+          passwordHash: row.password_hash,
+        }
+      : null;
   }
 
   async findById(id: string): Promise<(User & { passwordHash: string }) | null> {
-    const row = await this.#db.selectFrom("demo_users").selectAll().where("id", "=", id).executeTakeFirst();
-    return row ? { id: row.id, email: row.email, createdAt: Number(row.created_at), passwordHash: row.password_hash } : null;
+    const row = await this.#db
+      .selectFrom("demo_users")
+      .selectAll()
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return row
+      ? {
+          id: row.id,
+          email: row.email,
+          createdAt: Number(row.created_at),
+          passwordHash: row.password_hash,
+        }
+      : null;
   }
 
   async setPassword(id: string, passwordHash: string): Promise<void> {
-    await this.#db.updateTable("demo_users").set({ password_hash: passwordHash }).where("id", "=", id).execute();
+    await this.#db
+      .updateTable("demo_users")
+      .set({ password_hash: passwordHash })
+      .where("id", "=", id)
+      .execute();
   }
 }
 

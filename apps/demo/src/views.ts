@@ -3,19 +3,23 @@ import { html, type SafeHtml } from "sessionkeeper";
 // The reference app's own forms. Every value is interpolated through `html`, which escapes it.
 
 export function errorNotice(message: string | null): SafeHtml {
-  return message ? html`<p class="sk-notice sk-notice-error" role="alert">${message}</p>` : html``;
+  return message ? html`<p class="notice error" role="alert">${message}</p>` : html``;
 }
 
-export function signInForm(options: { next: string; email?: string; error?: string | null }): SafeHtml {
+export function signInForm(options: {
+  next: string;
+  email?: string;
+  error?: string | null;
+}): SafeHtml {
   return html`
     ${errorNotice(options.error ?? null)}
-    <form method="post" action="/signin" class="sk-form">
+    <form method="post" action="/signin" class="stack">
       <input type="hidden" name="next" value="${options.next}">
       <label for="email">Email</label>
       <input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${options.email ?? ""}">
       <label for="password">Password</label>
       <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
-      <button type="submit" class="sk-button sk-button-primary">Sign in</button>
+      <button type="submit" class="primary">Sign in</button>
     </form>
     <p>New here? <a href="/signup">Create an account</a></p>`;
 }
@@ -23,13 +27,13 @@ export function signInForm(options: { next: string; email?: string; error?: stri
 export function signUpForm(options: { email?: string; error?: string | null }): SafeHtml {
   return html`
     ${errorNotice(options.error ?? null)}
-    <form method="post" action="/signup" class="sk-form">
+    <form method="post" action="/signup" class="stack">
       <label for="email">Email</label>
       <input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${options.email ?? ""}">
       <label for="password">Password</label>
       <input id="password" name="password" type="password" autocomplete="new-password" required minlength="8" maxlength="256">
-      <p class="sk-hint">At least 8 characters.</p>
-      <button type="submit" class="sk-button sk-button-primary">Create account</button>
+      <p class="hint">At least 8 characters.</p>
+      <button type="submit" class="primary">Create account</button>
     </form>
     <p>Already have an account? <a href="/signin">Sign in</a></p>`;
 }
@@ -39,10 +43,10 @@ export function verifyForm(options: { error?: string | null }): SafeHtml {
     ${errorNotice(options.error ?? null)}
     <p>We sent a sign-in code to your e-mail address, because this device or network is new to your account.
       Enter it here, or use the link in the message.</p>
-    <form method="post" action="/signin/verify" class="sk-form">
+    <form method="post" action="/signin/verify" class="stack">
       <label for="code">Code</label>
       <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,9}" required maxlength="16">
-      <button type="submit" class="sk-button sk-button-primary">Verify</button>
+      <button type="submit" class="primary">Verify</button>
     </form>`;
 }
 
@@ -53,37 +57,37 @@ export function securityPage(options: {
   currentIp: string;
 }): SafeHtml {
   return html`
-    ${options.notice ? html`<p class="sk-notice" role="status">${options.notice}</p>` : ""}
+    ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ""}
     ${errorNotice(options.error ?? null)}
-    <section aria-labelledby="pw-heading" class="sk-card">
+    <section aria-labelledby="pw-heading" class="panel">
       <h2 id="pw-heading">Change password</h2>
-      <form method="post" action="/account/security/password" class="sk-form">
+      <form method="post" action="/account/security/password" class="stack">
         <label for="currentPassword">Current password</label>
         <input id="currentPassword" name="currentPassword" type="password" autocomplete="current-password" required maxlength="256">
         <label for="newPassword">New password</label>
         <input id="newPassword" name="newPassword" type="password" autocomplete="new-password" required minlength="8" maxlength="256">
-        <p class="sk-hint">Changing your password signs you out everywhere else and renews this device's sign-in.</p>
-        <button type="submit" class="sk-button sk-button-primary">Change password and sign out everywhere else</button>
+        <p class="hint">Changing your password signs you out everywhere else and renews this device's sign-in.</p>
+        <button type="submit" class="primary">Change password and sign out everywhere else</button>
       </form>
     </section>
-    <section aria-labelledby="ip-heading" class="sk-card">
+    <section aria-labelledby="ip-heading" class="panel">
       <h2 id="ip-heading">Allowed IP addresses</h2>
       <p>When this list is not empty, sign-ins to your account are refused from any other address.
         Your current address is <code>${options.currentIp}</code>.</p>
       ${
         options.allowList.length === 0
           ? html`<p>No restriction: sign-ins are allowed from any address.</p>`
-          : html`<ul class="sk-list">${options.allowList.map(
+          : html`<ul class="rules">${options.allowList.map(
               (rule) => html`<li><code>${rule.cidr}</code>
-                <form method="post" action="/account/security/ip-rules/${rule.id}/delete" class="sk-inline">
-                  <button type="submit" class="sk-button">Remove <span class="sk-visually-hidden">${rule.cidr}</span></button>
+                <form method="post" action="/account/security/ip-rules/${rule.id}/delete">
+                  <button type="submit">Remove <span class="visually-hidden">${rule.cidr}</span></button>
                 </form></li>`,
             )}</ul>`
       }
-      <form method="post" action="/account/security/ip-rules" class="sk-form">
+      <form method="post" action="/account/security/ip-rules" class="stack">
         <label for="cidr">Address or range (e.g. 203.0.113.7 or 2001:db8::/48)</label>
         <input id="cidr" name="cidr" required maxlength="64" value="">
-        <button type="submit" class="sk-button">Add</button>
+        <button type="submit">Add</button>
       </form>
     </section>`;
 }

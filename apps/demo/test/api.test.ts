@@ -58,12 +58,21 @@ describe("reference app JSON API", () => {
   it("signs in with the right password only, answering identically for unknown e-mail and wrong password", async () => {
     await signedUp("login@example.com");
     const other = new Client(run.baseUrl);
-    const wrong = await other.post("/api/signin", { email: "login@example.com", password: "wrong password!" });
-    const unknown = await other.post("/api/signin", { email: "nobody@example.com", password: "wrong password!" });
+    const wrong = await other.post("/api/signin", {
+      email: "login@example.com",
+      password: "wrong password!",
+    });
+    const unknown = await other.post("/api/signin", {
+      email: "nobody@example.com",
+      password: "wrong password!",
+    });
     assert.equal(wrong.status, 401);
     assert.equal(unknown.status, 401);
     assert.deepEqual(await wrong.json(), await unknown.json());
-    const ok = await other.post("/api/signin", { email: " LOGIN@example.com ", password: "correct horse battery" });
+    const ok = await other.post("/api/signin", {
+      email: " LOGIN@example.com ",
+      password: "correct horse battery",
+    });
     assert.equal(ok.status, 200);
     const { session } = (await ok.json()) as { session: { current: boolean } };
     assert.equal(session.current, true);
@@ -72,8 +81,18 @@ describe("reference app JSON API", () => {
   it("revokes another device's session, which then gets 401; a second revoke is 404", async () => {
     const laptop = await signedUp("revoke@example.com");
     const phone = new Client(run.baseUrl, { "user-agent": UA.safariIphone });
-    assert.equal((await phone.post("/api/signin", { email: "revoke@example.com", password: "correct horse battery" })).status, 200);
-    const { sessions } = (await (await laptop.get("/api/sessions")).json()) as { sessions: { id: string; current: boolean }[] };
+    assert.equal(
+      (
+        await phone.post("/api/signin", {
+          email: "revoke@example.com",
+          password: "correct horse battery",
+        })
+      ).status,
+      200,
+    );
+    const { sessions } = (await (await laptop.get("/api/sessions")).json()) as {
+      sessions: { id: string; current: boolean }[];
+    };
     assert.equal(sessions.length, 2);
     assert.equal(sessions[0]?.current, true, "current first");
     const phoneId = sessions.find((s) => !s.current)?.id as string;
@@ -86,13 +105,17 @@ describe("reference app JSON API", () => {
   it("answers 404 for another user's session id and leaves it alive (no IDOR)", async () => {
     const alice = await signedUp("alice@example.com");
     const mallory = await signedUp("mallory@example.com");
-    const { sessions } = (await (await alice.get("/api/sessions")).json()) as { sessions: { id: string }[] };
+    const { sessions } = (await (await alice.get("/api/sessions")).json()) as {
+      sessions: { id: string }[];
+    };
     const aliceId = sessions[0]?.id as string;
     const res = await mallory.delete(`/api/sessions/${aliceId}`);
     assert.equal(res.status, 404);
     assert.deepEqual(await res.json(), { error: "not_found" });
     assert.equal((await alice.get("/api/me")).status, 200);
-    const malloryList = (await (await mallory.get("/api/sessions")).json()) as { sessions: { id: string }[] };
+    const malloryList = (await (await mallory.get("/api/sessions")).json()) as {
+      sessions: { id: string }[];
+    };
     assert.ok(!malloryList.sessions.some((s) => s.id === aliceId));
   });
 
@@ -100,7 +123,11 @@ describe("reference app JSON API", () => {
     const one = await signedUp("others@example.com");
     const two = new Client(run.baseUrl, { "user-agent": UA.firefoxWindows });
     const three = new Client(run.baseUrl, { "user-agent": UA.safariIphone });
-    for (const c of [two, three]) await c.post("/api/signin", { email: "others@example.com", password: "correct horse battery" });
+    for (const c of [two, three])
+      await c.post("/api/signin", {
+        email: "others@example.com",
+        password: "correct horse battery",
+      });
     const res = await one.post("/api/sessions/revoke-others");
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { revoked: 2 });
@@ -112,10 +139,17 @@ describe("reference app JSON API", () => {
   it("refuses a cross-origin unsafe request with 403 and changes nothing", async () => {
     const victim = await signedUp("csrf@example.com");
     const phone = new Client(run.baseUrl, { "user-agent": UA.safariIphone });
-    await phone.post("/api/signin", { email: "csrf@example.com", password: "correct horse battery" });
-    const evil = await victim.post("/api/sessions/revoke-others", undefined, { headers: { origin: "https://evil.example" } });
+    await phone.post("/api/signin", {
+      email: "csrf@example.com",
+      password: "correct horse battery",
+    });
+    const evil = await victim.post("/api/sessions/revoke-others", undefined, {
+      headers: { origin: "https://evil.example" },
+    });
     assert.equal(evil.status, 403);
-    const site = await victim.post("/api/sessions/revoke-others", undefined, { headers: { "sec-fetch-site": "cross-site" } });
+    const site = await victim.post("/api/sessions/revoke-others", undefined, {
+      headers: { "sec-fetch-site": "cross-site" },
+    });
     assert.equal(site.status, 403);
     assert.equal((await phone.get("/api/me")).status, 200, "the other session survived");
     // Sign-in is origin-checked too: another site cannot log a browser in to its own account.
@@ -135,21 +169,37 @@ describe("reference app JSON API", () => {
     const before = main.cookies.get("sk_session") as string;
     const stale = new Client(run.baseUrl);
     stale.cookies.set("sk_session", before);
-    const bad = await main.post("/api/password", { currentPassword: "not it at all", newPassword: "another good one" });
+    const bad = await main.post("/api/password", {
+      currentPassword: "not it at all",
+      newPassword: "another good one",
+    });
     assert.equal(bad.status, 403);
-    const res = await main.post("/api/password", { currentPassword: "correct horse battery", newPassword: "another good one" });
+    const res = await main.post("/api/password", {
+      currentPassword: "correct horse battery",
+      newPassword: "another good one",
+    });
     assert.equal(res.status, 204);
     const after = main.cookies.get("sk_session") as string;
     assert.notEqual(after, before, "token rotated");
     assert.equal((await main.get("/api/me")).status, 200, "new token works");
     assert.equal((await stale.get("/api/me")).status, 401, "old token is dead");
     assert.equal((await other.get("/api/me")).status, 401, "other session ended");
-    const oldPw = await new Client(run.baseUrl).post("/api/signin", { email: "pw@example.com", password: "correct horse battery" });
+    const oldPw = await new Client(run.baseUrl).post("/api/signin", {
+      email: "pw@example.com",
+      password: "correct horse battery",
+    });
     assert.equal(oldPw.status, 401);
-    const newPw = await new Client(run.baseUrl).post("/api/signin", { email: "pw@example.com", password: "another good one" });
+    const newPw = await new Client(run.baseUrl).post("/api/signin", {
+      email: "pw@example.com",
+      password: "another good one",
+    });
     assert.equal(newPw.status, 200);
-    const history = (await (await main.get("/api/history")).json()) as { events: { type: string; reason: string | null }[] };
-    assert.ok(history.events.some((e) => e.type === "session_revoked" && e.reason === "password_changed"));
+    const history = (await (await main.get("/api/history")).json()) as {
+      events: { type: string; reason: string | null }[];
+    };
+    assert.ok(
+      history.events.some((e) => e.type === "session_revoked" && e.reason === "password_changed"),
+    );
   });
 
   it("signs out: 204, cookie cleared, the old cookie is refused", async () => {
@@ -157,17 +207,25 @@ describe("reference app JSON API", () => {
     const token = client.cookies.get("sk_session") as string;
     const res = await client.post("/api/signout");
     assert.equal(res.status, 204);
-    assert.ok(res.headers.getSetCookie().some((c) => /^sk_session=;/.test(c) && /Max-Age=0/.test(c)));
+    assert.ok(
+      res.headers.getSetCookie().some((c) => /^sk_session=;/.test(c) && /Max-Age=0/.test(c)),
+    );
     const replay = new Client(run.baseUrl);
     replay.cookies.set("sk_session", token);
     assert.equal((await replay.get("/api/me")).status, 401);
   });
 
   it("keeps /healthz out of session handling and answers bad JSON with 400, not 500", async () => {
-    const res = await fetch(`${run.baseUrl}/healthz`, { headers: { cookie: "sk_session=garbage" } });
+    const res = await fetch(`${run.baseUrl}/healthz`, {
+      headers: { cookie: "sk_session=garbage" },
+    });
     assert.equal(res.status, 200);
     assert.equal(res.headers.getSetCookie().length, 0);
-    const bad = await fetch(`${run.baseUrl}/api/signin`, { method: "POST", headers: { "content-type": "application/json" }, body: "{bad" });
+    const bad = await fetch(`${run.baseUrl}/api/signin`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{bad",
+    });
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { error: "invalid_request" });
   });

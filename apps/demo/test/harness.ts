@@ -20,7 +20,11 @@ export async function startDemo(
   deps: { geo?: GeoProvider; now?: () => number } = {},
 ): Promise<RunningDemo> {
   const dir = mkdtempSync(join(tmpdir(), "sk-demo-"));
-  const config = readConfig({ NEW_DEVICE_VERIFICATION: "off", ...env, DATABASE_URL: env.DATABASE_URL ?? `sqlite:${join(dir, "app.db")}` });
+  const config = readConfig({
+    NEW_DEVICE_VERIFICATION: "off",
+    ...env,
+    DATABASE_URL: env.DATABASE_URL ?? `sqlite:${join(dir, "app.db")}`,
+  });
   const storage = await openDemoStorage(config.databaseUrl);
   const demo = await createDemoApp(config, { storage, ...deps });
   const server = demo.app.listen(0, "127.0.0.1");
@@ -52,7 +56,15 @@ export class Client {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
   }
 
-  async request(method: string, path: string, options: { json?: unknown; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    options: {
+      json?: unknown;
+      form?: Record<string, string>;
+      headers?: Record<string, string>;
+    } = {},
+  ): Promise<Response> {
     const headers: Record<string, string> = { ...this.headers, ...options.headers };
     if (this.cookies.size > 0) headers.cookie = this.cookieHeader;
     let body: string | undefined;
@@ -63,7 +75,12 @@ export class Client {
       headers["content-type"] = "application/x-www-form-urlencoded";
       body = new URLSearchParams(options.form).toString();
     }
-    const response = await fetch(this.baseUrl + path, { method, headers, body, redirect: "manual" });
+    const response = await fetch(this.baseUrl + path, {
+      method,
+      headers,
+      body,
+      redirect: "manual",
+    });
     for (const line of response.headers.getSetCookie()) {
       const [pair = "", ...attrs] = line.split(";");
       const eq = pair.indexOf("=");
@@ -92,7 +109,8 @@ export class Client {
 export const UA = {
   chromeMac:
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
-  firefoxWindows: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+  firefoxWindows:
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
   safariIphone:
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
   hostile: `"><img src=x onerror=alert(1)><script>alert(2)</script>`,

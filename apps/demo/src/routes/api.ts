@@ -1,14 +1,26 @@
 import { type Request, type Response, Router } from "express";
 import { sessionToJSON } from "sessionkeeper";
 import { requireSession, sessionContext } from "sessionkeeper/express";
-import { changePassword, type SignInGuard, type SignInOutcome, signInWithPassword, signUp } from "../auth.js";
+import {
+  changePassword,
+  type SignInGuard,
+  type SignInOutcome,
+  signInWithPassword,
+  signUp,
+} from "../auth.js";
 import { publicUser, type UserStore } from "../users.js";
 
 function body(req: Request): Record<string, unknown> {
-  return typeof req.body === "object" && req.body !== null && !Array.isArray(req.body) ? req.body : {};
+  return typeof req.body === "object" && req.body !== null && !Array.isArray(req.body)
+    ? req.body
+    : {};
 }
 
-export function sendOutcome(res: Response, outcome: SignInOutcome, ctx: ReturnType<typeof sessionContext>): void {
+export function sendOutcome(
+  res: Response,
+  outcome: SignInOutcome,
+  ctx: ReturnType<typeof sessionContext>,
+): void {
   if (outcome.kind === "error") {
     if (outcome.retryAfter !== undefined) res.setHeader("Retry-After", String(outcome.retryAfter));
     res.status(outcome.status).json({ error: outcome.error });
@@ -30,7 +42,8 @@ export function authApi(users: UserStore, guard: SignInGuard | null): Router {
   router.post("/signup", async (req, res) => {
     const ctx = sessionContext(req);
     const result = await signUp(users, ctx, body(req));
-    if (result.kind === "error") return void res.status(result.status).json({ error: result.error });
+    if (result.kind === "error")
+      return void res.status(result.status).json({ error: result.error });
     res.status(201).json({ user: publicUser(result.user) });
   });
 
@@ -54,7 +67,8 @@ export function authApi(users: UserStore, guard: SignInGuard | null): Router {
 
   router.post("/password", requireSession(), async (req, res) => {
     const result = await changePassword(users, sessionContext(req), body(req));
-    if (result.kind === "error") return void res.status(result.status).json({ error: result.error });
+    if (result.kind === "error")
+      return void res.status(result.status).json({ error: result.error });
     res.status(204).end();
   });
 

@@ -71,6 +71,8 @@ export function storageErrorHandler(): ErrorRequestHandler {
   return (error, _req, res, next) => {
     if (!isStorageError(error)) return next(error);
     if (res.headersSent) return next(error);
+    // A cookie queued before the failure (e.g. by a half-done sign-in) must not reach the browser.
+    res.removeHeader("Set-Cookie");
     res.status(503).json({ error: "storage_unavailable" });
   };
 }
@@ -82,3 +84,4 @@ function headerValue(value: string | string[] | undefined): string | null {
 }
 
 export { RequestSession } from "./context.js";
+export { accountApi, accountPages } from "./express-account.js";

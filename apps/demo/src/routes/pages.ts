@@ -1,0 +1,147 @@
+import { type Request, type Response, Router } from "express";
+import { type AppPage, appPageRenderer, html, type SafeHtml } from "sessionkeeper";
+import { sessionContext } from "sessionkeeper/express";
+import { changePassword, type SignInGuard, signInWithPassword, signUp } from "../auth.js";
+import { safeNextPath } from "../next-path.js";
+import type { UserStore } from "../users.js";
+import { securityPage, signInForm, signUpForm } from "../views.js";
+
+/** What the app says for each error code on its HTML forms. */
+const MESSAGES: Record<string, string> = {
+  invalid_credentials: "That e-mail and password do not match an account.",
+  invalid_email: "Enter a valid e-mail address.",
+  invalid_password: "Passwords must be 8 to 256 characters long.",
+  email_taken: "An account with that e-mail address already exists.",
+  invalid_current_password: "Your current password was not right.",
+  ip_denied: "Sign-ins from your network are blocked.",
+  ip_not_allowed: "This account does not allow sign-ins from your network.",
+  locked_out: "Too many failed attempts. Try again later.",
+  invalid_code: "That code is not valid. Check the e-mail and try again.",
+};
+
+export type RenderPage = (page: { heading: string; content: SafeHtml; status?: number }) => AppPage;
+
+export function pageRenderer(title: string): RenderPage {
+  return appPageRenderer({
+    title,
+    nav: [
+      { href: "/account/sessions", label: "Devices" },
+      { href: "/account/security", label: "Security" },
+      { href: "/signout", label: "Sign out", method: "post" },
+    ],
+  });
+}
+
+export function send(res: Response, page: AppPage): void {
+  res.status(page.status).set(page.headers).send(page.body);
+}
+
+function field(req: Request, name: string): string {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === "string" ? value : "";
+}
+
+/** The reference app's HTML pages: sign-in, sign-up, sign-out and the security settings. */
+export function pageRoutes(
+  users: UserStore,
+  guard: SignInGuard | null,
+  render: RenderPage,
+): Router {
+  const router = Router();
+
+  router.get("/", (req, res) => {
+    res.redirect(303, sessionContext(req).session ? "/account/sessions" : "/signin");
+  });
+
+  router.get("/signin", (req, res) => {
+    const next = safeNextPath(req.query.next);
+    if (sessionContext(req).session) return res.redirect(303, next);
+    send(res, render({ heading: "Sign in", content: signInForm({ next }) }));
+  });
+
+  router.post("/signin", async (req, res) => {
+    const ctx = sessionContext(req);
+    const next = safeNextPath(field(req, "next"));
+    const outcome = await signInWithPassword(
+      users,
+      ctx,
+      { email: field(req, "email"), password: field(req, "password") },
+      guard,
+    );
+    if (outcome.kind === "signed_in") return res.redirect(303, next);
+    if (outcome.kind === "verification_required") return res.redirect(303, "/signin/verify");
+    if (outcome.retryAfter !== undefined) res.setHeader("Retry-After", String(outcome.retryAfter));
+    const error = MESSAGES[outcome.error] ?? "Sign-in failed.";
+    send(
+      res,
+      render({
+        heading: "Sign in",
+        status: outcome.status,
+        content: signInForm({ next, email: field(req, "email"), error }),
+      }),
+    );
+  });
+
+  router.get("/signup", (_req, res) => {
+    send(res, render({ heading: "Create an account", content: signUpForm({}) }));
+  });
+
+  router.post("/signup", async (req, res) => {
+    const result = await signUp(users, sessionContext(req), {
+      email: field(req, "email"),
+      password: field(req, "password"),
+    });
+    if (result.kind === "signed_up") return res.redirect(303, "/account/sessions");
+    const error = MESSAGES[result.error] ?? "Sign-up failed.";
+    send(
+      res,
+      render({
+        heading: "Create an account",
+        status: result.status,
+        content: signUpForm({ email: field(req, "email"), error }),
+      }),
+    );
+  });
+
+  router.post("/signout", async (req, res) => {
+    await sessionContext(req).signOut();
+    res.redirect(303, "/signin");
+  });
+
+  router.get("/account/security", async (req, res) => {
+    const ctx = sessionContext(req);
+    if (!ctx.session) return res.redirect(303, "/signin?next=%2Faccount%2Fsecurity");
+    const notice =
+      req.query.done === "password"
+        ? "Password changed. Every other session was signed out."
+        : null;
+    send(
+      res,
+      render({
+        heading: "Security",
+        content: securityPage({ notice, allowList: [], currentIp: ctx.ip }),
+      }),
+    );
+  });
+
+  router.post("/account/security/password", async (req, res) => {
+    const ctx = sessionContext(req);
+    if (!ctx.session) return res.redirect(303, "/signin?next=%2Faccount%2Fsecurity");
+    const result = await changePassword(users, ctx, {
+      currentPassword: field(req, "currentPassword"),
+      newPassword: field(req, "newPassword"),
+    });
+    if (result.kind === "changed") return res.redirect(303, "/account/security?done=password");
+    const error = MESSAGES[result.error] ?? "The password was not changed.";
+    send(
+      res,
+      render({
+        heading: "Security",
+        status: result.status,
+        content: securityPage({ error, allowList: [], currentIp: ctx.ip }),
+      }),
+    );
+  });
+
+  return router;
+}

@@ -1,0 +1,134 @@
+import type { IncomingMessage } from "node:http";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
+import type { SessionKeeper } from "../session-keeper.js";
+import {
+  type AccountHandler,
+  type AccountResponse,
+  createAccountPagesHandler,
+} from "../ui/account-handler.js";
+import { type AccountApiOptions, createAccountApiHandler } from "../ui/api-handler.js";
+import {
+  concatChunks,
+  declaresTooLarge,
+  FORM_BODY_LIMIT,
+  parseFormBody,
+  parseQuery,
+} from "../ui/form.js";
+import type { AccountPagesOptions } from "../ui/options.js";
+
+/**
+ * The ready-made devices and history pages as Express middleware. Mount it after
+ * `sessionMiddleware`; paths it does not serve fall through to the app.
+ * @example
+ * app.use(sessionMiddleware(keeper));
+ * app.use("/account", accountPages(keeper, { title: "Acme", signInPath: "/signin" }));
+ */
+export function accountPages(
+  keeper: SessionKeeper,
+  options: AccountPagesOptions = {},
+): RequestHandler {
+  return mount(createAccountPagesHandler(keeper, options));
+}
+
+/**
+ * The JSON account API (sessions list, revoke one, revoke others, history) as Express middleware.
+ * @example
+ * app.use("/api", accountApi(keeper));
+ */
+export function accountApi(keeper: SessionKeeper, options: AccountApiOptions = {}): RequestHandler {
+  return mount(createAccountApiHandler(keeper, options));
+}
+
+// A plain middleware rather than an express.Router: the library never imports express at run
+// time, and `app.use(path, fn)` gives the same req.baseUrl / req.path as a Router would.
+function mount(handler: AccountHandler): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const route = handler.match(req.method, req.path);
+      if (!route) return next();
+      if (!req.sessionkeeper) {
+        throw new TypeError(
+          "sessionMiddleware(keeper) must run before the account pages (or their path is excluded)",
+        );
+      }
+      const body = route.readsForm ? await readForm(req) : null;
+      const response = await handler.handle({
+        method: req.method,
+        path: req.path,
+        basePath: mountPath(req.baseUrl),
+        query: parseQuery(req.originalUrl),
+        body,
+        session: req.sessionkeeper,
+      });
+      if (!response) return next();
+      send(res, response);
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+function send(res: Response, response: AccountResponse): void {
+  res.status(response.status);
+  for (const [name, value] of Object.entries(response.headers)) res.setHeader(name, value);
+  // res.end, not res.send: no ETag or 304 on pages that must never be cached.
+  res.end(response.body);
+}
+
+/** The form body: the app's own parsed body when it installed a parser, else read here, bounded. */
+async function readForm(req: Request): Promise<URLSearchParams | "too_large"> {
+  const parsed: unknown = req.body;
+  if (parsed !== undefined) return fieldsOf(parsed);
+  if (declaresTooLarge(req.headers["content-length"], FORM_BODY_LIMIT)) return "too_large";
+  const bytes = await readBounded(req, FORM_BODY_LIMIT);
+  return bytes === null ? "too_large" : parseFormBody(bytes, req.headers["content-type"]);
+}
+
+function fieldsOf(parsed: unknown): URLSearchParams {
+  const fields = new URLSearchParams();
+  if (typeof parsed !== "object" || parsed === null) return fields;
+  for (const [key, value] of Object.entries(parsed))
+    if (typeof value === "string") fields.append(key, value);
+  return fields;
+}
+
+/** Reads a request body up to `limit` bytes; null when it is longer (then stops reading). */
+function readBounded(req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
+  if (req.readableEnded) return Promise.resolve(new Uint8Array());
+  return new Promise((resolve, reject) => {
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.byteLength;
+      if (total > limit) {
+        // Stop buffering; the 413 goes out with "Connection: close" so the rest is never read.
+        cleanup();
+        req.pause();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(concatChunks(chunks, total));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+  });
+}
+
+/** The mount path links and redirects start from; never "//host", which a browser reads as another site. */
+function mountPath(baseUrl: string): string {
+  return baseUrl.startsWith("//") || baseUrl.includes("\\") ? "" : baseUrl;
+}

@@ -1,0 +1,261 @@
+import { isStorageError } from "../errors.js";
+import type { RequestSession } from "../http/context.js";
+import type { SessionKeeper } from "../session-keeper.js";
+import type { Session } from "../types.js";
+import { renderDevicesPage } from "./devices-page.js";
+import { describeDevice, summarizeDevice } from "./format.js";
+import { renderHistoryPage } from "./history-page.js";
+import { html } from "./html.js";
+import { pageHeaders, renderPage } from "./layout.js";
+import {
+  type AccountPagesOptions,
+  type ResolvedPageOptions,
+  resolvePageOptions,
+} from "./options.js";
+
+/** A route of the account pages or API, found from method and path before any body is read. */
+export interface AccountRoute {
+  name: "sessions" | "history" | "revoke" | "revoke-others";
+  /** The `:id` path segment of a revoke, unvalidated. */
+  sessionId: string | null;
+  /** The request carries a form the adapter reads (bounded) before calling `handle`. */
+  readsForm: boolean;
+}
+
+/** A request as the framework-agnostic handlers see it. Every field is hostile input. */
+export interface AccountRequest {
+  method: string;
+  /** The path below the mount point, e.g. "/sessions" for "/account/sessions". */
+  path: string;
+  /** Where the handler is mounted, e.g. "/account" ("" at the root): links and redirects start here. */
+  basePath: string;
+  query: URLSearchParams;
+  /** The parsed urlencoded body of a form POST, "too_large" past the bound, null without one. */
+  body: URLSearchParams | "too_large" | null;
+  /** The request's sessionkeeper context (null on a path excluded from sessions). */
+  session: RequestSession | null;
+}
+
+/** What the adapter sends back. */
+export interface AccountResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A framework-agnostic handler: adapters `match` first, read a form if asked, then `handle`. */
+export interface AccountHandler {
+  /** The route a request names, or null when it is not this handler's (the app's routes go on). */
+  match(method: string, path: string): AccountRoute | null;
+  /** Answers a request, or null when it is not this handler's. A storage failure answers 503. */
+  handle(request: AccountRequest): Promise<AccountResponse | null>;
+}
+
+const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** True when a path segment can be a session id; anything else is treated as an unknown id. */
+export function isSessionId(value: string | null): value is string {
+  return value !== null && SESSION_ID.test(value);
+}
+
+/** Matches the shared route shapes: /sessions, /sessions/revoke-others, /sessions/:id[/suffix], /history. */
+export function matchAccountPath(
+  path: string,
+  idSuffix: string,
+): { name: AccountRoute["name"]; sessionId: string | null } | null {
+  const clean = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+  if (clean === "/sessions") return { name: "sessions", sessionId: null };
+  if (clean === "/history") return { name: "history", sessionId: null };
+  if (clean === "/sessions/revoke-others") return { name: "revoke-others", sessionId: null };
+  const parts = clean.split("/");
+  const expected = idSuffix ? 4 : 3;
+  if (
+    parts.length === expected &&
+    parts[1] === "sessions" &&
+    (!idSuffix || parts[3] === idSuffix) &&
+    parts[2]
+  ) {
+    return { name: "revoke", sessionId: parts[2] };
+  }
+  return null;
+}
+
+/**
+ * The devices and history pages behind any framework: GET /sessions, POST /sessions/:id/revoke,
+ * POST /sessions/revoke-others, GET /history. Signed-out visitors are sent to the sign-in page.
+ */
+export function createAccountPagesHandler(
+  keeper: SessionKeeper,
+  options: AccountPagesOptions = {},
+): AccountHandler {
+  const resolved = resolvePageOptions(options);
+  const match = (method: string, path: string): AccountRoute | null => {
+    const found = matchAccountPath(path, "revoke");
+    if (!found) return null;
+    const verb = method.toUpperCase();
+    const isPage = found.name === "sessions" || found.name === "history";
+    if (isPage && (verb === "GET" || verb === "HEAD")) return { ...found, readsForm: false };
+    if (!isPage && verb === "POST") return { ...found, readsForm: true };
+    return null;
+  };
+  return {
+    match,
+    async handle(request) {
+      const route = match(request.method, request.path);
+      if (!route) return null;
+      try {
+        return await answerPage(keeper, resolved, route, request);
+      } catch (error) {
+        if (isStorageError(error)) return unavailablePage(resolved, request.basePath);
+        throw error;
+      }
+    },
+  };
+}
+
+async function answerPage(
+  keeper: SessionKeeper,
+  options: ResolvedPageOptions,
+  route: AccountRoute,
+  request: AccountRequest,
+): Promise<AccountResponse> {
+  const context = request.session;
+  const session = context?.session ?? null;
+  const base = request.basePath;
+  if (!context || !session) {
+    // After signing in, come back to the page (a POST's target is not a page: go to the list).
+    const page = route.name === "history" ? "/history" : "/sessions";
+    return redirect(options, withQuery(options.signInPath, { next: `${base}${page}` }));
+  }
+  if (request.body === "too_large") return tooLargePage(options, base);
+  const now = keeper.options.now();
+
+  if (route.name === "sessions") {
+    const sessions = (await keeper.listSessions(session.userId, { currentId: session.id })).filter(
+      (s) => s.status === "active",
+    );
+    const notice = await confirmation(keeper, session, request.query);
+    const body = renderDevicesPage(options, {
+      sessions,
+      now,
+      touchInterval: keeper.options.touchInterval,
+      basePath: base,
+      notice,
+    });
+    return { status: 200, headers: pageHeaders(options), body };
+  }
+  if (route.name === "history") {
+    const [events, sessions] = await Promise.all([
+      keeper.listEvents(session.userId, { limit: options.historyLimit }),
+      keeper.listSessions(session.userId, { includeEnded: true, limit: 1000 }),
+    ]);
+    const sessionNames = new Map(sessions.map((s) => [s.id, describeSession(s)]));
+    const body = renderHistoryPage(options, {
+      events,
+      now,
+      basePath: base,
+      currentSessionId: session.id,
+      sessionNames,
+    });
+    return { status: 200, headers: pageHeaders(options), body };
+  }
+  if (route.name === "revoke-others") {
+    const count = await keeper.revokeOtherSessions(session.userId, session.id, context.info);
+    return redirect(
+      options,
+      withQuery(`${base}/sessions`, { done: "signed-out-others", count: String(count) }),
+    );
+  }
+  const id = route.sessionId;
+  if (id === session.id) {
+    // Signing out this device is a sign-out: the cookie goes too, and there is no page left to show.
+    await context.signOut();
+    return redirect(options, options.signInPath);
+  }
+  const ended = isSessionId(id) && (await keeper.revokeSession(session.userId, id, context.info));
+  // Another user's id reads exactly like an unknown one: "already ended", nothing changed.
+  const query: Record<string, string> = ended
+    ? { done: "signed-out", session: id as string }
+    : { done: "already-ended" };
+  return redirect(options, withQuery(`${base}/sessions`, query));
+}
+
+/**
+ * The message after an action, from the non-secret `?done=` code. The device named is looked up
+ * server-side and only when it is this user's and ended, so a crafted link cannot put words on the page.
+ */
+async function confirmation(
+  keeper: SessionKeeper,
+  session: Session,
+  query: URLSearchParams,
+): Promise<string | null> {
+  const done = query.get("done");
+  if (done === "signed-out-others") {
+    const count = Number(query.get("count"));
+    if (!Number.isSafeInteger(count) || count < 0 || count > 100_000) return null;
+    if (count === 0) return "There were no other sessions to sign out.";
+    return count === 1 ? "Signed out 1 other session." : `Signed out ${count} other sessions.`;
+  }
+  if (done === "already-ended") return "That session had already ended.";
+  if (done === "signed-out") {
+    const id = query.get("session");
+    if (!isSessionId(id)) return null;
+    const record = await keeper.storage.findSession(id);
+    if (
+      !record ||
+      record.userId !== session.userId ||
+      record.status === "active" ||
+      record.status === "pending"
+    )
+      return null;
+    return `Signed out ${summarizeDevice(record)}.`;
+  }
+  return null;
+}
+
+function redirect(options: ResolvedPageOptions, location: string): AccountResponse {
+  const headers = pageHeaders(options);
+  headers.location = location;
+  // 303: the browser follows with a GET, so a reload never repeats the POST.
+  return { status: 303, headers, body: "" };
+}
+
+function withQuery(path: string, params: Record<string, string>): string {
+  return `${path}${path.includes("?") ? "&" : "?"}${new URLSearchParams(params).toString()}`;
+}
+
+function tooLargePage(options: ResolvedPageOptions, basePath: string): AccountResponse {
+  const content = html`<p class="lede">That request was larger than this page accepts.</p><p><a href="${basePath}/sessions">Back to your devices</a></p>`;
+  const headers = { ...pageHeaders(options), connection: "close" };
+  return {
+    status: 413,
+    headers,
+    body: renderPage(options, { name: null, heading: "Request too large", basePath, content }),
+  };
+}
+
+function unavailablePage(options: ResolvedPageOptions, basePath: string): AccountResponse {
+  const content = html`<p class="lede">Your sessions can't be loaded right now. Please try again in a moment.</p>`;
+  const headers = { ...pageHeaders(options), "retry-after": "5" };
+  return {
+    status: 503,
+    headers,
+    body: renderPage(options, {
+      name: null,
+      heading: "Temporarily unavailable",
+      basePath,
+      content,
+    }),
+  };
+}
+
+/** "Firefox 121 on Windows 10, 203.0.113.7": names a session in the history. */
+function describeSession(session: Session): string {
+  const device = describeDevice({
+    browserName: session.browser.name,
+    browserVersion: session.browser.version,
+    osName: session.os.name,
+    osVersion: session.os.version,
+  });
+  return `${device}, ${session.lastIp}`;
+}

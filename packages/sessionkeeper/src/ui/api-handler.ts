@@ -1,0 +1,109 @@
+import { isStorageError } from "../errors.js";
+import type { SessionKeeper } from "../session-keeper.js";
+import { eventToJSON, sessionToJSON } from "../session-view.js";
+import {
+  type AccountHandler,
+  type AccountResponse,
+  type AccountRoute,
+  isSessionId,
+  matchAccountPath,
+} from "./account-handler.js";
+
+/** Options of the JSON account API (`accountApi`, `accountApiFetch`). */
+export interface AccountApiOptions {
+  /** Default number of events `GET /history` returns (`?limit=` may ask for 1 to 1000). Default 100. */
+  historyLimit?: number;
+}
+
+const JSON_HEADERS = {
+  "content-type": "application/json; charset=utf-8",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+};
+
+/**
+ * The JSON account API of DESIGN.md behind any framework: GET /sessions, DELETE /sessions/:id,
+ * POST /sessions/revoke-others, GET /history. 401 `{"error":"unauthenticated"}` without a session.
+ */
+export function createAccountApiHandler(
+  keeper: SessionKeeper,
+  options: AccountApiOptions = {},
+): AccountHandler {
+  const defaultLimit = options.historyLimit ?? 100;
+  if (!Number.isInteger(defaultLimit) || defaultLimit < 1 || defaultLimit > 1000) {
+    throw new TypeError("options.historyLimit must be an integer from 1 to 1000");
+  }
+  const match = (method: string, path: string): AccountRoute | null => {
+    const found = matchAccountPath(path, "");
+    if (!found) return null;
+    const wanted = { sessions: "GET", history: "GET", "revoke-others": "POST", revoke: "DELETE" }[
+      found.name
+    ];
+    const verb = method.toUpperCase();
+    if (verb === wanted || (wanted === "GET" && verb === "HEAD"))
+      return { ...found, readsForm: false };
+    return null;
+  };
+  return {
+    match,
+    async handle(request) {
+      const route = match(request.method, request.path);
+      if (!route) return null;
+      const context = request.session;
+      const session = context?.session ?? null;
+      if (!context || !session) return json(401, { error: "unauthenticated" });
+      try {
+        switch (route.name) {
+          case "sessions": {
+            const sessions = await keeper.listSessions(session.userId, { currentId: session.id });
+            return json(200, {
+              sessions: sessions.filter((s) => s.status === "active").map(sessionToJSON),
+            });
+          }
+          case "history": {
+            const events = await keeper.listEvents(session.userId, {
+              limit: readLimit(request.query.get("limit"), defaultLimit),
+            });
+            return json(200, { events: events.map(eventToJSON) });
+          }
+          case "revoke-others": {
+            const revoked = await keeper.revokeOtherSessions(
+              session.userId,
+              session.id,
+              context.info,
+            );
+            return json(200, { revoked });
+          }
+          case "revoke": {
+            const id = route.sessionId;
+            if (id === session.id) {
+              // Ending the session making the request is signing out: its cookie is cleared too.
+              await context.signOut();
+              return noContent();
+            }
+            // Another user's id is answered exactly like an unknown one.
+            const ended =
+              isSessionId(id) && (await keeper.revokeSession(session.userId, id, context.info));
+            return ended ? noContent() : json(404, { error: "not_found" });
+          }
+        }
+      } catch (error) {
+        if (isStorageError(error)) return json(503, { error: "storage_unavailable" });
+        throw error;
+      }
+    },
+  };
+}
+
+function readLimit(value: string | null, fallback: number): number {
+  if (value === null || !/^\d{1,4}$/.test(value)) return fallback;
+  return Math.min(Math.max(1, Number(value)), 1000);
+}
+
+function json(status: number, body: unknown): AccountResponse {
+  return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+}
+
+function noContent(): AccountResponse {
+  return { status: 204, headers: { "cache-control": "no-store" }, body: "" };
+}

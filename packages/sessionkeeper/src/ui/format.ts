@@ -1,0 +1,196 @@
+import { isIP } from "node:net";
+import { isPrivateIp } from "../ip.js";
+
+/** The parsed device fields shared by sessions and login events. */
+export interface DeviceParts {
+  browserName: string | null;
+  browserVersion: string | null;
+  osName: string | null;
+  osVersion: string | null;
+}
+
+// Windows reports its kernel version; people know the marketing one (10 and 11 share "NT 10.0").
+const WINDOWS_VERSIONS: Record<string, string> = {
+  "10.0": "10",
+  "6.3": "8.1",
+  "6.2": "8",
+  "6.1": "7",
+  "6.0": "Vista",
+  "5.1": "XP",
+};
+
+/** "Chrome 120 on macOS 10.15": browser and major version on OS and version; parts it lacks are left out. */
+export function describeDevice(parts: DeviceParts): string {
+  const browser = parts.browserName
+    ? joinWords(parts.browserName, majorVersion(parts.browserVersion))
+    : null;
+  const os = parts.osName
+    ? joinWords(parts.osName, osVersion(parts.osName, parts.osVersion))
+    : null;
+  if (browser && os) return `${browser} on ${os}`;
+  if (browser) return browser;
+  if (os) return `Unknown browser on ${os}`;
+  return "Unknown device";
+}
+
+/** "Firefox on Windows": the short form used in confirmations. */
+export function summarizeDevice(parts: DeviceParts): string {
+  if (parts.browserName && parts.osName) return `${parts.browserName} on ${parts.osName}`;
+  return parts.browserName ?? (parts.osName ? `a device on ${parts.osName}` : "a device");
+}
+
+/** "Desktop", "Mobile", "Tablet", … from bowser's platform type; null when unknown. */
+export function describeDeviceType(type: string | null): string | null {
+  if (!type) return null;
+  return type.charAt(0).toUpperCase() + type.slice(1);
+}
+
+function majorVersion(version: string | null): string | null {
+  return version ? (version.split(".")[0] ?? null) : null;
+}
+
+function osVersion(name: string, version: string | null): string | null {
+  if (!version) return null;
+  if (name === "Windows") {
+    const nt = /^NT (\d+\.\d+)$/.exec(version)?.[1];
+    return nt !== undefined ? (WINDOWS_VERSIONS[nt] ?? null) : version;
+  }
+  return version.split(".").slice(0, 2).join(".");
+}
+
+function joinWords(...words: Array<string | null>): string {
+  return words.filter((w): w is string => Boolean(w)).join(" ");
+}
+
+const REGION_NAMES = new Intl.DisplayNames(["en"], { type: "region", fallback: "code" });
+
+/**
+ * "Berlin, Land Berlin, Germany"; "Local network" for loopback and private addresses (they have no
+ * public location); "Unknown" when the provider did not know the address.
+ */
+export function describeLocation(
+  location: { city: string | null; region: string | null; country: string | null } | null,
+  ip: string | null,
+): string {
+  if (ip && isIP(ip) !== 0 && isPrivateIp(ip)) return "Local network";
+  if (!location) return "Unknown";
+  const parts: string[] = [];
+  for (const part of [location.city, location.region, countryName(location.country)]) {
+    // Skip a repeated name ("Singapore, Singapore").
+    if (part && part !== parts[parts.length - 1]) parts.push(part);
+  }
+  return parts.length > 0 ? parts.join(", ") : "Unknown";
+}
+
+function countryName(code: string | null): string | null {
+  if (!code) return null;
+  if (!/^[A-Z]{2}$/.test(code)) return code;
+  try {
+    return REGION_NAMES.of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+const RELATIVE = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
+  ["year", 365 * 86_400_000],
+  ["month", 30 * 86_400_000],
+  ["week", 7 * 86_400_000],
+  ["day", 86_400_000],
+  ["hour", 3_600_000],
+  ["minute", 60_000],
+  ["second", 1000],
+];
+
+/** "5 minutes ago", "yesterday", "3 weeks ago": how long before `now` a time was. */
+export function timeAgo(at: number, now: number): string {
+  const elapsed = Math.max(0, now - at);
+  for (const [unit, size] of UNITS) {
+    if (elapsed >= size) return RELATIVE.format(-Math.floor(elapsed / size), unit);
+  }
+  return "just now";
+}
+
+/** "Last active" text: "Active now" within the touch interval (last-seen is only written that often). */
+export function describeLastActive(lastSeenAt: number, now: number, touchInterval: number): string {
+  return now - lastSeenAt < touchInterval ? "Active now" : `Active ${timeAgo(lastSeenAt, now)}`;
+}
+
+/** Formats absolute times in one time zone: "Jan 5, 2026, 14:03 UTC". */
+export function dateFormatter(timeZone: string): (at: number) => string {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZoneName: "short",
+  });
+  return (at) => format.format(new Date(at));
+}
+
+const REASONS: Record<string, string> = {
+  sign_out: "Signed out",
+  revoked_by_user: "Revoked by you",
+  revoked_by_admin: "Revoked by an administrator",
+  password_changed: "Password changed",
+  session_limit: "Too many sessions",
+  idle_timeout: "Idle timeout",
+  absolute_timeout: "Session lifetime reached",
+  not_me: "Reported as not you",
+  replaced: "Replaced by a new sign-in",
+  ip_denied: "IP address blocked",
+  ip_not_allowed: "IP address not on your allow list",
+  verification_failed: "Verification failed",
+  pending_verification: "Awaiting confirmation",
+  verified: "Confirmed",
+  invalid_credentials: "Wrong password",
+  invalid_code: "Wrong code",
+  locked_out: "Too many failed attempts",
+  new_device: "New device",
+  new_ip: "New IP address",
+  expired: "Expired",
+  verification_expired: "Confirmation expired",
+  impossible_travel: "Too far from the last sign-in to travel in time",
+  code: "With the emailed code",
+  link: "With the emailed link",
+  mail_failed: "The email could not be sent",
+};
+
+/** An end or event reason in words ("Revoked by you"); an unknown reason is returned as it is. */
+export function describeReason(reason: string): string {
+  return REASONS[reason] ?? reason;
+}
+
+/** How an event reads, and whether it is good news, neutral, or a warning. */
+export interface EventDescription {
+  title: string;
+  tone: "ok" | "neutral" | "warn";
+}
+
+const EVENTS: Record<string, EventDescription> = {
+  sign_in: { title: "Signed in", tone: "ok" },
+  sign_in_failed: { title: "Failed sign-in attempt", tone: "warn" },
+  sign_in_blocked: { title: "Blocked sign-in attempt", tone: "warn" },
+  sign_out: { title: "Signed out", tone: "neutral" },
+  session_revoked: { title: "Session ended", tone: "neutral" },
+  session_expired: { title: "Session expired", tone: "neutral" },
+  token_rotated: { title: "Session renewed", tone: "neutral" },
+  verification_sent: { title: "Confirmation requested", tone: "neutral" },
+  verification_approved: { title: "New device confirmed", tone: "ok" },
+  verification_denied: { title: "Sign-in rejected as not you", tone: "warn" },
+  verification_failed: { title: "Wrong confirmation code", tone: "warn" },
+  locked_out: { title: "Sign-in locked after repeated failures", tone: "warn" },
+  alert_sent: { title: "Sign-in alert emailed", tone: "neutral" },
+  alert_failed: { title: "Sign-in alert could not be sent", tone: "warn" },
+  sign_in_flagged: { title: "Unusual sign-in flagged", tone: "warn" },
+  password_changed: { title: "Password changed", tone: "neutral" },
+};
+
+/** An event type in words ("Signed in"); an unknown type is returned as it is. */
+export function describeEvent(type: string): EventDescription {
+  return EVENTS[type] ?? { title: type, tone: "neutral" };
+}

@@ -1,0 +1,97 @@
+import { createHash } from "node:crypto";
+import { constantHtml, html, type SafeHtml } from "./html.js";
+import type { ResolvedPageOptions } from "./options.js";
+import { STYLESHEET } from "./styles.js";
+
+const STYLE_HASH = `'sha256-${createHash("sha256").update(STYLESHEET).digest("base64")}'`;
+const STYLE_ELEMENT = constantHtml(`<style>${STYLESHEET}</style>`);
+
+/**
+ * The Content-Security-Policy of every page: no script at all, styles only from the hashed
+ * built-in sheet (and 'self' when the app adds its own), forms post only to this site, no framing.
+ */
+export function contentSecurityPolicy(options: ResolvedPageOptions): string {
+  const styles = options.stylesheetHref ? `'self' ${STYLE_HASH}` : STYLE_HASH;
+  return `default-src 'none'; style-src ${styles}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+/** Headers every page and redirect carries: nothing cached, sniffed, framed or referred. */
+export function pageHeaders(options: ResolvedPageOptions): Record<string, string> {
+  return {
+    "content-type": "text/html; charset=utf-8",
+    "content-security-policy": contentSecurityPolicy(options),
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+  };
+}
+
+/** Which built-in page is showing, for the tabs. */
+export type PageName = "sessions" | "history" | null;
+
+/** Wraps page content in the document, header (app title and nav) and the Devices/History tabs. */
+export function renderPage(
+  options: ResolvedPageOptions,
+  page: { name: PageName; heading: string; basePath: string; content: SafeHtml },
+): string {
+  const tabs: Array<[PageName, string, string]> = [
+    ["sessions", "Devices", `${page.basePath}/sessions`],
+    ["history", "Login history", `${page.basePath}/history`],
+  ];
+  const doc = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${page.heading} · ${options.title}</title>
+${STYLE_ELEMENT}
+${options.stylesheetHref ? html`<link rel="stylesheet" href="${options.stylesheetHref}">` : null}
+</head>
+<body>
+<header class="site"><div class="wrap">
+<span class="brand">${options.title}</span>
+${options.nav.length > 0 ? html`<nav aria-label="Site">${options.nav.map(renderNavItem)}</nav>` : null}
+</div></header>
+<main class="wrap">
+<h1>${page.heading}</h1>
+${
+  page.name
+    ? html`<nav class="tabs" aria-label="Account">${tabs.map(
+        ([name, label, href]) =>
+          html`<a href="${href}"${name === page.name ? html` aria-current="page"` : null}>${label}</a>`,
+      )}</nav>`
+    : null
+}
+${page.content}
+</main>
+</body>
+</html>
+`;
+  return doc.toString();
+}
+
+function renderNavItem(item: ResolvedPageOptions["nav"][number]): SafeHtml {
+  if (item.method === "post") {
+    return html`<form method="post" action="${item.href}"><button type="submit" class="link">${item.label}</button></form>`;
+  }
+  return html`<a href="${item.href}">${item.label}</a>`;
+}
+
+/** The credit line the geolocation data's licence asks for, where locations are shown. */
+export function renderAttribution(options: ResolvedPageOptions): SafeHtml | null {
+  const credit = options.locationAttribution;
+  if (!credit) return null;
+  return html`<p class="attribution">Locations are approximate. <a href="${credit.href}" rel="noopener">${credit.text}</a></p>`;
+}
+
+/** A <time> with the machine-readable instant and the full date as its tooltip. */
+export function timeElement(
+  at: number,
+  text: string,
+  formatDate: (at: number) => string,
+  className: string | null = null,
+): SafeHtml {
+  return html`<time datetime="${new Date(at).toISOString()}" title="${formatDate(at)}"${className ? html` class="${className}"` : null}>${text}</time>`;
+}

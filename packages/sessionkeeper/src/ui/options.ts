@@ -1,0 +1,139 @@
+/** A link (or, with `method: "post"`, a one-button form such as "Sign out") in the page header. */
+export interface NavItem {
+  href: string;
+  label: string;
+  method?: "get" | "post";
+}
+
+/** Options of the ready-made account pages (`accountPages`, `accountPagesFetch`). */
+export interface AccountPagesOptions {
+  /** The app's name, shown in the header and the window title. Default "Account". */
+  title?: string;
+  /** The app's own header links, e.g. `[{ href: "/account/security", label: "Security" }]`. */
+  nav?: ReadonlyArray<NavItem>;
+  /** Where signed-out visitors are sent, with `?next=<page path>`. Default "/signin". */
+  signInPath?: string;
+  /** Credit shown wherever locations appear, e.g. `{ text: "IP Geolocation by DB-IP", href: "https://db-ip.com" }`. */
+  locationAttribution?: { text: string; href: string };
+  /** IANA time zone for absolute times. Default "UTC". */
+  timeZone?: string;
+  /** How many events the history page shows. Default 100, at most 1000. */
+  historyLimit?: number;
+  /** An extra same-origin stylesheet (a path such as "/static/account.css") loaded after the built-in one. */
+  stylesheetHref?: string;
+}
+
+/** The options after validation. */
+export interface ResolvedPageOptions {
+  title: string;
+  nav: ReadonlyArray<Required<NavItem>>;
+  signInPath: string;
+  locationAttribution: { text: string; href: string } | null;
+  timeZone: string;
+  historyLimit: number;
+  stylesheetHref: string | null;
+}
+
+const KNOWN = new Set([
+  "title",
+  "nav",
+  "signInPath",
+  "locationAttribution",
+  "timeZone",
+  "historyLimit",
+  "stylesheetHref",
+  "basePath",
+]);
+
+/** Validates page options at start-up; a bad value throws a TypeError naming it. */
+export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOptions {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("account page options must be an object");
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new TypeError(`options.${key} is not an account page option`);
+  }
+  const title = requireText("title", options.title ?? "Account");
+  const nav = (options.nav ?? []).map((item, i) => {
+    if (typeof item !== "object" || item === null)
+      throw new TypeError(`options.nav[${i}] must be {href, label}`);
+    const method = item.method ?? "get";
+    if (method !== "get" && method !== "post")
+      throw new TypeError(`options.nav[${i}].method must be "get" or "post"`);
+    return {
+      href: requireHref(`nav[${i}].href`, item.href),
+      label: requireText(`nav[${i}].label`, item.label),
+      method,
+    };
+  });
+  const signInPath = requireLocalPath("signInPath", options.signInPath ?? "/signin");
+  const attribution = options.locationAttribution;
+  const locationAttribution =
+    attribution === undefined
+      ? null
+      : {
+          text: requireText("locationAttribution.text", attribution?.text),
+          href: requireHref("locationAttribution.href", attribution?.href),
+        };
+  const timeZone = options.timeZone ?? "UTC";
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+  } catch {
+    throw new TypeError(`options.timeZone must be an IANA time zone such as "Europe/Berlin"`);
+  }
+  const historyLimit = options.historyLimit ?? 100;
+  if (!Number.isInteger(historyLimit) || historyLimit < 1 || historyLimit > 1000) {
+    throw new TypeError("options.historyLimit must be an integer from 1 to 1000");
+  }
+  const stylesheetHref =
+    options.stylesheetHref === undefined
+      ? null
+      : requireLocalPath("stylesheetHref", options.stylesheetHref);
+  return { title, nav, signInPath, locationAttribution, timeZone, historyLimit, stylesheetHref };
+}
+
+/** Validates a mount path such as "/account": starts with "/", no trailing slash, no query. */
+export function requireBasePath(name: string, value: unknown): string {
+  if (value === "" || value === "/") return "";
+  if (typeof value !== "string" || !/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/.test(value)) {
+    throw new TypeError(`options.${name} must be a path such as "/account" (no trailing slash)`);
+  }
+  return value;
+}
+
+function requireText(name: string, value: unknown): string {
+  if (typeof value !== "string" || value.trim().length === 0 || value.length > 200) {
+    throw new TypeError(`options.${name} must be a non-empty string of at most 200 characters`);
+  }
+  return value;
+}
+
+function requireLocalPath(name: string, value: unknown): string {
+  // "//host" is a link to another site; a backslash is read as a slash by browsers.
+  if (
+    typeof value !== "string" ||
+    !value.startsWith("/") ||
+    value.startsWith("//") ||
+    /[\\\s]/.test(value) ||
+    value.length > 500
+  ) {
+    throw new TypeError(`options.${name} must be a path on this site such as "/signin"`);
+  }
+  return value;
+}
+
+function requireHref(name: string, value: unknown): string {
+  if (
+    typeof value !== "string" ||
+    value.length === 0 ||
+    value.length > 500 ||
+    /[\s\\]/.test(value)
+  ) {
+    throw new TypeError(`options.${name} must be a URL`);
+  }
+  // Only http(s) and relative links: a javascript: URL in a header link would be script.
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== "http" && scheme !== "https") {
+    throw new TypeError(`options.${name} must be an http(s) URL or a path (got a ${scheme}: URL)`);
+  }
+  return value;
+}

@@ -1,0 +1,645 @@
+// One behaviour suite for the account pages and JSON API, run against every adapter (Express,
+// Web/withSessions, Hono) through a real HTTP server on 127.0.0.1 and a real SQLite file.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { after, before, describe, it } from "node:test";
+import { createSessionKeeper, type SessionKeeper } from "../../src/session-keeper.js";
+import type { Location } from "../../src/types.js";
+import type { AccountPagesOptions } from "../../src/ui/options.js";
+import { cookieValue, type TempSqlite, tempSqlite } from "../helpers/sqlite-fixture.js";
+
+/** What each adapter's test server must serve besides the account routes. */
+export interface TestApp {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the adapter's app: sessions on every path, `POST /test/signin {userId}` signing in,
+ * the pages under /account, the API under /api, and the app's own `GET /account/security`.
+ */
+export type StartApp = (keeper: SessionKeeper, pages: AccountPagesOptions) => Promise<TestApp>;
+
+export const CHROME_MAC =
+  "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+export const FIREFOX_WINDOWS =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+export const SAFARI_IPHONE =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1";
+const HOSTILE_UA = `"><img src=x onerror=alert(1)><script>alert('ua')</script>`;
+
+const T0 = Date.UTC(2026, 0, 5, 14, 3);
+const MINUTE = 60_000;
+
+// The test's geolocation table: a GeoProvider is the library's plug-in point, not a client to mock.
+const LOCATIONS: Record<string, Location> = {
+  "203.0.113.7": { city: "Berlin", region: "Land Berlin", country: "DE" },
+  "198.51.100.20": { city: "<b>Springfield</b>", region: null, country: "US" },
+};
+
+const ATTRIBUTION = { text: "IP Geolocation by DB-IP", href: "https://db-ip.com" };
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  setCookies: string[];
+}
+
+/** One HTTP request with exactly the headers given (no Origin/Sec-Fetch-* unless set). */
+export function send(
+  base: string,
+  method: string,
+  path: string,
+  options: {
+    cookie?: string | null;
+    ua?: string;
+    headers?: Record<string, string>;
+    body?: string | Buffer;
+    /** Send the body chunked, without a Content-Length. */
+    chunked?: boolean;
+  } = {},
+): Promise<Reply> {
+  const url = new URL(path, base);
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.cookie) headers.cookie = options.cookie;
+  if (options.ua !== undefined) headers["user-agent"] = options.ua;
+  if (options.body !== undefined && !options.chunked) {
+    headers["content-length"] = String(Buffer.byteLength(options.body));
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const setCookie = res.headers["set-cookie"];
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString("utf8"),
+          setCookies: Array.isArray(setCookie) ? setCookie : [],
+        });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+interface Card {
+  id: string;
+  current: boolean;
+  html: string;
+}
+
+/** The session cards of a devices page, in page order. */
+export function sessionCards(page: string): Card[] {
+  const cards: Card[] = [];
+  for (const m of page.matchAll(
+    /<li class="card" data-session-id="([^"]*)"( data-current)?>([\s\S]*?)<\/li>/g,
+  )) {
+    cards.push({ id: m[1] as string, current: m[2] !== undefined, html: m[3] as string });
+  }
+  return cards;
+}
+
+/** Runs every account-page and API behaviour against one adapter. */
+export function accountSuite(adapter: string, startApp: StartApp): void {
+  describe(`account pages and API (${adapter})`, () => {
+    let sqlite: TempSqlite;
+    let keeper: SessionKeeper;
+    let app: TestApp;
+    const clock = { now: T0 };
+
+    before(async () => {
+      sqlite = await tempSqlite("sk-ui-");
+      keeper = createSessionKeeper({
+        storage: sqlite.store,
+        now: () => clock.now,
+        // The test server sits behind "our" proxy on loopback, so X-Forwarded-For names the client.
+        trustProxy: "loopback",
+        geo: { lookup: (ip) => LOCATIONS[ip] ?? null },
+      });
+      await keeper.migrate();
+      app = await startApp(keeper, {
+        title: "Acme <Test>",
+        locationAttribution: ATTRIBUTION,
+        nav: [{ href: "/account/security", label: "Security" }],
+      });
+    });
+
+    after(async () => {
+      await app.close();
+      await keeper.close();
+      await sqlite.cleanup();
+    });
+
+    /** Signs `userId` in from a device; returns the cookie header that device would send and the session id. */
+    async function signIn(
+      userId: string,
+      ua: string,
+      ip?: string,
+    ): Promise<{ cookie: string; id: string }> {
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (ip) headers["x-forwarded-for"] = ip;
+      const reply = await send(app.url, "POST", "/test/signin", {
+        ua,
+        headers,
+        body: JSON.stringify({ userId }),
+      });
+      assert.equal(reply.status, 200, reply.text);
+      const token = cookieValue(reply.setCookies);
+      assert.ok(token, "sign-in sets the session cookie");
+      return { cookie: `sk_session=${token}`, id: (JSON.parse(reply.text) as { id: string }).id };
+    }
+
+    function sessionIdsOf(page: string): string[] {
+      return sessionCards(page).map((c) => c.id);
+    }
+
+    it("sends signed-out visitors to the sign-in page and answers the API with 401", async () => {
+      const page = await send(app.url, "GET", "/account/sessions");
+      assert.equal(page.status, 303);
+      assert.equal(page.headers.location, "/signin?next=%2Faccount%2Fsessions");
+      const history = await send(app.url, "GET", "/account/history", {
+        cookie: "sk_session=forged.value",
+      });
+      assert.equal(history.headers.location, "/signin?next=%2Faccount%2Fhistory");
+      const post = await send(app.url, "POST", "/account/sessions/revoke-others");
+      assert.equal(post.status, 303);
+      assert.match(String(post.headers.location), /^\/signin\?next=/);
+      for (const [method, path] of [
+        ["GET", "/api/sessions"],
+        ["DELETE", "/api/sessions/abc"],
+        ["POST", "/api/sessions/revoke-others"],
+        ["GET", "/api/history"],
+      ] as const) {
+        const reply = await send(app.url, method, path);
+        assert.equal(reply.status, 401, `${method} ${path}`);
+        assert.deepEqual(JSON.parse(reply.text), { error: "unauthenticated" });
+      }
+    });
+
+    it("lists each active session, marks this device, and offers Sign out only on the others", async () => {
+      clock.now = T0;
+      const mac = await signIn("devices-user", CHROME_MAC);
+      const win = await signIn("devices-user", FIREFOX_WINDOWS);
+      const phone = await signIn("devices-user", SAFARI_IPHONE);
+      await signIn("someone-else", CHROME_MAC);
+      clock.now = T0 + 5 * MINUTE;
+
+      const reply = await send(app.url, "GET", "/account/sessions", { cookie: mac.cookie });
+      assert.equal(reply.status, 200);
+      const cards = sessionCards(reply.text);
+      assert.equal(cards.length, 3, "one card per active session of this user only");
+      assert.deepEqual(new Set(cards.map((c) => c.id)), new Set([mac.id, win.id, phone.id]));
+      const current = cards.filter((c) => c.current);
+      assert.equal(current.length, 1);
+      assert.equal(current[0]?.id, mac.id);
+      assert.match(current[0]?.html ?? "", /This device/);
+      assert.match(current[0]?.html ?? "", /Chrome 120 on macOS 10\.15/);
+      assert.match(current[0]?.html ?? "", /Active now/);
+      assert.doesNotMatch(current[0]?.html ?? "", /<form/, "no Sign out button on this device");
+
+      const firefox = cards.find((c) => c.id === win.id)?.html ?? "";
+      assert.match(firefox, /Firefox 121 on Windows 10/);
+      assert.match(firefox, /Desktop/);
+      assert.match(firefox, /Active 5 minutes ago/);
+      assert.match(
+        firefox,
+        /<time datetime="2026-01-05T14:03:00\.000Z" title="Jan 5, 2026, 14:03 UTC">/,
+      );
+      assert.match(firefox, /Local network/, "a loopback address has no public location");
+      assert.match(firefox, /127\.0\.0\.1/);
+      assert.doesNotMatch(firefox, /This device/);
+      assert.ok(
+        firefox.includes(`<form method="post" action="/account/sessions/${win.id}/revoke">`),
+      );
+      assert.ok(firefox.includes(">Sign out<"));
+      assert.match(
+        cards.find((c) => c.id === phone.id)?.html ?? "",
+        /Safari 17 on iOS 17\.2[\s\S]*Mobile/,
+      );
+
+      assert.equal(
+        reply.text.match(/>Sign out</g)?.length,
+        2,
+        "a Sign out button on each other session",
+      );
+      assert.ok(reply.text.includes('action="/account/sessions/revoke-others"'));
+      assert.match(reply.text, /Sign out of all other sessions/);
+      assert.match(reply.text, /<h1>Your devices<\/h1>/);
+      assert.ok(reply.text.includes("Acme &lt;Test&gt;"), "the app title is escaped too");
+      assert.ok(
+        reply.text.includes('<a href="/account/security">Security</a>'),
+        "the app's nav links are shown",
+      );
+      assert.ok(
+        reply.text.includes('href="https://db-ip.com"'),
+        "the location attribution is shown",
+      );
+    });
+
+    it("shows an empty state when this is the only device", async () => {
+      const only = await signIn("lonely-user", CHROME_MAC);
+      const reply = await send(app.url, "GET", "/account/sessions", { cookie: only.cookie });
+      assert.deepEqual(sessionIdsOf(reply.text), [only.id]);
+      assert.match(reply.text, /No other sessions/);
+      assert.doesNotMatch(reply.text, /Sign out of all other sessions/);
+    });
+
+    it("escapes a hostile User-Agent on the devices and history pages", async () => {
+      const evil = await signIn("escape-user", HOSTILE_UA);
+      const me = await signIn("escape-user", CHROME_MAC);
+      await keeper.recordEvent(
+        { type: "<script>custom()</script>", userId: "escape-user", reason: `"><i>why</i>` },
+        null,
+      );
+      for (const path of ["/account/sessions", "/account/history"]) {
+        const reply = await send(app.url, "GET", path, { cookie: me.cookie });
+        assert.equal(reply.status, 200);
+        assert.ok(!reply.text.includes("<img"), `${path}: no raw <img>`);
+        assert.ok(!reply.text.includes("<script"), `${path}: no raw <script>`);
+        assert.ok(!reply.text.includes("<i>"), `${path}: no raw markup from a reason`);
+        assert.ok(
+          reply.text.includes(
+            "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;&lt;script&gt;alert(&#39;ua&#39;)&lt;/script&gt;",
+          ),
+          `${path}: shown escaped`,
+        );
+      }
+      const history = await send(app.url, "GET", "/account/history", { cookie: me.cookie });
+      assert.ok(
+        history.text.includes("&lt;script&gt;custom()&lt;/script&gt;"),
+        "an unknown event type is shown escaped as-is",
+      );
+      assert.ok(
+        history.text.includes("&quot;&gt;&lt;i&gt;why&lt;/i&gt;"),
+        "an unknown reason is shown escaped as-is",
+      );
+      const devices = await send(app.url, "GET", "/account/sessions", { cookie: me.cookie });
+      assert.ok(sessionIdsOf(devices.text).includes(evil.id));
+    });
+
+    it("sends strict security headers, and the CSP admits exactly the inline stylesheet", async () => {
+      const me = await signIn("headers-user", CHROME_MAC);
+      for (const path of ["/account/sessions", "/account/history"]) {
+        const reply = await send(app.url, "GET", path, { cookie: me.cookie });
+        assert.match(String(reply.headers["content-type"]), /^text\/html; charset=utf-8/);
+        assert.equal(reply.headers["x-content-type-options"], "nosniff");
+        assert.equal(reply.headers["cache-control"], "no-store");
+        assert.equal(reply.headers["referrer-policy"], "no-referrer");
+        assert.equal(reply.headers["x-frame-options"], "DENY");
+        const csp = String(reply.headers["content-security-policy"]);
+        const directives = new Map(
+          csp
+            .split(";")
+            .map((d) => d.trim().split(/\s+/))
+            .map(([k, ...v]) => [k, v.join(" ")]),
+        );
+        assert.equal(directives.get("default-src"), "'none'");
+        assert.equal(directives.get("img-src"), "'self' data:");
+        assert.equal(directives.get("form-action"), "'self'");
+        assert.equal(directives.get("frame-ancestors"), "'none'");
+        assert.equal(directives.get("base-uri"), "'none'");
+        assert.ok(
+          !csp.includes("unsafe-inline") && !csp.includes("script-src"),
+          "no script, no unsafe-inline",
+        );
+        const style = /<style>([\s\S]*?)<\/style>/.exec(reply.text)?.[1] ?? "";
+        const hash = createHash("sha256").update(style).digest("base64");
+        assert.equal(
+          directives.get("style-src"),
+          `'sha256-${hash}'`,
+          "the hash matches the <style> served",
+        );
+        assert.doesNotMatch(
+          reply.text,
+          /<script|\son[a-z]+=/i,
+          "no script or inline handlers in the page",
+        );
+      }
+      const redirect = await send(app.url, "POST", `/account/sessions/revoke-others`, {
+        cookie: me.cookie,
+      });
+      assert.equal(redirect.status, 303);
+      assert.equal(redirect.headers["cache-control"], "no-store");
+      const api = await send(app.url, "GET", "/api/sessions", { cookie: me.cookie });
+      assert.equal(api.headers["cache-control"], "no-store");
+      assert.equal(api.headers["x-content-type-options"], "nosniff");
+    });
+
+    it("signs a device out from the page form and confirms which one", async () => {
+      const mac = await signIn("form-user", CHROME_MAC);
+      const win = await signIn("form-user", FIREFOX_WINDOWS);
+      const reply = await send(app.url, "POST", `/account/sessions/${win.id}/revoke`, {
+        cookie: mac.cookie,
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          origin: app.url,
+          "sec-fetch-site": "same-origin",
+        },
+        body: "",
+      });
+      assert.equal(reply.status, 303);
+      const location = String(reply.headers.location);
+      assert.equal(location, `/account/sessions?done=signed-out&session=${win.id}`);
+      const page = await send(app.url, "GET", location, { cookie: mac.cookie });
+      assert.match(page.text, /role="status"><p>Signed out Firefox on Windows\.<\/p>/);
+      assert.deepEqual(sessionIdsOf(page.text), [mac.id]);
+      assert.equal(
+        (await send(app.url, "GET", "/api/sessions", { cookie: win.cookie })).status,
+        401,
+        "the signed-out device is refused",
+      );
+
+      const again = await send(app.url, "POST", `/account/sessions/${win.id}/revoke`, {
+        cookie: mac.cookie,
+      });
+      assert.equal(again.headers.location, "/account/sessions?done=already-ended");
+      const stale = await send(app.url, "GET", "/account/sessions?done=already-ended", {
+        cookie: mac.cookie,
+      });
+      assert.match(stale.text, /That session had already ended\./);
+
+      // A crafted link naming a live session of the user (or anyone's) says nothing.
+      const crafted = await send(
+        app.url,
+        "GET",
+        `/account/sessions?done=signed-out&session=${mac.id}`,
+        { cookie: mac.cookie },
+      );
+      assert.doesNotMatch(crafted.text, /role="status"/);
+    });
+
+    it("revokes through the JSON API: 204, then 404; another user's id is 404 and stays signed in", async () => {
+      const mac = await signIn("api-user", CHROME_MAC);
+      const win = await signIn("api-user", FIREFOX_WINDOWS);
+      const stranger = await signIn("api-stranger", SAFARI_IPHONE);
+
+      const list = await send(app.url, "GET", "/api/sessions", { cookie: mac.cookie });
+      assert.equal(list.status, 200);
+      const sessions = (JSON.parse(list.text) as { sessions: Array<Record<string, unknown>> })
+        .sessions;
+      assert.deepEqual(
+        sessions.map((s) => s.id),
+        [mac.id, win.id],
+        "current first",
+      );
+      assert.equal(sessions[0]?.current, true);
+      assert.deepEqual(sessions[1]?.browser, { name: "Firefox", version: "121.0" });
+      const token = mac.cookie.split("=")[1] as string;
+      assert.ok(!list.text.includes(token.split(".")[1] as string), "never the token's secret");
+      assert.ok(!list.text.includes("secretHash") && !list.text.includes("userAgent"));
+
+      const first = await send(app.url, "DELETE", `/api/sessions/${win.id}`, {
+        cookie: mac.cookie,
+      });
+      assert.equal(first.status, 204);
+      assert.equal(first.text, "");
+      const second = await send(app.url, "DELETE", `/api/sessions/${win.id}`, {
+        cookie: mac.cookie,
+      });
+      assert.equal(second.status, 404);
+      assert.deepEqual(JSON.parse(second.text), { error: "not_found" });
+      const foreign = await send(app.url, "DELETE", `/api/sessions/${stranger.id}`, {
+        cookie: mac.cookie,
+      });
+      assert.equal(foreign.status, 404);
+      assert.equal(
+        foreign.text,
+        second.text,
+        "another user's session reads exactly like an unknown one",
+      );
+      const unknown = await send(app.url, "DELETE", "/api/sessions/%3Cnot-an-id%3E", {
+        cookie: mac.cookie,
+      });
+      assert.equal(unknown.status, 404);
+      assert.equal(
+        (await send(app.url, "GET", "/api/sessions", { cookie: stranger.cookie })).status,
+        200,
+      );
+      assert.equal(
+        (await send(app.url, "GET", "/api/sessions", { cookie: win.cookie })).status,
+        401,
+      );
+    });
+
+    it("signs out of every other session and says how many, from the page and the API", async () => {
+      const a = await signIn("others-user", CHROME_MAC);
+      await signIn("others-user", FIREFOX_WINDOWS);
+      await signIn("others-user", SAFARI_IPHONE);
+      const bystander = await signIn("others-bystander", CHROME_MAC);
+      const reply = await send(app.url, "POST", "/account/sessions/revoke-others", {
+        cookie: a.cookie,
+      });
+      assert.equal(reply.status, 303);
+      assert.equal(reply.headers.location, "/account/sessions?done=signed-out-others&count=2");
+      const page = await send(app.url, "GET", String(reply.headers.location), { cookie: a.cookie });
+      assert.match(page.text, /Signed out 2 other sessions\./);
+      assert.deepEqual(sessionIdsOf(page.text), [a.id]);
+
+      await signIn("others-user", FIREFOX_WINDOWS);
+      const api = await send(app.url, "POST", "/api/sessions/revoke-others", { cookie: a.cookie });
+      assert.equal(api.status, 200);
+      assert.deepEqual(JSON.parse(api.text), { revoked: 1 });
+      const none = await send(app.url, "POST", "/api/sessions/revoke-others", { cookie: a.cookie });
+      assert.deepEqual(JSON.parse(none.text), { revoked: 0 });
+      assert.equal(
+        (await send(app.url, "GET", "/api/sessions", { cookie: bystander.cookie })).status,
+        200,
+        "other users untouched",
+      );
+    });
+
+    it("shows the history newest first, with reasons in words", async () => {
+      clock.now = T0 + 60 * MINUTE;
+      const mac = await signIn("history-user", CHROME_MAC);
+      clock.now += MINUTE;
+      const win = await signIn("history-user", FIREFOX_WINDOWS);
+      clock.now += MINUTE;
+      await send(app.url, "DELETE", `/api/sessions/${win.id}`, {
+        cookie: mac.cookie,
+        ua: CHROME_MAC,
+      });
+      clock.now += MINUTE;
+      await keeper.recordEvent(
+        { type: "sign_in_failed", userId: "history-user", reason: "invalid_credentials" },
+        null,
+      );
+
+      const api = await send(app.url, "GET", "/api/history", { cookie: mac.cookie });
+      const events = (
+        JSON.parse(api.text) as {
+          events: Array<{
+            type: string;
+            reason: string | null;
+            createdAt: string;
+            sessionId: string | null;
+          }>;
+        }
+      ).events;
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ["sign_in_failed", "session_revoked", "sign_in", "sign_in"],
+      );
+      assert.equal(events[1]?.sessionId, win.id);
+      assert.equal(events[1]?.reason, "revoked_by_user");
+      const times = events.map((e) => Date.parse(e.createdAt));
+      assert.deepEqual(
+        times,
+        [...times].sort((x, y) => y - x),
+      );
+      const limited = await send(app.url, "GET", "/api/history?limit=2", { cookie: mac.cookie });
+      assert.equal((JSON.parse(limited.text) as { events: unknown[] }).events.length, 2);
+
+      const page = await send(app.url, "GET", "/account/history", { cookie: mac.cookie });
+      assert.equal(page.status, 200);
+      const order = [...page.text.matchAll(/data-event-type="([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(order, ["sign_in_failed", "session_revoked", "sign_in", "sign_in"]);
+      assert.match(
+        page.text,
+        /Failed sign-in attempt<span class="reason"> · Wrong password<\/span>/,
+      );
+      assert.match(page.text, /Session ended<span class="reason"> · Revoked by you<\/span>/);
+      const revoked =
+        /data-event-type="session_revoked">([\s\S]*?)<\/li>/.exec(page.text)?.[1] ?? "";
+      assert.match(
+        revoked,
+        /<dt>Session<\/dt><dd>Firefox 121 on Windows 10, 127\.0\.0\.1<\/dd>/,
+        "names the session it ended",
+      );
+      assert.match(
+        revoked,
+        /<dt>Ended from<\/dt><dd[^>]*>Chrome 120 on macOS 10\.15 \(Desktop\)<\/dd>/,
+        "and the device that ended it",
+      );
+      assert.match(page.text, /aria-current="page">Login history</);
+      const ownSignIn = [
+        ...page.text.matchAll(
+          /<li class="card" data-event-id="[^"]+" data-event-type="sign_in">([\s\S]*?)<\/li>/g,
+        ),
+      ].map((m) => m[1] ?? "");
+      assert.equal(
+        ownSignIn.filter((h) => h.includes("This device")).length,
+        1,
+        "this device's sign-in is marked",
+      );
+    });
+
+    it("describes locations: city, region and country; Unknown; the attribution beside them", async () => {
+      const berlin = await signIn("geo-user", CHROME_MAC, "203.0.113.7");
+      const nowhere = await signIn("geo-user", FIREFOX_WINDOWS, "192.0.2.55");
+      const marked = await signIn("geo-user", SAFARI_IPHONE, "198.51.100.20");
+      // Page requests come from the same client address, so no IP change moves the session.
+      const from = { "x-forwarded-for": "203.0.113.7" };
+      const page = await send(app.url, "GET", "/account/sessions", {
+        cookie: berlin.cookie,
+        headers: from,
+      });
+      const cards = new Map(sessionCards(page.text).map((c) => [c.id, c.html]));
+      assert.match(cards.get(berlin.id) ?? "", /Berlin, Land Berlin, Germany/);
+      assert.match(cards.get(berlin.id) ?? "", /203\.0\.113\.7/);
+      assert.match(cards.get(nowhere.id) ?? "", /<dt>Location<\/dt><dd>Unknown<\/dd>/);
+      assert.match(cards.get(marked.id) ?? "", /&lt;b&gt;Springfield&lt;\/b&gt;, United States/);
+      assert.match(
+        page.text,
+        /<a href="https:\/\/db-ip\.com" rel="noopener">IP Geolocation by DB-IP<\/a>/,
+      );
+      const history = await send(app.url, "GET", "/account/history", {
+        cookie: berlin.cookie,
+        headers: from,
+      });
+      assert.match(history.text, /Berlin, Land Berlin, Germany/);
+      assert.match(history.text, /IP Geolocation by DB-IP/);
+    });
+
+    it("refuses cross-origin POST and DELETE before anything is ended", async () => {
+      const mac = await signIn("csrf-user", CHROME_MAC);
+      const win = await signIn("csrf-user", FIREFOX_WINDOWS);
+      const evil = {
+        origin: "https://evil.example",
+        "sec-fetch-site": "cross-site",
+        "content-type": "application/x-www-form-urlencoded",
+      };
+      for (const [method, path] of [
+        ["POST", "/account/sessions/revoke-others"],
+        ["POST", `/account/sessions/${win.id}/revoke`],
+        ["DELETE", `/api/sessions/${win.id}`],
+        ["POST", "/api/sessions/revoke-others"],
+      ] as const) {
+        const reply = await send(app.url, method, path, {
+          cookie: mac.cookie,
+          headers: evil,
+          body: "",
+        });
+        assert.equal(reply.status, 403, `${method} ${path}`);
+      }
+      const noFetchMetadata = await send(app.url, "POST", "/account/sessions/revoke-others", {
+        cookie: mac.cookie,
+        headers: { origin: "https://evil.example" },
+      });
+      assert.equal(noFetchMetadata.status, 403);
+      const list = await send(app.url, "GET", "/api/sessions", { cookie: mac.cookie });
+      assert.equal(
+        (JSON.parse(list.text) as { sessions: unknown[] }).sessions.length,
+        2,
+        "nothing was signed out",
+      );
+    });
+
+    it("leaves other paths to the app and refuses an oversized form", async () => {
+      const me = await signIn("misc-user", CHROME_MAC);
+      const own = await send(app.url, "GET", "/account/security", { cookie: me.cookie });
+      assert.equal(own.status, 200);
+      assert.equal(own.text, "app security page");
+      const big = await send(app.url, "POST", "/account/sessions/revoke-others", {
+        cookie: me.cookie,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `x=${"a".repeat(17 * 1024)}`,
+      });
+      assert.equal(big.status, 413);
+      const streamed = await send(app.url, "POST", "/account/sessions/revoke-others", {
+        cookie: me.cookie,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `x=${"a".repeat(17 * 1024)}`,
+        chunked: true,
+      });
+      assert.equal(streamed.status, 413, "a chunked body is cut off at the bound too");
+      const small = await send(app.url, "POST", "/account/sessions/revoke-others", {
+        cookie: me.cookie,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "confirm=1",
+        chunked: true,
+      });
+      assert.equal(small.status, 303);
+      const head = await send(app.url, "HEAD", "/account/sessions", { cookie: me.cookie });
+      assert.equal(head.status, 200);
+      assert.equal(head.text, "");
+    });
+
+    it("ending the requesting session through the API signs it out and clears the cookie", async () => {
+      const me = await signIn("self-user", CHROME_MAC);
+      const reply = await send(app.url, "DELETE", `/api/sessions/${me.id}`, { cookie: me.cookie });
+      assert.equal(reply.status, 204);
+      assert.ok(
+        reply.setCookies.some((c) => /^sk_session=;/.test(c) && /Max-Age=0/i.test(c)),
+        "the cookie is cleared",
+      );
+      assert.equal(
+        (await send(app.url, "GET", "/api/sessions", { cookie: me.cookie })).status,
+        401,
+      );
+      const page = await signIn("self-user", FIREFOX_WINDOWS);
+      const form = await send(app.url, "POST", `/account/sessions/${page.id}/revoke`, {
+        cookie: page.cookie,
+      });
+      assert.equal(form.status, 303);
+      assert.equal(form.headers.location, "/signin");
+      assert.ok(form.setCookies.some((c) => /^sk_session=;/.test(c)));
+    });
+  });
+}
