@@ -1,5 +1,5 @@
 import { type Request, type Response, Router } from "express";
-import { type AppPage, appPageRenderer, html, type SafeHtml } from "sessionkeeper";
+import { type AppPage, appPageRenderer, type SafeHtml } from "sessionkeeper";
 import { sessionContext } from "sessionkeeper/express";
 import { changePassword, type SignInGuard, signInWithPassword, signUp } from "../auth.js";
 import { safeNextPath } from "../next-path.js";
