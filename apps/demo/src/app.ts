@@ -1,8 +1,11 @@
 import express, { type ErrorRequestHandler, type Express } from "express";
 import type { Kysely } from "kysely";
 import {
+  createGuard,
   createSessionKeeper,
   type GeoProvider,
+  type Guard,
+  protectionStore,
   type SessionKeeper,
   type SessionStore,
 } from "sessionkeeper";
@@ -12,9 +15,11 @@ import {
   sessionMiddleware,
   storageErrorHandler,
 } from "sessionkeeper/express";
+import { type DevMailbox, devMailbox, type Mailer, renderMailboxPage, smtpMailer } from "sessionkeeper/mail";
 import type { DemoConfig } from "./config.js";
 import { DBIP_ATTRIBUTION } from "./geo.js";
 import { authApi } from "./routes/api.js";
+import { linkRoutes } from "./routes/links.js";
 import { pageRenderer, pageRoutes } from "./routes/pages.js";
 import { UserStore } from "./users.js";
 
@@ -23,14 +28,21 @@ const TITLE = "sessionkeeper demo";
 export interface DemoDeps {
   /** The session store and the Kysely handle it runs on (the demo keeps its users beside it). */
   storage: { store: SessionStore; db: Kysely<unknown>; close(): Promise<void> };
+  /** A session cache with revocation broadcast (Redis), when REDIS_URL is set. */
+  cache?: import("sessionkeeper").SessionCache;
   geo?: GeoProvider;
   now?: () => number;
+  /** Where links in mail point: the app's public origin. */
+  publicUrl: string;
 }
 
 export interface DemoApp {
   app: Express;
   keeper: SessionKeeper;
+  guard: Guard;
   users: UserStore;
+  /** The dev mailbox when no SMTP_URL is set; null otherwise. */
+  mailbox: DevMailbox | null;
   close(): Promise<void>;
 }
 
@@ -43,11 +55,30 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     ...(config.idleTimeout !== undefined ? { idleTimeout: config.idleTimeout } : {}),
     ...(config.absoluteTimeout !== undefined ? { absoluteTimeout: config.absoluteTimeout } : {}),
     ...(deps.geo ? { geo: deps.geo } : {}),
+    ...(deps.cache ? { cache: deps.cache } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
   await keeper.migrate();
   const users = new UserStore(deps.storage.db);
   await users.migrate();
+
+  // Without SMTP_URL, mail is kept in memory and shown at /dev/mailbox (and nowhere else).
+  const mailbox = config.smtpUrl ? null : devMailbox({ limit: 200 });
+  const smtp = config.smtpUrl ? smtpMailer(config.smtpUrl, { from: `${TITLE} <no-reply@localhost>` }) : null;
+  const mailer: Mailer = (smtp ?? mailbox) as Mailer;
+  const guard = createGuard({
+    keeper,
+    store: protectionStore(deps.storage.db as never),
+    mailer,
+    verification: config.newDeviceVerification,
+    alerts: config.signinAlerts,
+    lockout: { maxFailures: config.lockoutMaxFailures },
+    impossibleTravel: true,
+    ...(config.sessionLimit ? { sessionLimit: { max: config.sessionLimit } } : {}),
+    appName: TITLE,
+    baseUrl: deps.publicUrl,
+  });
+  await applyDenyList(guard, config.ipDenyList);
 
   const app = express();
   app.disable("x-powered-by");
@@ -55,6 +86,13 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     res.json({ ok: true });
   });
   app.use(sessionMiddleware(keeper));
+  // A pending device whose sign-in was approved from the mail link picks it up on its next
+  // request: the guard activates it with a new token.
+  app.use(async (req, _res, next) => {
+    const ctx = req.sessionkeeper;
+    if (ctx?.pendingSession && !ctx.session) await guard.finishApprovedSignIn(ctx);
+    next();
+  });
   // The library's pages read their own bounded form bodies: mount them before the body parsers.
   app.use(
     "/account",
@@ -71,10 +109,20 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   app.use("/api", accountApi(keeper));
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
-  app.use("/api", authApi(users, null));
-  app.use(pageRoutes(users, null, pageRenderer(TITLE)));
-  app.use((_req, res) => {
-    res.status(404).json({ error: "not_found" });
+  app.use("/api", authApi(users, guard));
+  app.use(linkRoutes(guard));
+  if (mailbox) {
+    app.get("/dev/mailbox.json", (_req, res) => {
+      res.set("Cache-Control", "no-store").json({ messages: mailbox.messages() });
+    });
+    app.get("/dev/mailbox", (_req, res) => {
+      const page = renderMailboxPage(mailbox.messages());
+      res.status(page.status).set(page.headers).send(page.body);
+    });
+  }
+  app.use(pageRoutes(users, guard, pageRenderer(TITLE)));
+  app.use((req, res) => {
+    res.status(404).json({ error: "not_found", path: req.path.slice(0, 200) });
   });
   app.use(storageErrorHandler());
   app.use(finalErrorHandler);
@@ -82,29 +130,33 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   return {
     app,
     keeper,
+    guard,
     users,
+    mailbox,
     async close() {
+      smtp?.close();
       await keeper.close();
     },
   };
 }
 
+/** Adds the IP_DENYLIST entries as global deny rules, once (the database outlives restarts). */
+async function applyDenyList(guard: Guard, entries: readonly string[]): Promise<void> {
+  if (entries.length === 0) return;
+  const existing = new Set((await guard.listGlobalDeny()).map((rule) => rule.cidr));
+  for (const cidr of entries) {
+    if (existing.has(cidr)) continue;
+    const added = await guard.addGlobalDeny(cidr, { note: "IP_DENYLIST" });
+    if (!added.ok) throw new TypeError(`IP_DENYLIST: ${JSON.stringify(cidr)} is not an IP address or CIDR range`);
+    existing.add(added.rule.cidr);
+  }
+}
+
 // Bad JSON and oversized bodies are the client's fault; anything else is a 500 without details.
 const finalErrorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
-  const status =
-    typeof error?.status === "number" && error.status >= 400 && error.status < 500
-      ? error.status
-      : 500;
-  if (status === 500)
-    console.error("unhandled error:", error instanceof Error ? error.message : "unknown");
+  const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
+  if (status === 500) console.error("unhandled error:", error instanceof Error ? error.message : "unknown");
   if (res.headersSent) return;
-  const code =
-    status === 413
-      ? "payload_too_large"
-      : status === 400
-        ? "invalid_request"
-        : status === 500
-          ? "internal_error"
-          : "bad_request";
+  const code = status === 413 ? "payload_too_large" : status === 400 ? "invalid_request" : status === 500 ? "internal_error" : "bad_request";
   res.status(status).json({ error: code });
 };

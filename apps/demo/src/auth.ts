@@ -1,4 +1,4 @@
-import type { RequestSession } from "sessionkeeper";
+import type { Guard, Refusal, RequestSession } from "sessionkeeper";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.js";
 import { EmailTakenError, normalizeEmail, type User, type UserStore } from "./users.js";
 
@@ -16,58 +16,41 @@ export function validPassword(value: unknown): value is string {
   return typeof value === "string" && value.length >= PASSWORD_MIN && value.length <= PASSWORD_MAX;
 }
 
-/** Hooks the door guard plugs into (IP rules, lockout, new-device verification, alerts). */
-export interface SignInGuard {
-  beforeCredentials(input: {
-    email: string;
-    userId: string | null;
-    ctx: RequestSession;
-  }): Promise<SignInOutcome | null>;
-  afterFailure(input: { email: string; userId: string | null; ctx: RequestSession }): Promise<void>;
-  afterSuccess(input: {
-    email: string;
-    user: User;
-    ctx: RequestSession;
-  }): Promise<SignInOutcome | null>;
-  complete(input: { user: User; ctx: RequestSession }): Promise<SignInOutcome>;
+function refused(refusal: Refusal): SignInOutcome {
+  return {
+    kind: "error",
+    status: refusal.httpStatus,
+    error: refusal.error,
+    ...(refusal.retryAfter !== undefined ? { retryAfter: refusal.retryAfter } : {}),
+  };
 }
 
-/** Signs in with e-mail and password. Unknown e-mail and wrong password answer identically. */
+/**
+ * Signs in with e-mail and password, through the guard: IP rules and lockout before the password
+ * is checked, new-device verification and alerts after. Unknown e-mail and wrong password answer
+ * (and count) identically, and take as long: an unknown account still costs one scrypt.
+ */
 export async function signInWithPassword(
   users: UserStore,
   ctx: RequestSession,
   body: { email?: unknown; password?: unknown },
-  guard: SignInGuard | null,
+  guard: Guard,
 ): Promise<SignInOutcome> {
   const email = normalizeEmail(body.email);
+  const accountKey = email ?? (typeof body.email === "string" ? body.email.trim().toLowerCase().slice(0, 254) : "");
   const password = typeof body.password === "string" ? body.password : "";
   const user = email ? await users.findByEmail(email) : null;
-  const key = email ?? "";
-  const blocked = guard
-    ? await guard.beforeCredentials({ email: key, userId: user?.id ?? null, ctx })
-    : null;
-  if (blocked) return blocked;
+  const verdict = await guard.checkBeforeCredentials({ accountKey, userId: user?.id ?? null, info: ctx.info });
+  if (!verdict.ok) return refused(verdict);
   const ok =
     user && password.length > 0 && password.length <= PASSWORD_MAX
       ? await verifyPassword(password, user.passwordHash)
       : await burnPasswordCheck(password.slice(0, PASSWORD_MAX));
-  if (!ok || !user) {
-    if (guard) await guard.afterFailure({ email: key, userId: user?.id ?? null, ctx });
-    else
-      await ctx.keeper.recordEvent(
-        { type: "sign_in_failed", userId: user?.id ?? null, reason: "invalid_credentials" },
-        ctx.info,
-      );
-    return { kind: "error", status: 401, error: "invalid_credentials" };
-  }
+  if (!ok || !user) return refused(await guard.recordFailure({ accountKey, userId: user?.id ?? null, info: ctx.info }));
   const plain: User = { id: user.id, email: user.email, createdAt: user.createdAt };
-  if (guard) {
-    const held = await guard.afterSuccess({ email: key, user: plain, ctx });
-    if (held) return held;
-    return guard.complete({ user: plain, ctx });
-  }
-  await ctx.signIn(user.id);
-  return { kind: "signed_in", user: plain };
+  const result = await guard.completeSignIn(ctx, user.id, { email: user.email, accountKey });
+  if (!result.ok) return refused(result);
+  return { kind: result.status === "active" ? "signed_in" : "verification_required", user: plain };
 }
 
 /** Creates an account and signs it in. */
@@ -75,6 +58,7 @@ export async function signUp(
   users: UserStore,
   ctx: RequestSession,
   body: { email?: unknown; password?: unknown },
+  guard: Guard,
 ): Promise<{ kind: "signed_up"; user: User } | { kind: "error"; status: number; error: string }> {
   const email = normalizeEmail(body.email);
   if (!email) return { kind: "error", status: 400, error: "invalid_email" };
@@ -88,7 +72,8 @@ export async function signUp(
       return { kind: "error", status: 409, error: "email_taken" };
     throw error;
   }
-  await ctx.signIn(user.id);
+  // The device that created the account is known from the start: no code, no alert for it.
+  await guard.completeSignUp(ctx, user.id);
   return { kind: "signed_up", user };
 }
 

@@ -13,6 +13,12 @@ export interface DemoConfig {
   signinAlerts: "new-device" | "every" | "off";
   lockoutMaxFailures: number;
   smtpUrl: string | null;
+  /** Where links in mail point. Default http://HOST:PORT. */
+  publicUrl: string | null;
+  /** Global deny rules added at start-up (comma list of addresses or CIDRs). */
+  ipDenyList: string[];
+  /** At most this many active sessions per user (the oldest ends). Default: no cap. */
+  sessionLimit: number | null;
 }
 
 /** Thrown for a bad setting; the message names the variable. */
@@ -74,6 +80,17 @@ function trustProxy(value: string | undefined): DemoConfig["trustProxy"] {
   return list;
 }
 
+function publicUrl(value: string | undefined): string | null {
+  if (value === undefined || value === "") return null;
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ConfigError(`PUBLIC_URL must be an http(s) origin such as https://app.example.com (got ${JSON.stringify(value)})`);
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
   return {
     port: integer("PORT", env.PORT, 3000, 0, 65535),
@@ -97,5 +114,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     ),
     lockoutMaxFailures: integer("LOCKOUT_MAX_FAILURES", env.LOCKOUT_MAX_FAILURES, 5, 1, 1000),
     smtpUrl: env.SMTP_URL || null,
+    publicUrl: publicUrl(env.PUBLIC_URL),
+    ipDenyList: (env.IP_DENYLIST ?? "").split(",").map((v) => v.trim()).filter(Boolean),
+    sessionLimit: env.SESSION_LIMIT ? integer("SESSION_LIMIT", env.SESSION_LIMIT, 0, 1, 1000) : null,
   };
 }

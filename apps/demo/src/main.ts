@@ -8,7 +8,8 @@ try {
   const config = readConfig();
   const storage = await openDemoStorage(config.databaseUrl);
   const geo = await openDbipGeo();
-  const demo = await createDemoApp(config, { storage, ...(geo ? { geo } : {}) });
+  const publicUrl = config.publicUrl ?? `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  const demo = await createDemoApp(config, { storage, publicUrl, ...(geo ? { geo } : {}) });
   const server = demo.app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,7 +15,10 @@ export interface RunningDemo {
   close(): Promise<void>;
 }
 
-/** Starts the reference app on a fresh SQLite file in a temp dir, on 127.0.0.1 and a free port. */
+/**
+ * Starts the reference app on a fresh SQLite file in a temp dir, on 127.0.0.1 and a free port.
+ * The server listens first so the app knows its public URL (links in mail) before it is built.
+ */
 export async function startDemo(
   env: Record<string, string> = {},
   deps: { geo?: GeoProvider; now?: () => number } = {},
@@ -25,13 +29,15 @@ export async function startDemo(
     ...env,
     DATABASE_URL: env.DATABASE_URL ?? `sqlite:${join(dir, "app.db")}`,
   });
-  const storage = await openDemoStorage(config.databaseUrl);
-  const demo = await createDemoApp(config, { storage, ...deps });
-  const server = demo.app.listen(0, "127.0.0.1");
-  await new Promise<void>((resolve) => server.once("listening", () => resolve()));
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const storage = await openDemoStorage(config.databaseUrl);
+  const demo = await createDemoApp(config, { storage, publicUrl: baseUrl, ...deps });
+  server.on("request", demo.app);
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl,
     demo,
     dir,
     async close() {

@@ -31,3 +31,35 @@ export type {
   SessionRecord,
   SessionStatus,
 } from "./types.js";
+export { html, escapeHtml, SafeHtml } from "./ui/html.js";
+export { appPageRenderer } from "./ui/app-page.js";
+export type { AppPage } from "./ui/app-page.js";
+export type { HtmlValue } from "./ui/html.js";
+export { createAccountPagesHandler } from "./ui/account-handler.js";
+export type {
+  AccountHandler,
+  AccountRequest,
+  AccountResponse,
+  AccountRoute,
+} from "./ui/account-handler.js";
+export { createAccountApiHandler } from "./ui/api-handler.js";
+export type { AccountApiOptions } from "./ui/api-handler.js";
+export type { AccountPagesOptions, NavItem } from "./ui/options.js";
+export type { SessionGate } from "./session-keeper.js";
+// The sign-in guard (issue 4): IP rules, lockout, new-device verification, alerts.
+export { createGuard, Guard } from "./protection/guard.js";
+export type { AlertPolicy, GuardOptions, VerificationPolicy } from "./protection/options.js";
+export type { LinkResult, Refusal, SignInResult, Verdict } from "./protection/results.js";
+export { ipRuleToJSON } from "./protection/ip-rules.js";
+export type { IpRefusal, IpRuleJSON, RuleResult } from "./protection/ip-rules.js";
+export type { LinkKind } from "./protection/link-page.js";
+export { distanceKm } from "./protection/travel.js";
+export { KyselyProtectionStore, protectionStore } from "./storage/kysely-protection.js";
+export type {
+  CounterState,
+  FailureCounter,
+  IpRule,
+  PreviousSignIn,
+  ProtectionStore,
+  VerificationRecord,
+} from "./storage/protection-store.js";

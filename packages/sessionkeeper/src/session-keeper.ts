@@ -19,6 +19,12 @@ export interface Validated {
   session: Session;
 }
 
+/**
+ * A check every live session must pass on each request (e.g. IP deny rules). A returned reason
+ * ends the session as `revoked` with that reason; null lets it through.
+ */
+export type SessionGate = (record: SessionRecord, info: RequestInfo) => string | null | Promise<string | null>;
+
 const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const LIST_LIMIT = 200;
 
@@ -36,11 +42,18 @@ export function createSessionKeeper(options: SessionKeeperOptions): SessionKeepe
 export class SessionKeeper {
   // Sessions whose last-seen write is in flight: concurrent requests on this instance skip it.
   readonly #touching = new Set<string>();
+  readonly #gates: SessionGate[] = [];
 
   constructor(readonly options: ResolvedOptions) {}
 
   get storage() {
     return this.options.storage;
+  }
+
+  /** Adds a {@link SessionGate}: from now on every validated session must pass it. */
+  addSessionGate(gate: SessionGate): void {
+    if (typeof gate !== "function") throw new TypeError("addSessionGate(gate) needs a function");
+    this.#gates.push(gate);
   }
 
   /** Creates or upgrades the storage schema. */
@@ -103,6 +116,8 @@ export class SessionKeeper {
     if (!token) return null;
     const { storage, cache } = this.options;
     let record = (await cache?.get(token.id)) ?? null;
+    // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
+    if (record && this.options.now() >= record.lastSeenAt + this.options.idleTimeout) record = null;
     if (!record) {
       record = await storage.findSession(token.id);
       if (record && (record.status === "active" || record.status === "pending")) await cache?.set(record);
@@ -117,6 +132,13 @@ export class SessionKeeper {
     if (timedOut) {
       await this.#end(record, { status: "expired", reason: timedOut, endedAt: now }, "session_expired", info);
       return null;
+    }
+    for (const gate of this.#gates) {
+      const reason = await gate(record, info);
+      if (reason !== null) {
+        await this.#end(record, { status: "revoked", reason, endedAt: now }, "session_revoked", info);
+        return null;
+      }
     }
     if (now - record.lastSeenAt >= this.options.touchInterval && !this.#touching.has(record.id)) {
       record = await this.#touch(record, info.ip, now);
@@ -133,7 +155,8 @@ export class SessionKeeper {
         lastSeenAt: now,
         lastIp: ip,
         previousLastSeenAt: record.lastSeenAt,
-        ...(location !== undefined ? { location: location ?? { city: null, region: null, country: null } } : {}),
+        // Only the three place columns: a provider's extra fields (coordinates) are not session columns.
+        ...(location !== undefined ? { location: nullLocation(location) } : {}),
       });
       const next: SessionRecord = { ...record, lastSeenAt: now, lastIp: ip, ...(location !== undefined ? nullLocation(location) : {}) };
       // Another request or instance already wrote it: fine, the row is fresh; refresh our cache from it.

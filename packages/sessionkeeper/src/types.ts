@@ -20,6 +20,9 @@ export interface Location {
   city: string | null;
   region: string | null;
   country: string | null;
+  /** Approximate coordinates, when the provider knows them (used by the impossible-travel check). */
+  latitude?: number | null;
+  longitude?: number | null;
 }
 
 /**
@@ -85,6 +88,8 @@ export type LoginEventType =
   | "verification_failed"
   | "locked_out"
   | "alert_sent"
+  | "alert_failed"
+  | "sign_in_flagged"
   | "password_changed"
   | (string & {});
 

@@ -1,55 +1,57 @@
 import { type Request, type Response, Router } from "express";
-import { sessionToJSON } from "sessionkeeper";
+import { type Guard, ipRuleToJSON, type Refusal, type RequestSession, sessionToJSON } from "sessionkeeper";
 import { requireSession, sessionContext } from "sessionkeeper/express";
-import {
-  changePassword,
-  type SignInGuard,
-  type SignInOutcome,
-  signInWithPassword,
-  signUp,
-} from "../auth.js";
+import { changePassword, type SignInOutcome, signInWithPassword, signUp } from "../auth.js";
 import { publicUser, type UserStore } from "../users.js";
 
-function body(req: Request): Record<string, unknown> {
-  return typeof req.body === "object" && req.body !== null && !Array.isArray(req.body)
-    ? req.body
-    : {};
+export function jsonBody(req: Request): Record<string, unknown> {
+  return typeof req.body === "object" && req.body !== null && !Array.isArray(req.body) ? req.body : {};
 }
 
-export function sendOutcome(
-  res: Response,
-  outcome: SignInOutcome,
-  ctx: ReturnType<typeof sessionContext>,
-): void {
+function sendRefusal(res: Response, refusal: Refusal): void {
+  if (refusal.retryAfter !== undefined) res.setHeader("Retry-After", String(refusal.retryAfter));
+  res.status(refusal.httpStatus).json({ error: refusal.error });
+}
+
+function sendSession(res: Response, ctx: RequestSession): void {
+  if (!ctx.session) throw new Error("expected an active session");
+  res.status(200).json({ session: sessionToJSON(ctx.session) });
+}
+
+function sendOutcome(res: Response, outcome: SignInOutcome, ctx: RequestSession): void {
   if (outcome.kind === "error") {
     if (outcome.retryAfter !== undefined) res.setHeader("Retry-After", String(outcome.retryAfter));
     res.status(outcome.status).json({ error: outcome.error });
   } else if (outcome.kind === "verification_required") {
     res.status(202).json({ status: "verification_required" });
   } else {
-    res.status(200).json({ session: sessionToJSON(ctx.session ?? unreachable()) });
+    sendSession(res, ctx);
   }
 }
 
-function unreachable(): never {
-  throw new Error("signed in without a session");
-}
-
 /** The reference app's JSON API for accounts (the session list and history come from the library). */
-export function authApi(users: UserStore, guard: SignInGuard | null): Router {
+export function authApi(users: UserStore, guard: Guard): Router {
   const router = Router();
 
   router.post("/signup", async (req, res) => {
-    const ctx = sessionContext(req);
-    const result = await signUp(users, ctx, body(req));
-    if (result.kind === "error")
-      return void res.status(result.status).json({ error: result.error });
+    const result = await signUp(users, sessionContext(req), jsonBody(req), guard);
+    if (result.kind === "error") return void res.status(result.status).json({ error: result.error });
     res.status(201).json({ user: publicUser(result.user) });
   });
 
   router.post("/signin", async (req, res) => {
     const ctx = sessionContext(req);
-    sendOutcome(res, await signInWithPassword(users, ctx, body(req), guard), ctx);
+    sendOutcome(res, await signInWithPassword(users, ctx, jsonBody(req), guard), ctx);
+  });
+
+  // The pending cookie can do this and nothing else: a wrong code is 400, the right one activates
+  // the session with a new token.
+  router.post("/signin/verify", async (req, res) => {
+    const ctx = sessionContext(req);
+    const result = await guard.verifyCode(ctx, jsonBody(req).code);
+    if (!result.ok) return sendRefusal(res, result);
+    if (result.status === "verification_required") return void res.status(202).json({ status: "verification_required" });
+    sendSession(res, ctx);
   });
 
   router.post("/signout", async (req, res) => {
@@ -59,17 +61,47 @@ export function authApi(users: UserStore, guard: SignInGuard | null): Router {
 
   router.get("/me", requireSession(), async (req, res) => {
     const ctx = sessionContext(req);
-    const session = ctx.session ?? unreachable();
+    const session = ctx.session as NonNullable<typeof ctx.session>;
     const user = await users.findById(session.userId);
     if (!user) return void res.status(401).json({ error: "unauthenticated" });
     res.json({ user: publicUser(user), session: sessionToJSON(session) });
   });
 
   router.post("/password", requireSession(), async (req, res) => {
-    const result = await changePassword(users, sessionContext(req), body(req));
-    if (result.kind === "error")
-      return void res.status(result.status).json({ error: result.error });
+    const result = await changePassword(users, sessionContext(req), jsonBody(req));
+    if (result.kind === "error") return void res.status(result.status).json({ error: result.error });
     res.status(204).end();
+  });
+
+  // The account's IP allow list. Empty: sign-ins from anywhere; otherwise only from these.
+  router.get("/ip-rules", requireSession(), async (req, res) => {
+    const userId = sessionContext(req).session?.userId as string;
+    res.json({ rules: (await guard.listAccountAllow(userId)).map(ipRuleToJSON) });
+  });
+
+  router.post("/ip-rules", requireSession(), async (req, res) => {
+    const userId = sessionContext(req).session?.userId as string;
+    const body = jsonBody(req);
+    const result = await guard.addAccountAllow(userId, body.cidr ?? body.ip, body.note !== undefined ? { note: body.note } : {});
+    if (!result.ok) return void res.status(400).json({ error: result.error });
+    res.status(201).json({ rule: ipRuleToJSON(result.rule) });
+  });
+
+  const removeRule = async (req: Request, res: Response, id: unknown, cidr: unknown) => {
+    const userId = sessionContext(req).session?.userId as string;
+    let ruleId = id;
+    if (ruleId === undefined && typeof cidr === "string") {
+      // Also accept the address or range itself, as the user typed it.
+      const rules = (await guard.listAccountAllow(userId)).map(ipRuleToJSON);
+      ruleId = rules.find((r) => r.cidr === cidr.trim() || r.cidr === `${cidr.trim()}/32` || r.cidr === `${cidr.trim()}/128`)?.id;
+    }
+    if (!(await guard.removeAccountAllow(userId, ruleId))) return void res.status(404).json({ error: "not_found" });
+    res.status(204).end();
+  };
+  router.delete("/ip-rules/:id", requireSession(), (req, res) => removeRule(req, res, req.params.id, undefined));
+  router.delete("/ip-rules", requireSession(), (req, res) => {
+    const body = jsonBody(req);
+    return removeRule(req, res, body.id ?? req.query.id, body.cidr ?? body.ip ?? req.query.cidr);
   });
 
   return router;

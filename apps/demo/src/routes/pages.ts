@@ -1,10 +1,10 @@
 import { type Request, type Response, Router } from "express";
-import { type AppPage, appPageRenderer, type SafeHtml } from "sessionkeeper";
+import { type AppPage, appPageRenderer, type Guard, type SafeHtml } from "sessionkeeper";
 import { sessionContext } from "sessionkeeper/express";
-import { changePassword, type SignInGuard, signInWithPassword, signUp } from "../auth.js";
+import { changePassword, signInWithPassword, signUp } from "../auth.js";
 import { safeNextPath } from "../next-path.js";
 import type { UserStore } from "../users.js";
-import { securityPage, signInForm, signUpForm } from "../views.js";
+import { securityPage, signInForm, signUpForm, verifyForm } from "../views.js";
 
 /** What the app says for each error code on its HTML forms. */
 const MESSAGES: Record<string, string> = {
@@ -44,7 +44,7 @@ function field(req: Request, name: string): string {
 /** The reference app's HTML pages: sign-in, sign-up, sign-out and the security settings. */
 export function pageRoutes(
   users: UserStore,
-  guard: SignInGuard | null,
+  guard: Guard,
   render: RenderPage,
 ): Router {
   const router = Router();
@@ -87,10 +87,12 @@ export function pageRoutes(
   });
 
   router.post("/signup", async (req, res) => {
-    const result = await signUp(users, sessionContext(req), {
-      email: field(req, "email"),
-      password: field(req, "password"),
-    });
+    const result = await signUp(
+      users,
+      sessionContext(req),
+      { email: field(req, "email"), password: field(req, "password") },
+      guard,
+    );
     if (result.kind === "signed_up") return res.redirect(303, "/account/sessions");
     const error = MESSAGES[result.error] ?? "Sign-up failed.";
     send(

@@ -41,6 +41,8 @@ interface HonoLikeContext {
   req: { raw: Request };
   env: unknown;
   res: Response;
+  /** Hono records a route's error here after its onError handler answered (500 by default). */
+  error?: unknown;
   set(key: "sessionkeeper", value: RequestSession): void;
   json(body: unknown, status?: number): Response;
 }
@@ -66,6 +68,11 @@ export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
     } catch (error) {
       if (isStorageError(error)) return c.json({ error: "storage_unavailable" }, 503);
       throw error;
+    }
+    // Hono turns a route's error into a response itself, so next() rarely throws: fail closed with 503.
+    if (isStorageError(c.error)) {
+      c.res = c.json({ error: "storage_unavailable" }, 503);
+      return undefined;
     }
     if (cookies.length > 0) c.res = withCookies(c.res, cookies);
     return undefined;
@@ -116,3 +123,9 @@ function withCookies(response: Response, cookies: string[]): Response {
 }
 
 export { RequestSession } from "./context.js";
+export { accountApiFetch, accountPagesFetch } from "./web-account.js";
+export type {
+  AccountFetchHandler,
+  WebAccountApiOptions,
+  WebAccountPagesOptions,
+} from "./web-account.js";

@@ -1,4 +1,15 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import {
+  CreateTableNode,
+  type Kysely,
+  type KyselyPlugin,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  MysqlAdapter,
+  PostgresAdapter,
+  type RootOperationNode,
+  sql,
+} from "kysely";
 
 // Bounded column sizes: every value comes from a request and is capped before it is stored.
 const ID = "varchar(32)";
@@ -74,27 +85,37 @@ const migrations: Record<string, Migration> = {
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .execute();
       await db.schema.createIndex("sk_ip_rules_scope_user").on("sk_ip_rules").columns(["scope", "user_id"]).execute();
+      // One row per emailed confirmation: a new-device verification (code, approve and not-me link
+      // tokens) or a sign-in alert (not-me link only). Only SHA-256 hashes of the secrets are kept.
       await db.schema
         .createTable("sk_verifications")
         .addColumn("id", ID, (c) => c.primaryKey())
+        .addColumn("kind", "varchar(16)", (c) => c.notNull())
         .addColumn("session_id", ID, (c) => c.notNull())
         .addColumn("user_id", USER, (c) => c.notNull())
-        .addColumn("code_hash", "char(64)", (c) => c.notNull())
-        .addColumn("link_hash", "char(64)", (c) => c.notNull())
+        .addColumn("code_hash", "char(64)")
+        .addColumn("approve_hash", "char(64)")
+        .addColumn("deny_hash", "char(64)", (c) => c.notNull())
         .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
         .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("approved_at", "bigint")
         .addColumn("used_at", "bigint")
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .execute();
       await db.schema.createIndex("sk_verifications_session").on("sk_verifications").column("session_id").execute();
-      await db.schema.createIndex("sk_verifications_link").on("sk_verifications").column("link_hash").execute();
+      await db.schema.createIndex("sk_verifications_expires").on("sk_verifications").column("expires_at").execute();
+      // What completed a sign-in for a user: devices (hashed device cookie) and IPs, with the
+      // location of the latest sign-in from that IP for the impossible-travel check.
       await db.schema
         .createTable("sk_known_devices")
         .addColumn("user_id", USER, (c) => c.notNull())
-        .addColumn("device_id", "char(64)", (c) => c.notNull())
+        .addColumn("kind", "varchar(8)", (c) => c.notNull())
+        .addColumn("value", IP, (c) => c.notNull())
         .addColumn("first_seen_at", "bigint", (c) => c.notNull())
         .addColumn("last_seen_at", "bigint", (c) => c.notNull())
-        .addPrimaryKeyConstraint("sk_known_devices_pk", ["user_id", "device_id"])
+        .addColumn("latitude", "double precision")
+        .addColumn("longitude", "double precision")
+        .addPrimaryKeyConstraint("sk_known_devices_pk", ["user_id", "kind", "value"])
         .execute();
       await db.schema
         .createTable("sk_counters")
@@ -102,6 +123,7 @@ const migrations: Record<string, Migration> = {
         .addColumn("count", "integer", (c) => c.notNull())
         .addColumn("reset_at", "bigint", (c) => c.notNull())
         .execute();
+      await db.schema.createIndex("sk_counters_reset_at").on("sk_counters").column("reset_at").execute();
     },
   },
 };
@@ -113,15 +135,45 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * PostgreSQL, GET_LOCK on MySQL) so two instances starting together apply each migration once.
  */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  const schema = await postgresSchema(db);
+  const tableOptions = await mysqlTableOptions(db);
   const migrator = new Migrator({
-    db,
+    db: tableOptions ? db.withPlugin(tableOptions) : db,
     provider,
     migrationTableName: "sk_migrations",
     migrationLockTableName: "sk_migrations_lock",
+    // Kysely looks for its tables in every schema unless told which: name the current one, or a
+    // second app (or test) in another schema of the same database would find ours and skip its own.
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
     throw new Error(`sessionkeeper migration ${failed ?? "(unknown)"} failed`, { cause: error });
   }
+}
+
+async function postgresSchema(db: Kysely<unknown>): Promise<string | null> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return null;
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema ?? null;
+}
+
+/**
+ * MySQL/MariaDB tables get utf8mb4 and a binary, no-pad collation: the server default (often case-
+ * and trailing-space-insensitive) would let user "Bob" match "bob" and session ids collide by case.
+ * A plugin adds it to every CREATE TABLE, so each migration stays dialect-neutral.
+ */
+async function mysqlTableOptions(db: Kysely<unknown>): Promise<KyselyPlugin | null> {
+  if (!(db.getExecutor().adapter instanceof MysqlAdapter)) return null;
+  const { rows } = await sql<{ v: string }>`select version() as v`.execute(db);
+  const version = rows[0]?.v ?? "";
+  const major = Number.parseInt(version, 10);
+  const collation = /mariadb/i.test(version) ? "utf8mb4_nopad_bin" : major >= 8 ? "utf8mb4_0900_bin" : "utf8mb4_bin";
+  const modifier = sql.raw(`default character set utf8mb4 collate ${collation}`).toOperationNode();
+  return {
+    transformQuery: ({ node }): RootOperationNode =>
+      CreateTableNode.is(node) ? CreateTableNode.cloneWithEndModifier(node, modifier) : node,
+    transformResult: async ({ result }) => result,
+  };
 }

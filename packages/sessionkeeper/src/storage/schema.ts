@@ -46,7 +46,7 @@ export interface LoginEventsTable {
 
 export interface IpRulesTable {
   id: string;
-  scope: string; // "global" | "user"
+  scope: string; // "global" | "account"
   user_id: string | null;
   action: string; // "deny" | "allow"
   cidr: string;
@@ -56,21 +56,27 @@ export interface IpRulesTable {
 
 export interface VerificationsTable {
   id: string;
+  kind: string; // "verification" | "alert"
   session_id: string;
   user_id: string;
-  code_hash: string;
-  link_hash: string;
+  code_hash: string | null;
+  approve_hash: string | null;
+  deny_hash: string;
   attempts: number;
   expires_at: number | string;
+  approved_at: number | string | null;
   used_at: number | string | null;
   created_at: number | string;
 }
 
 export interface KnownDevicesTable {
   user_id: string;
-  device_id: string;
+  kind: string; // "device" (hashed device cookie) | "ip"
+  value: string;
   first_seen_at: number | string;
   last_seen_at: number | string;
+  latitude: number | string | null;
+  longitude: number | string | null;
 }
 
 export interface CountersTable {

@@ -1,0 +1,528 @@
+import type { RequestSession } from "../http/context.js";
+import type { HtmlPage } from "../mail/page.js";
+import type { IpRule, VerificationRecord } from "../storage/protection-store.js";
+import type { Location, RequestInfo, SessionRecord, SessionStatus } from "../types.js";
+import { matchesHash, normalizeCode } from "./codes.js";
+import { Confirmations } from "./confirmations.js";
+import { type IpRefusal, RuleBook, type RuleResult } from "./ip-rules.js";
+import { type LinkKind, renderLinkPage, renderLinkResultPage } from "./link-page.js";
+import { Lockout, normalizeAccountKey } from "./lockout.js";
+import { signInDetails } from "./messages.js";
+import { type GuardOptions, type ResolvedGuardOptions, resolveGuardOptions } from "./options.js";
+import {
+  type LinkResult,
+  type Refusal,
+  refuse,
+  type SignInResult,
+  type Verdict,
+} from "./results.js";
+import { endSessionAs, SessionCap } from "./session-cap.js";
+import { impossibleTravel } from "./travel.js";
+
+/**
+ * Guards the sign-in door: IP rules and lockout before the password is checked, then new-device
+ * verification, alerts, the session cap and impossible travel once it was right. Every decision
+ * is a login event (history and `onEvent`).
+ * @example
+ * const guard = createGuard({ keeper, store: protectionStore(storage.db), mailer, verification: "new-device", baseUrl });
+ * const verdict = await guard.checkBeforeCredentials({ accountKey: email, userId: user?.id, info: rs.info });
+ */
+export function createGuard(options: GuardOptions): Guard {
+  return new Guard(resolveGuardOptions(options));
+}
+
+/** What a sign-in looked like against what the user completed before. */
+interface Assessment {
+  newDevice: boolean;
+  newIp: boolean;
+  travel: { km: number; kmh: number } | null;
+}
+
+/** The sign-in guard; make one with {@link createGuard}. Holds the IP rule cache of this instance. */
+export class Guard {
+  readonly #o: ResolvedGuardOptions;
+  readonly #rules: RuleBook;
+  readonly #lockout: Lockout | null;
+  readonly #mail: Confirmations;
+  readonly #cap: SessionCap;
+
+  constructor(options: ResolvedGuardOptions) {
+    this.#o = options;
+    this.#rules = new RuleBook(
+      options.store,
+      options.ruleCacheTtl,
+      () => this.#now(),
+      options.maxRulesPerAccount,
+    );
+    this.#lockout = options.lockout ? new Lockout(options.lockout) : null;
+    this.#mail = new Confirmations(options, () => this.#now());
+    this.#cap = new SessionCap(options.keeper, options.sessionLimit);
+    // A deny rule also refuses live sessions from the addresses it covers, on their next request.
+    options.keeper.addSessionGate(async (_record, info) =>
+      (await this.#rules.isDenied(info.ip)) ? "ip_denied" : null,
+    );
+  }
+
+  /** The policies in force, e.g. for a security page. */
+  get policies() {
+    const { verification, alerts, lockout, sessionLimit, impossibleTravel } = this.#o;
+    return {
+      verification,
+      alerts,
+      lockout: lockout
+        ? {
+            maxFailures: lockout.maxFailures,
+            maxFailuresPerIp: lockout.maxFailuresPerIp,
+            windowMs: lockout.window,
+          }
+        : null,
+      sessionLimit: sessionLimit ? { ...sessionLimit } : null,
+      impossibleTravel: impossibleTravel ? { ...impossibleTravel } : null,
+    };
+  }
+
+  // ---- before the password is checked -------------------------------------------------------
+
+  /**
+   * Run before checking the password. Refuses a denied IP (403 `ip_denied`), an IP outside the
+   * account's allow list (403 `ip_not_allowed`) and a locked-out account or IP (429 `locked_out`
+   * with `retryAfter`), whatever the password. Pass `userId` null for an unknown e-mail.
+   */
+  async checkBeforeCredentials(input: {
+    accountKey: unknown;
+    userId?: string | null;
+    info: RequestInfo;
+  }): Promise<Verdict> {
+    const userId = input.userId ?? null;
+    const blocked = await this.#rules.check(input.info.ip, userId);
+    if (blocked) {
+      await this.#record("sign_in_blocked", userId, null, blocked, input.info);
+      return refuse(403, blocked);
+    }
+    if (this.#lockout) {
+      const wait = await this.#lockout.retryAfter(
+        normalizeAccountKey(input.accountKey),
+        input.info.ip,
+        this.#now(),
+      );
+      if (wait !== null) {
+        await this.#record("locked_out", userId, null, null, input.info);
+        return refuse(429, "locked_out", wait);
+      }
+    }
+    return { ok: true };
+  }
+
+  /**
+   * Run when the e-mail is unknown or the password wrong: the same counting, event and answer
+   * (401 `invalid_credentials`) either way, so the answer does not tell which it was.
+   */
+  async recordFailure(input: {
+    accountKey: unknown;
+    userId?: string | null;
+    info: RequestInfo;
+  }): Promise<Refusal> {
+    await this.#lockout?.recordFailure(
+      normalizeAccountKey(input.accountKey),
+      input.info.ip,
+      this.#now(),
+    );
+    await this.#record(
+      "sign_in_failed",
+      input.userId ?? null,
+      null,
+      "invalid_credentials",
+      input.info,
+    );
+    return refuse(401, "invalid_credentials");
+  }
+
+  // ---- once the password was right ----------------------------------------------------------
+
+  /**
+   * Signs the user in after a correct password. Returns an active session, or (policy and a new
+   * device or IP) a pending one whose cookie can only verify, with the code and links mailed to
+   * `email`. Clears the account's failure count. May refuse: 403 `session_limit`, 503 `mail_unavailable`.
+   */
+  async completeSignIn(
+    rs: RequestSession,
+    userId: string,
+    input: { email: string; accountKey?: string },
+  ): Promise<SignInResult> {
+    checkEmail(input.email);
+    const info = rs.info;
+    if (await this.#cap.refuses(userId, rs.record?.id ?? null)) {
+      await this.#record("sign_in_blocked", userId, null, "session_limit", info);
+      return refuse(403, "session_limit");
+    }
+    await this.#lockout?.recordSuccess(normalizeAccountKey(input.accountKey ?? input.email));
+    const seen = await this.#assess(userId, info);
+    const policy = this.#o.verification;
+    const hold =
+      policy === "new-device" ? seen.newDevice : policy === "new-ip" ? seen.newIp : false;
+    await rs.signIn(userId, hold ? { status: "pending" } : {});
+    const record = rs.record as SessionRecord;
+    if (seen.travel)
+      await this.#record("sign_in_flagged", userId, record.id, "impossible_travel", info);
+    if (hold) {
+      const reason = seen.travel
+        ? "impossible_travel"
+        : policy === "new-ip"
+          ? "new_ip"
+          : "new_device";
+      return this.#holdForVerification(rs, record, input.email, reason);
+    }
+    await this.#cap.makeRoom(userId, record.id, info);
+    await this.#remember(record);
+    const alerts = this.#o.alerts;
+    if (alerts === "every" || (alerts === "new-device" && seen.newDevice))
+      await this.#alert(record, input.email, seen.newDevice, info);
+    return { ok: true, status: "active", session: rs.session as NonNullable<typeof rs.session> };
+  }
+
+  /**
+   * Signs a brand-new account in on the device that created it, and remembers that device and
+   * IP as known: no code and no alert for what just signed up.
+   */
+  async completeSignUp(rs: RequestSession, userId: string): Promise<SignInResult> {
+    const session = await rs.signIn(userId);
+    await this.#remember(rs.record as SessionRecord);
+    return { ok: true, status: "active", session };
+  }
+
+  /**
+   * Checks the code typed on the pending device. Right: the session becomes active with a new
+   * token (the pending cookie dies) and the device is known. Wrong: 400 `invalid_code`; after
+   * `maxCodeAttempts` the pending session is `locked_out` (403 `locked_out`). Expired: 400
+   * `verification_expired`. No pending session: 401 `unauthenticated`.
+   */
+  async verifyCode(rs: RequestSession, code: unknown): Promise<SignInResult> {
+    const found = await this.#openVerification(rs);
+    if (!found.ok) return found;
+    const { record, verification } = found;
+    const info = rs.info;
+    // Approved by link already: the mailbox owner has spoken, the code is no longer needed.
+    if (verification.approvedAt !== null) return this.#pickUp(rs, record, verification);
+    const typed = normalizeCode(code, this.#o.codeLength);
+    if (typed !== null && matchesHash(typed, verification.codeHash)) {
+      if (!(await this.#o.store.spendVerification(verification.id, this.#now())))
+        return refuse(400, "invalid_code");
+      await this.#record("verification_approved", record.userId, record.id, "code", info);
+      return this.#activate(rs, record);
+    }
+    const attempts = await this.#o.store.addVerificationAttempt(verification.id);
+    await this.#record("verification_failed", record.userId, record.id, "invalid_code", info);
+    if (attempts !== null && attempts >= this.#o.maxCodeAttempts) {
+      await this.#o.store.spendVerification(verification.id, this.#now());
+      await this.#end(record, "locked_out", "verification_failed");
+      await this.#record("locked_out", record.userId, record.id, "verification_failed", info);
+      await rs.signOut();
+      return refuse(403, "locked_out");
+    }
+    return refuse(400, "invalid_code");
+  }
+
+  /**
+   * For the pending device after the user approved by link: activates (new token) once the
+   * approval is there, else answers `verification_required` again. Poll it or call on a button.
+   */
+  async finishApprovedSignIn(rs: RequestSession): Promise<SignInResult> {
+    const found = await this.#openVerification(rs);
+    if (!found.ok) return found;
+    if (found.verification.approvedAt === null) {
+      return {
+        ok: true,
+        status: "verification_required",
+        session: rs.pendingSession as NonNullable<typeof rs.pendingSession>,
+      };
+    }
+    return this.#pickUp(rs, found.record, found.verification);
+  }
+
+  /**
+   * The approve link's POST: marks the verification approved (once). The pending device then
+   * continues through {@link finishApprovedSignIn} or {@link verifyCode}, which rotate its token.
+   */
+  async approveByLink(token: unknown, info: RequestInfo): Promise<LinkResult> {
+    const found = await this.#mail.findLink("approve", token);
+    if (!found || !(await this.#o.store.approveVerification(found.verification.id, this.#now())))
+      return refuse(400, "invalid_link");
+    const { record } = found;
+    await this.#record("verification_approved", record.userId, record.id, "link", info);
+    return { ok: true, action: "approved", userId: record.userId, sessionId: record.id };
+  }
+
+  /**
+   * The "this wasn't me" link's POST (verification or alert mail): ends that session as
+   * `locked_out` with reason `not_me` and records it. Works once.
+   */
+  async denyByLink(token: unknown, info: RequestInfo): Promise<LinkResult> {
+    const found = await this.#mail.findLink("not-me", token);
+    if (!found || !(await this.#o.store.spendVerification(found.verification.id, this.#now())))
+      return refuse(400, "invalid_link");
+    const { record } = found;
+    await this.#end(record, "locked_out", "not_me");
+    await this.#record("verification_denied", record.userId, record.id, "not_me", info);
+    return { ok: true, action: "denied", userId: record.userId, sessionId: record.id };
+  }
+
+  /**
+   * The page a mail link's GET shows: the sign-in's details and a button that POSTs the token
+   * back to the same path. Reads only: prefetching mail scanners change nothing.
+   */
+  async renderLinkPage(kind: LinkKind, token: unknown): Promise<HtmlPage> {
+    const found = await this.#mail.findLink(kind, token);
+    return renderLinkPage({
+      kind,
+      appName: this.#o.appName,
+      action: this.#mail.formAction(kind),
+      token: found ? (token as string) : "",
+      details: found ? signInDetails(found.record) : null,
+    });
+  }
+
+  /** The page shown after a link's button was pressed. */
+  renderLinkResultPage(result: LinkResult): HtmlPage {
+    return renderLinkResultPage({ appName: this.#o.appName, result });
+  }
+
+  // ---- IP rules -----------------------------------------------------------------------------
+
+  /** Denies an address or CIDR range everywhere; live sessions from it end on their next request. */
+  addGlobalDeny(cidr: unknown, options: { note?: unknown } = {}): Promise<RuleResult> {
+    return this.#rules.add("global", null, cidr, options.note);
+  }
+
+  listGlobalDeny(): Promise<IpRule[]> {
+    return this.#rules.list("global", null);
+  }
+
+  /** False when there is no such global rule. */
+  removeGlobalDeny(id: unknown): Promise<boolean> {
+    return this.#rules.remove("global", null, id);
+  }
+
+  /** Adds to the account's allow list: once it has one, sign-in from other IPs gets 403 `ip_not_allowed`. */
+  addAccountAllow(
+    userId: string,
+    cidr: unknown,
+    options: { note?: unknown } = {},
+  ): Promise<RuleResult> {
+    return this.#rules.add("account", requireUserId(userId), cidr, options.note);
+  }
+
+  listAccountAllow(userId: string): Promise<IpRule[]> {
+    return this.#rules.list("account", requireUserId(userId));
+  }
+
+  /** False when the rule does not exist or belongs to another account. */
+  removeAccountAllow(userId: string, id: unknown): Promise<boolean> {
+    return this.#rules.remove("account", requireUserId(userId), id);
+  }
+
+  /** What the rules say about an IP (and account): e.g. warn before an allow list shuts the user out. */
+  checkIp(ip: string, userId: string | null = null): Promise<IpRefusal | null> {
+    return this.#rules.check(ip, userId);
+  }
+
+  /** Re-reads the rules now (another instance changed them). */
+  async refreshRules(): Promise<void> {
+    await this.#rules.reload();
+  }
+
+  /** Deletes ended counter windows and confirmations expired over a day ago. */
+  prune(): Promise<{ counters: number; verifications: number }> {
+    const now = this.#now();
+    return this.#o.store.pruneProtection({ now, verificationsBefore: now - 86_400_000 });
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  #now(): number {
+    return this.#o.keeper.options.now();
+  }
+
+  async #record(
+    type: string,
+    userId: string | null,
+    sessionId: string | null,
+    reason: string | null,
+    info: RequestInfo | null,
+  ): Promise<void> {
+    await this.#o.keeper.recordEvent({ type, userId, sessionId, reason }, info);
+  }
+
+  async #locate(ip: string): Promise<Location | null> {
+    const geo = this.#o.keeper.options.geo;
+    if (!geo) return null;
+    try {
+      return (await geo.lookup(ip)) ?? null;
+    } catch {
+      return null; // a broken geolocation database never blocks a sign-in
+    }
+  }
+
+  async #assess(userId: string, info: RequestInfo): Promise<Assessment> {
+    const { store, keeper } = this.#o;
+    const deviceId = keeper.deviceIdOf(info);
+    const [deviceKnown, ipKnown] = await Promise.all([
+      deviceId !== null ? store.isKnownDevice(userId, deviceId) : false,
+      store.isKnownIp(userId, info.ip),
+    ]);
+    const travel = await this.#travel(userId, info.ip);
+    return {
+      newDevice: !deviceKnown || travel !== null,
+      newIp: !ipKnown || travel !== null,
+      travel,
+    };
+  }
+
+  async #travel(userId: string, ip: string): Promise<{ km: number; kmh: number } | null> {
+    const limits = this.#o.impossibleTravel;
+    if (!limits) return null;
+    const [previous, here] = await Promise.all([
+      this.#o.store.previousSignIn(userId),
+      this.#locate(ip),
+    ]);
+    if (!previous || previous.latitude === null || previous.longitude === null) return null;
+    if (typeof here?.latitude !== "number" || typeof here.longitude !== "number") return null;
+    return impossibleTravel(
+      { latitude: previous.latitude, longitude: previous.longitude, at: previous.at },
+      { latitude: here.latitude, longitude: here.longitude, at: this.#now() },
+      limits,
+    );
+  }
+
+  /** Remembers a completed sign-in: device and IP become known, with where the IP was. */
+  async #remember(record: SessionRecord): Promise<void> {
+    const place = this.#o.impossibleTravel ? await this.#locate(record.ip) : null;
+    await this.#o.store.rememberSignIn(record.userId, {
+      deviceId: record.deviceId,
+      ip: record.ip,
+      at: this.#now(),
+      latitude: typeof place?.latitude === "number" ? place.latitude : null,
+      longitude: typeof place?.longitude === "number" ? place.longitude : null,
+    });
+  }
+
+  /** Mails the verification for a pending session; without mail there is no way in, so it ends. */
+  async #holdForVerification(
+    rs: RequestSession,
+    record: SessionRecord,
+    email: string,
+    reason: string,
+  ): Promise<SignInResult> {
+    const { id, sent } = await this.#mail.issueVerification(record, email);
+    if (!sent) {
+      await this.#o.store.spendVerification(id, this.#now());
+      await this.#end(record, "revoked", "mail_failed");
+      await this.#record("verification_failed", record.userId, record.id, "mail_failed", rs.info);
+      await rs.signOut();
+      return refuse(503, "mail_unavailable");
+    }
+    await this.#record("verification_sent", record.userId, record.id, reason, rs.info);
+    return {
+      ok: true,
+      status: "verification_required",
+      session: rs.pendingSession as NonNullable<typeof rs.pendingSession>,
+    };
+  }
+
+  /** Mails a sign-in alert; a failure is recorded but never undoes a sign-in that was right. */
+  async #alert(
+    record: SessionRecord,
+    email: string,
+    newDevice: boolean,
+    info: RequestInfo,
+  ): Promise<void> {
+    const sent = await this.#mail.issueAlert(record, email, newDevice);
+    if (sent)
+      await this.#record(
+        "alert_sent",
+        record.userId,
+        record.id,
+        newDevice ? "new_device" : null,
+        info,
+      );
+    else await this.#record("alert_failed", record.userId, record.id, "mail_failed", info);
+  }
+
+  #end(
+    record: SessionRecord,
+    status: Exclude<SessionStatus, "active" | "pending">,
+    reason: string,
+  ): Promise<boolean> {
+    return endSessionAs(this.#o.keeper, record, { status, reason });
+  }
+
+  /** The pending session of the request and its open verification, or why there is none. */
+  async #openVerification(
+    rs: RequestSession,
+  ): Promise<
+    | { ok: true; record: SessionRecord; verification: VerificationRecord }
+    | (SignInResult & { ok: false })
+  > {
+    const record = rs.record;
+    if (record?.status !== "pending") return refuse(401, "unauthenticated");
+    const verification = await this.#o.store.findOpenVerification(record.id);
+    const now = this.#now();
+    // An approval must be picked up within one more code lifetime; an open code within its own.
+    const deadline =
+      verification?.approvedAt != null
+        ? verification.approvedAt + this.#o.codeTtl
+        : (verification?.expiresAt ?? 0);
+    if (!verification || now >= deadline) {
+      if (verification) await this.#o.store.spendVerification(verification.id, now);
+      await this.#end(record, "expired", "verification_expired");
+      await this.#record("verification_failed", record.userId, record.id, "expired", rs.info);
+      await rs.signOut();
+      return refuse(400, "verification_expired");
+    }
+    return { ok: true, record, verification };
+  }
+
+  async #pickUp(
+    rs: RequestSession,
+    record: SessionRecord,
+    verification: VerificationRecord,
+  ): Promise<SignInResult> {
+    if (!(await this.#o.store.spendVerification(verification.id, this.#now())))
+      return refuse(400, "invalid_code");
+    return this.#activate(rs, record);
+  }
+
+  /** Pending → active with a new token, within the session cap; the device and IP become known. */
+  async #activate(rs: RequestSession, record: SessionRecord): Promise<SignInResult> {
+    if (await this.#cap.refuses(record.userId, record.id)) {
+      await this.#end(record, "revoked", "session_limit");
+      await this.#record("sign_in_blocked", record.userId, record.id, "session_limit", rs.info);
+      await rs.signOut();
+      return refuse(403, "session_limit");
+    }
+    const session = await rs.rotate({ activate: true });
+    if (!session) return refuse(401, "unauthenticated");
+    await this.#cap.makeRoom(record.userId, record.id, rs.info);
+    await this.#remember(record);
+    return { ok: true, status: "active", session };
+  }
+}
+
+function checkEmail(email: unknown): void {
+  if (
+    typeof email !== "string" ||
+    email.length === 0 ||
+    email.length > 254 ||
+    /[\r\n]/.test(email)
+  ) {
+    throw new TypeError(
+      "completeSignIn needs { email }: the address the confirmation and alerts go to",
+    );
+  }
+}
+
+function requireUserId(userId: unknown): string {
+  if (typeof userId !== "string" || userId.length === 0 || userId.length > 255) {
+    throw new TypeError("userId must be a non-empty string of at most 255 characters");
+  }
+  return userId;
+}

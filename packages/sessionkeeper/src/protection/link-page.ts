@@ -1,0 +1,71 @@
+import { type HtmlPage, htmlPage } from "../mail/page.js";
+import { html } from "../ui/html.js";
+import type { SignInDetails } from "./messages.js";
+import type { LinkResult } from "./results.js";
+
+/** Which emailed link a page is for. */
+export type LinkKind = "approve" | "not-me";
+
+/**
+ * The page a mail link opens (GET): what signed in and one button that POSTs the choice to
+ * `action`. It changes nothing itself, since mail scanners prefetch links. With `details` null
+ * the link is invalid, expired or used, and the page says so (status 400) without a form.
+ */
+export function renderLinkPage(input: {
+  kind: LinkKind;
+  appName: string;
+  action: string;
+  token: string;
+  details: SignInDetails | null;
+}): HtmlPage {
+  const { kind, appName, details } = input;
+  if (!details) {
+    return htmlPage(
+      `Link expired · ${appName}`,
+      html`<h1>This link no longer works</h1><p class="card">It is invalid, has expired or was already used. Sign in again if you need to.</p>`,
+      400,
+    );
+  }
+  const approve = kind === "approve";
+  const heading = approve ? "Approve this sign-in?" : "Wasn't you?";
+  const explain = approve
+    ? "Approve only if you just signed in yourself. The device that signed in will then continue."
+    : "Ending this sign-in signs that device out at once. Then change your password: whoever signed in knows it.";
+  const content = html`<h1>${heading}</h1>
+<p>${explain}</p>
+<div class="card"><dl>
+<dt>Account</dt><dd>${appName}</dd>
+<dt>Device</dt><dd>${details.device}</dd>
+<dt>Browser string</dt><dd>${details.userAgent}</dd>
+<dt>IP address</dt><dd>${details.ip}</dd>
+<dt>Location</dt><dd>${details.location}</dd>
+<dt>Time</dt><dd>${details.at.toUTCString()}</dd>
+</dl></div>
+<form method="post" action="${input.action}">
+<input type="hidden" name="token" value="${input.token}">
+<button type="submit"${approve ? null : html` class="danger"`}>${approve ? "Approve sign-in" : "End that sign-in"}</button>
+</form>`;
+  return htmlPage(`${heading} · ${appName}`, content);
+}
+
+/** The page after the button was pressed: done, or why not (status 400). */
+export function renderLinkResultPage(input: { appName: string; result: LinkResult }): HtmlPage {
+  const { appName, result } = input;
+  if (!result.ok) {
+    return htmlPage(
+      `Link expired · ${appName}`,
+      html`<h1>This link no longer works</h1><p class="card">It is invalid, has expired or was already used. Nothing was changed.</p>`,
+      result.httpStatus,
+    );
+  }
+  if (result.action === "approved") {
+    return htmlPage(
+      `Sign-in approved · ${appName}`,
+      html`<h1>Sign-in approved</h1><p class="card">Go back to the device where you signed in: it continues from there.</p>`,
+    );
+  }
+  return htmlPage(
+    `Sign-in ended · ${appName}`,
+    html`<h1>That sign-in has been ended</h1><p class="card">The device was signed out and the attempt is in your login history. Change your password now: whoever signed in knows it.</p>`,
+  );
+}
