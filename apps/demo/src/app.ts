@@ -15,7 +15,13 @@ import {
   sessionMiddleware,
   storageErrorHandler,
 } from "sessionkeeper/express";
-import { type DevMailbox, devMailbox, type Mailer, renderMailboxPage, smtpMailer } from "sessionkeeper/mail";
+import {
+  type DevMailbox,
+  devMailbox,
+  type Mailer,
+  renderMailboxPage,
+  smtpMailer,
+} from "sessionkeeper/mail";
 import type { DemoConfig } from "./config.js";
 import { DBIP_ATTRIBUTION } from "./geo.js";
 import { authApi } from "./routes/api.js";
@@ -64,7 +70,9 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
 
   // Without SMTP_URL, mail is kept in memory and shown at /dev/mailbox (and nowhere else).
   const mailbox = config.smtpUrl ? null : devMailbox({ limit: 200 });
-  const smtp = config.smtpUrl ? smtpMailer(config.smtpUrl, { from: `${TITLE} <no-reply@localhost>` }) : null;
+  const smtp = config.smtpUrl
+    ? smtpMailer(config.smtpUrl, { from: `${TITLE} <no-reply@localhost>` })
+    : null;
   const mailer: Mailer = (smtp ?? mailbox) as Mailer;
   const guard = createGuard({
     keeper,
@@ -147,16 +155,30 @@ async function applyDenyList(guard: Guard, entries: readonly string[]): Promise<
   for (const cidr of entries) {
     if (existing.has(cidr)) continue;
     const added = await guard.addGlobalDeny(cidr, { note: "IP_DENYLIST" });
-    if (!added.ok) throw new TypeError(`IP_DENYLIST: ${JSON.stringify(cidr)} is not an IP address or CIDR range`);
+    if (!added.ok)
+      throw new TypeError(
+        `IP_DENYLIST: ${JSON.stringify(cidr)} is not an IP address or CIDR range`,
+      );
     existing.add(added.rule.cidr);
   }
 }
 
 // Bad JSON and oversized bodies are the client's fault; anything else is a 500 without details.
 const finalErrorHandler: ErrorRequestHandler = (error, _req, res, _next) => {
-  const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
-  if (status === 500) console.error("unhandled error:", error instanceof Error ? error.message : "unknown");
+  const status =
+    typeof error?.status === "number" && error.status >= 400 && error.status < 500
+      ? error.status
+      : 500;
+  if (status === 500)
+    console.error("unhandled error:", error instanceof Error ? error.message : "unknown");
   if (res.headersSent) return;
-  const code = status === 413 ? "payload_too_large" : status === 400 ? "invalid_request" : status === 500 ? "internal_error" : "bad_request";
+  const code =
+    status === 413
+      ? "payload_too_large"
+      : status === 400
+        ? "invalid_request"
+        : status === 500
+          ? "internal_error"
+          : "bad_request";
   res.status(status).json({ error: code });
 };

@@ -37,16 +37,24 @@ export async function signInWithPassword(
   guard: Guard,
 ): Promise<SignInOutcome> {
   const email = normalizeEmail(body.email);
-  const accountKey = email ?? (typeof body.email === "string" ? body.email.trim().toLowerCase().slice(0, 254) : "");
+  const accountKey =
+    email ?? (typeof body.email === "string" ? body.email.trim().toLowerCase().slice(0, 254) : "");
   const password = typeof body.password === "string" ? body.password : "";
   const user = email ? await users.findByEmail(email) : null;
-  const verdict = await guard.checkBeforeCredentials({ accountKey, userId: user?.id ?? null, info: ctx.info });
+  const verdict = await guard.checkBeforeCredentials({
+    accountKey,
+    userId: user?.id ?? null,
+    info: ctx.info,
+  });
   if (!verdict.ok) return refused(verdict);
   const ok =
     user && password.length > 0 && password.length <= PASSWORD_MAX
       ? await verifyPassword(password, user.passwordHash)
       : await burnPasswordCheck(password.slice(0, PASSWORD_MAX));
-  if (!ok || !user) return refused(await guard.recordFailure({ accountKey, userId: user?.id ?? null, info: ctx.info }));
+  if (!ok || !user)
+    return refused(
+      await guard.recordFailure({ accountKey, userId: user?.id ?? null, info: ctx.info }),
+    );
   const plain: User = { id: user.id, email: user.email, createdAt: user.createdAt };
   const result = await guard.completeSignIn(ctx, user.id, { email: user.email, accountKey });
   if (!result.ok) return refused(result);

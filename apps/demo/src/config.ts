@@ -88,7 +88,9 @@ function publicUrl(value: string | undefined): string | null {
   } catch {
     // fall through to the error below
   }
-  throw new ConfigError(`PUBLIC_URL must be an http(s) origin such as https://app.example.com (got ${JSON.stringify(value)})`);
+  throw new ConfigError(
+    `PUBLIC_URL must be an http(s) origin such as https://app.example.com (got ${JSON.stringify(value)})`,
+  );
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
@@ -115,7 +117,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     lockoutMaxFailures: integer("LOCKOUT_MAX_FAILURES", env.LOCKOUT_MAX_FAILURES, 5, 1, 1000),
     smtpUrl: env.SMTP_URL || null,
     publicUrl: publicUrl(env.PUBLIC_URL),
-    ipDenyList: (env.IP_DENYLIST ?? "").split(",").map((v) => v.trim()).filter(Boolean),
-    sessionLimit: env.SESSION_LIMIT ? integer("SESSION_LIMIT", env.SESSION_LIMIT, 0, 1, 1000) : null,
+    ipDenyList: (env.IP_DENYLIST ?? "")
+      .split(",")
+      .map((v) => v.trim())
+      .filter(Boolean),
+    sessionLimit: env.SESSION_LIMIT
+      ? integer("SESSION_LIMIT", env.SESSION_LIMIT, 0, 1, 1000)
+      : null,
   };
 }

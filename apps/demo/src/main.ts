@@ -8,7 +8,9 @@ try {
   const config = readConfig();
   const storage = await openDemoStorage(config.databaseUrl);
   const geo = await openDbipGeo();
-  const publicUrl = config.publicUrl ?? `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  const publicUrl =
+    config.publicUrl ??
+    `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
   const demo = await createDemoApp(config, { storage, publicUrl, ...(geo ? { geo } : {}) });
   const server = demo.app.listen(config.port, config.host, () => {
     const address = server.address();

@@ -1,11 +1,19 @@
 import { type Request, type Response, Router } from "express";
-import { type Guard, ipRuleToJSON, type Refusal, type RequestSession, sessionToJSON } from "sessionkeeper";
+import {
+  type Guard,
+  ipRuleToJSON,
+  type Refusal,
+  type RequestSession,
+  sessionToJSON,
+} from "sessionkeeper";
 import { requireSession, sessionContext } from "sessionkeeper/express";
 import { changePassword, type SignInOutcome, signInWithPassword, signUp } from "../auth.js";
 import { publicUser, type UserStore } from "../users.js";
 
 export function jsonBody(req: Request): Record<string, unknown> {
-  return typeof req.body === "object" && req.body !== null && !Array.isArray(req.body) ? req.body : {};
+  return typeof req.body === "object" && req.body !== null && !Array.isArray(req.body)
+    ? req.body
+    : {};
 }
 
 function sendRefusal(res: Response, refusal: Refusal): void {
@@ -35,7 +43,8 @@ export function authApi(users: UserStore, guard: Guard): Router {
 
   router.post("/signup", async (req, res) => {
     const result = await signUp(users, sessionContext(req), jsonBody(req), guard);
-    if (result.kind === "error") return void res.status(result.status).json({ error: result.error });
+    if (result.kind === "error")
+      return void res.status(result.status).json({ error: result.error });
     res.status(201).json({ user: publicUser(result.user) });
   });
 
@@ -50,7 +59,8 @@ export function authApi(users: UserStore, guard: Guard): Router {
     const ctx = sessionContext(req);
     const result = await guard.verifyCode(ctx, jsonBody(req).code);
     if (!result.ok) return sendRefusal(res, result);
-    if (result.status === "verification_required") return void res.status(202).json({ status: "verification_required" });
+    if (result.status === "verification_required")
+      return void res.status(202).json({ status: "verification_required" });
     sendSession(res, ctx);
   });
 
@@ -69,7 +79,8 @@ export function authApi(users: UserStore, guard: Guard): Router {
 
   router.post("/password", requireSession(), async (req, res) => {
     const result = await changePassword(users, sessionContext(req), jsonBody(req));
-    if (result.kind === "error") return void res.status(result.status).json({ error: result.error });
+    if (result.kind === "error")
+      return void res.status(result.status).json({ error: result.error });
     res.status(204).end();
   });
 
@@ -82,7 +93,11 @@ export function authApi(users: UserStore, guard: Guard): Router {
   router.post("/ip-rules", requireSession(), async (req, res) => {
     const userId = sessionContext(req).session?.userId as string;
     const body = jsonBody(req);
-    const result = await guard.addAccountAllow(userId, body.cidr ?? body.ip, body.note !== undefined ? { note: body.note } : {});
+    const result = await guard.addAccountAllow(
+      userId,
+      body.cidr ?? body.ip,
+      body.note !== undefined ? { note: body.note } : {},
+    );
     if (!result.ok) return void res.status(400).json({ error: result.error });
     res.status(201).json({ rule: ipRuleToJSON(result.rule) });
   });
@@ -93,12 +108,20 @@ export function authApi(users: UserStore, guard: Guard): Router {
     if (ruleId === undefined && typeof cidr === "string") {
       // Also accept the address or range itself, as the user typed it.
       const rules = (await guard.listAccountAllow(userId)).map(ipRuleToJSON);
-      ruleId = rules.find((r) => r.cidr === cidr.trim() || r.cidr === `${cidr.trim()}/32` || r.cidr === `${cidr.trim()}/128`)?.id;
+      ruleId = rules.find(
+        (r) =>
+          r.cidr === cidr.trim() ||
+          r.cidr === `${cidr.trim()}/32` ||
+          r.cidr === `${cidr.trim()}/128`,
+      )?.id;
     }
-    if (!(await guard.removeAccountAllow(userId, ruleId))) return void res.status(404).json({ error: "not_found" });
+    if (!(await guard.removeAccountAllow(userId, ruleId)))
+      return void res.status(404).json({ error: "not_found" });
     res.status(204).end();
   };
-  router.delete("/ip-rules/:id", requireSession(), (req, res) => removeRule(req, res, req.params.id, undefined));
+  router.delete("/ip-rules/:id", requireSession(), (req, res) =>
+    removeRule(req, res, req.params.id, undefined),
+  );
   router.delete("/ip-rules", requireSession(), (req, res) => {
     const body = jsonBody(req);
     return removeRule(req, res, body.id ?? req.query.id, body.cidr ?? body.ip ?? req.query.cidr);

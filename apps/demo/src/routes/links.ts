@@ -12,17 +12,29 @@ function token(req: Request): unknown {
 
 export function linkRoutes(guard: Guard): Router {
   const router = Router();
-  const send = (res: import("express").Response, page: { status: number; headers: Record<string, string>; body: string }) =>
-    res.status(page.status).set(page.headers).send(page.body);
+  const send = (
+    res: import("express").Response,
+    page: { status: number; headers: Record<string, string>; body: string },
+  ) => res.status(page.status).set(page.headers).send(page.body);
 
-  router.get("/signin/approve", async (req, res) => send(res, await guard.renderLinkPage("approve", req.query.token)));
-  router.get("/signin/not-me", async (req, res) => send(res, await guard.renderLinkPage("not-me", req.query.token)));
+  router.get("/signin/approve", async (req, res) =>
+    send(res, await guard.renderLinkPage("approve", req.query.token)),
+  );
+  router.get("/signin/not-me", async (req, res) =>
+    send(res, await guard.renderLinkPage("not-me", req.query.token)),
+  );
 
   router.post("/signin/approve", async (req, res) => {
-    send(res, guard.renderLinkResultPage(await guard.approveByLink(token(req), sessionContext(req).info)));
+    send(
+      res,
+      guard.renderLinkResultPage(await guard.approveByLink(token(req), sessionContext(req).info)),
+    );
   });
   router.post("/signin/not-me", async (req, res) => {
-    send(res, guard.renderLinkResultPage(await guard.denyByLink(token(req), sessionContext(req).info)));
+    send(
+      res,
+      guard.renderLinkResultPage(await guard.denyByLink(token(req), sessionContext(req).info)),
+    );
   });
   return router;
 }
