@@ -22,6 +22,7 @@ import {
   renderMailboxPage,
   smtpMailer,
 } from "sessionkeeper/mail";
+import type { OpenedRedis } from "sessionkeeper/redis";
 import type { DemoConfig } from "./config.js";
 import { DBIP_ATTRIBUTION } from "./geo.js";
 import { authApi } from "./routes/api.js";
@@ -34,8 +35,8 @@ const TITLE = "sessionkeeper demo";
 export interface DemoDeps {
   /** The session store and the Kysely handle it runs on (the demo keeps its users beside it). */
   storage: { store: SessionStore; db: Kysely<unknown>; close(): Promise<void> };
-  /** A session cache with revocation broadcast (Redis), when REDIS_URL is set. */
-  cache?: import("sessionkeeper").SessionCache;
+  /** Redis (REDIS_URL): the session cache with its revocation broadcast, and shared lockout counters. */
+  redis?: OpenedRedis;
   geo?: GeoProvider;
   now?: () => number;
   /** Where links in mail point: the app's public origin. */
@@ -61,7 +62,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     ...(config.idleTimeout !== undefined ? { idleTimeout: config.idleTimeout } : {}),
     ...(config.absoluteTimeout !== undefined ? { absoluteTimeout: config.absoluteTimeout } : {}),
     ...(deps.geo ? { geo: deps.geo } : {}),
-    ...(deps.cache ? { cache: deps.cache } : {}),
+    ...(deps.redis ? { cache: deps.redis.cache } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
   await keeper.migrate();
@@ -80,7 +81,11 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     mailer,
     verification: config.newDeviceVerification,
     alerts: config.signinAlerts,
-    lockout: { maxFailures: config.lockoutMaxFailures },
+    lockout: {
+      maxFailures: config.lockoutMaxFailures,
+      // With Redis, every instance counts into the same window.
+      ...(deps.redis ? { counter: deps.redis.counters } : {}),
+    },
     impossibleTravel: true,
     ...(config.sessionLimit ? { sessionLimit: { max: config.sessionLimit } } : {}),
     appName: TITLE,
@@ -143,7 +148,9 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     mailbox,
     async close() {
       smtp?.close();
+      // keeper.close() closes the cache and the store (and with it the pool or file).
       await keeper.close();
+      await deps.redis?.close();
     },
   };
 }

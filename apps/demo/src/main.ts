@@ -1,3 +1,4 @@
+import { openRedis } from "sessionkeeper/redis";
 import { createDemoApp } from "./app.js";
 import { ConfigError, readConfig } from "./config.js";
 import { openDbipGeo } from "./geo.js";
@@ -11,7 +12,14 @@ try {
   const publicUrl =
     config.publicUrl ??
     `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
-  const demo = await createDemoApp(config, { storage, publicUrl, ...(geo ? { geo } : {}) });
+  // openRedis returns at once even when Redis is down: instances then serve from the database.
+  const redis = config.redisUrl ? await openRedis(config.redisUrl) : null;
+  const demo = await createDemoApp(config, {
+    storage,
+    publicUrl,
+    ...(geo ? { geo } : {}),
+    ...(redis ? { redis } : {}),
+  });
   const server = demo.app.listen(config.port, config.host, () => {
     const address = server.address();
     const port = typeof address === "object" && address ? address.port : config.port;

@@ -1,16 +1,16 @@
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
-import { sqliteStorage } from "sessionkeeper/sqlite";
+import type { Kysely } from "kysely";
+import { openStorage } from "sessionkeeper";
 import type { DemoDeps } from "./app.js";
 
-/** Opens the database named by DATABASE_URL. */
+/**
+ * Opens the database DATABASE_URL names (`sqlite:<path>`, `postgres://…`, `mysql://…`). The demo
+ * keeps its own users table beside the sessions, on the same Kysely handle.
+ */
 export async function openDemoStorage(url: string): Promise<DemoDeps["storage"]> {
-  if (url.startsWith("sqlite:") || !url.includes("://")) {
-    const path = resolve(url.startsWith("sqlite:") ? url.slice("sqlite:".length) : url);
-    mkdirSync(dirname(path), { recursive: true });
-    const store = sqliteStorage(new Database(path));
-    return { store, db: store.db as never, close: () => store.close() };
-  }
-  throw new Error(`DATABASE_URL scheme not supported yet: ${url.split(":")[0]}`);
+  const opened = await openStorage(url);
+  return {
+    store: opened.store,
+    db: opened.store.db as unknown as Kysely<unknown>,
+    close: () => opened.close(),
+  };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
+import { StorageError } from "sessionkeeper";
 
 /** The demo's own accounts table, kept in the same database as the sessions. */
 interface UsersTable {
@@ -32,6 +33,16 @@ export function normalizeEmail(value: unknown): string | null {
   if (email.length < 3 || email.length > 254) return null;
   if (!/^[^\s@<>"'`]+@[^\s@<>"'`]+\.[^\s@<>"'`]+$/.test(email)) return null;
   return email;
+}
+
+/** A database failure in the users table is a storage failure too: the app answers 503, not 500. */
+async function guarded<T>(step: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof EmailTakenError || error instanceof StorageError) throw error;
+    throw new StorageError(`users table failed during ${step}`, { cause: error });
+  }
 }
 
 export class UserStore {
@@ -72,49 +83,40 @@ export class UserStore {
       await this.#db.insertInto("demo_users").values(user).execute();
     } catch (error) {
       if (await this.findByEmail(email)) throw new EmailTakenError("email taken");
-      throw error;
+      throw new StorageError("users table failed during create", { cause: error });
     }
     return { id: user.id, email, createdAt: user.created_at };
   }
 
-  async findByEmail(email: string): Promise<(User & { passwordHash: string }) | null> {
-    const row = await this.#db
-      .selectFrom("demo_users")
-      .selectAll()
-      .where("email", "=", email)
-      .executeTakeFirst();
-    return row
-      ? {
-          id: row.id,
-          email: row.email,
-          createdAt: Number(row.created_at),
-          passwordHash: row.password_hash,
-        }
-      : null;
+  findByEmail(email: string): Promise<(User & { passwordHash: string }) | null> {
+    return this.#findBy("email", email);
   }
 
-  async findById(id: string): Promise<(User & { passwordHash: string }) | null> {
-    const row = await this.#db
-      .selectFrom("demo_users")
-      .selectAll()
-      .where("id", "=", id)
-      .executeTakeFirst();
-    return row
-      ? {
-          id: row.id,
-          email: row.email,
-          createdAt: Number(row.created_at),
-          passwordHash: row.password_hash,
-        }
-      : null;
+  findById(id: string): Promise<(User & { passwordHash: string }) | null> {
+    return this.#findBy("id", id);
+  }
+
+  async #findBy(column: "id" | "email", value: string) {
+    const row = await guarded("find", () =>
+      this.#db.selectFrom("demo_users").selectAll().where(column, "=", value).executeTakeFirst(),
+    );
+    if (!row) return null;
+    return {
+      id: row.id,
+      email: row.email,
+      createdAt: Number(row.created_at),
+      passwordHash: row.password_hash,
+    };
   }
 
   async setPassword(id: string, passwordHash: string): Promise<void> {
-    await this.#db
-      .updateTable("demo_users")
-      .set({ password_hash: passwordHash })
-      .where("id", "=", id)
-      .execute();
+    await guarded("setPassword", () =>
+      this.#db
+        .updateTable("demo_users")
+        .set({ password_hash: passwordHash })
+        .where("id", "=", id)
+        .execute(),
+    );
   }
 }
 

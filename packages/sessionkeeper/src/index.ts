@@ -19,6 +19,9 @@ export type { GeoProvider } from "./geo/provider.js";
 export type { SessionStore, EndSessionInput } from "./storage/contract.js";
 export type { SessionCache } from "./cache/contract.js";
 export { createKyselyStore, KyselyStore } from "./storage/kysely-store.js";
+// DATABASE_URL → a store (SQLite, PostgreSQL, MySQL); drivers are imported only when named.
+export { openStorage, parseDatabaseUrl } from "./storage/open.js";
+export type { DatabaseTarget, OpenedStorage, OpenStorageOptions } from "./storage/open.js";
 export { RequestSession, beginRequest, requestInfo } from "./http/context.js";
 export type { RawRequest, Outcome } from "./http/context.js";
 export type {

@@ -3,7 +3,8 @@ import type { SessionRecord } from "../types.js";
 /**
  * A cache of validated sessions with a revocation broadcast, shared by app instances (Redis).
  * `get` returns null whenever the cache cannot be trusted (e.g. its subscription is down), so the
- * caller reads the database; `invalidate` must reach every instance before it resolves or throw.
+ * caller reads the database. `invalidate` resolves once the drop is broadcast; when it cannot be,
+ * it does not throw (the database already refuses the session) but the cache stops trusting itself.
  */
 export interface SessionCache {
   get(id: string): Promise<SessionRecord | null> | SessionRecord | null;

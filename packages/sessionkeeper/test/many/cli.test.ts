@@ -1,0 +1,229 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createClient } from "@redis/client";
+import { type RedisCache, redisCache } from "../../src/cache/redis.js";
+import type { NodeRedisClient } from "../../src/cache/redis-link.js";
+import { EXIT, runCli } from "../../src/cli.js";
+import { createSessionKeeper, type SessionKeeper } from "../../src/session-keeper.js";
+import { postgresStorage } from "../../src/storage/postgres.js";
+import { browser, countFinds, eventually, sessionCookie } from "./kit.js";
+import {
+  freePort,
+  freshPgSchema,
+  type OwnRedis,
+  type PgSchema,
+  postgresSkip,
+  redisServerSkip,
+  startOwnRedis,
+} from "./services.js";
+
+const skip = (await postgresSkip()) || (await redisServerSkip());
+const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
+const exec = promisify(execFile);
+
+/** Runs the real command in its own process, as an operator would. */
+async function sessionkeeper(args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, ["--import", "tsx", CLI, ...args], {
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return {
+      code: typeof e.code === "number" ? e.code : -1,
+      stdout: e.stdout ?? "",
+      stderr: e.stderr ?? "",
+    };
+  }
+}
+
+/** Runs the command in this process (same code path, faster): what it printed and its exit code. */
+async function inProcess(args: string[], env: Record<string, string | undefined>) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, env, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+describe("sessionkeeper CLI", { skip }, () => {
+  let schema: PgSchema;
+  let redis: OwnRedis;
+  let env: Record<string, string>;
+  let keeper: SessionKeeper;
+  let cache: RedisCache;
+  let client: NodeRedisClient;
+  let finds: () => number;
+
+  before(async () => {
+    schema = await freshPgSchema();
+    redis = await startOwnRedis();
+    env = {
+      DATABASE_URL: schema.url,
+      REDIS_URL: redis.url,
+      SESSIONKEEPER_REDIS_PREFIX: `sk-test-${randomBytes(4).toString("hex")}:`,
+    };
+  });
+
+  after(async () => {
+    await keeper?.close();
+    client?.destroy();
+    await redis?.stop();
+    await schema?.drop();
+  });
+
+  it("migrate: two at once on a fresh schema both succeed (exit 0)", async () => {
+    const [one, two] = await Promise.all([
+      sessionkeeper(["migrate"], env),
+      sessionkeeper(["migrate"], env),
+    ]);
+    assert.equal(one.code, EXIT.ok, one.stderr);
+    assert.equal(two.code, EXIT.ok, two.stderr);
+    assert.match(one.stdout, /up to date/);
+
+    // The app instance the remaining tests act on: PostgreSQL plus a Redis cache on the CLI's prefix.
+    const counted = countFinds(postgresStorage(schema.pool()));
+    finds = counted.finds;
+    client = createClient({ url: redis.url }) as unknown as NodeRedisClient;
+    cache = redisCache({
+      client,
+      prefix: env.SESSIONKEEPER_REDIS_PREFIX,
+      maxReadTime: "300ms",
+      retryInterval: "100ms",
+    });
+    keeper = createSessionKeeper({ storage: counted.store, cache });
+    assert.ok(await cache.ready());
+  });
+
+  async function signIn(userId: string) {
+    const signed = await keeper.signIn(userId, browser());
+    const info = browser(sessionCookie(signed.setCookies));
+    await eventually(async () => {
+      assert.ok(await keeper.authenticate(info));
+      const before = finds();
+      await keeper.authenticate(info);
+      return finds() === before;
+    }, "the app instance serves the session from its cache");
+    return { id: signed.record.id, secretHash: signed.record.secretHash, info };
+  }
+
+  it('sessions list --user: the user\'s sessions, exactly that user ("007" is not 7), never a secret hash', async () => {
+    const a = await signIn("henry");
+    const b = await signIn("henry");
+    const bond = await keeper.signIn("007", browser());
+    await keeper.signIn("7", browser());
+
+    const table = await inProcess(["sessions", "list", "--user", "henry"], env);
+    assert.equal(table.code, EXIT.ok, table.stderr);
+    assert.ok(table.stdout.includes(a.id) && table.stdout.includes(b.id));
+    assert.ok(!table.stdout.includes(a.secretHash));
+
+    const json = await inProcess(["sessions", "list", "--user=007", "--json"], env);
+    assert.equal(json.code, EXIT.ok, json.stderr);
+    const listed = JSON.parse(json.stdout) as Array<{ id: string; userId: string }>;
+    assert.deepEqual(
+      listed.map((s) => s.id),
+      [bond.record.id],
+    );
+    assert.ok(!json.stdout.includes(bond.record.secretHash));
+  });
+
+  it("sessions revoke ID: broadcast like any other revocation, so a warm app instance refuses it at once", async () => {
+    const s = await signIn("ivy");
+    const result = await sessionkeeper(["sessions", "revoke", s.id], env);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    assert.match(result.stdout, /revoked session/);
+    const before = finds();
+    assert.equal(await keeper.authenticate(s.info), null, "the app refuses it on its next request");
+    assert.equal(finds(), before + 1, "its cached copy had been dropped");
+    const events = await keeper.listEvents("ivy");
+    assert.ok(
+      events.some(
+        (e) =>
+          e.type === "session_revoked" && e.sessionId === s.id && e.reason === "revoked_by_admin",
+      ),
+    );
+
+    const again = await inProcess(["sessions", "revoke", s.id], env);
+    assert.equal(again.code, EXIT.ok);
+    assert.match(again.stdout, /already ended/);
+    const unknown = await inProcess(["sessions", "revoke", "NoSuchSessionId0000000"], env);
+    assert.equal(unknown.code, EXIT.failed);
+    assert.match(unknown.stderr, /no session with id/);
+  });
+
+  it("sessions revoke-all --user: ends every session of the user, everywhere", async () => {
+    const one = await signIn("jack");
+    const two = await signIn("jack");
+    const other = await signIn("kate");
+    const result = await inProcess(["sessions", "revoke-all", "--user", "jack"], env);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    assert.match(result.stdout, /revoked 2 sessions/);
+    assert.equal(await keeper.authenticate(one.info), null);
+    assert.equal(await keeper.authenticate(two.info), null);
+    assert.ok(await keeper.authenticate(other.info), "another user's session is untouched");
+  });
+
+  it("a revoke whose broadcast cannot reach Redis still ends the session, and says so with exit 1", async () => {
+    const s = await signIn("liam");
+    const result = await sessionkeeper(["sessions", "revoke", s.id], {
+      ...env,
+      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
+    });
+    assert.equal(result.code, EXIT.failed);
+    assert.match(result.stderr, /broadcast over Redis/);
+    assert.equal((await keeper.storage.findSession(s.id))?.status, "revoked");
+  });
+
+  it("prune: deletes what is past retention and reports it", async () => {
+    const result = await inProcess(["prune", "--retention", "30d"], env);
+    assert.equal(result.code, EXIT.ok, result.stderr);
+    assert.match(result.stdout, /pruned \d+ sessions? and \d+ events?/);
+  });
+
+  it("usage and configuration mistakes exit 2 with a message naming the problem, and never echo a password", async () => {
+    const cases: Array<[string[], Record<string, string | undefined>, RegExp]> = [
+      [["migrate"], { DATABASE_URL: undefined }, /DATABASE_URL is not set/],
+      [
+        ["migrate"],
+        { DATABASE_URL: "postgres://admin:hunter2@/db" },
+        /DATABASE_URL is not a valid postgres:\/\/ URL/,
+      ],
+      [
+        ["migrate"],
+        { DATABASE_URL: "redis://localhost" },
+        /DATABASE_URL scheme "redis:" is not supported/,
+      ],
+      [["frobnicate"], env, /unknown command "frobnicate"/],
+      [[], env, /a command is required/],
+      [["sessions", "list"], env, /--user <id> is required/],
+      [["sessions", "revoke"], env, /needs a session id/],
+      [["sessions", "explode"], env, /unknown sessions action/],
+      [["prune", "--retention", "30"], env, /--retention must be a duration/],
+      [["migrate", "--bogus"], env, /Unknown option/],
+    ];
+    for (const [args, overrides, message] of cases) {
+      const result = await inProcess(args, { ...env, ...overrides });
+      assert.equal(result.code, EXIT.usage, `${args.join(" ")}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.ok(!result.stderr.includes("hunter2"));
+    }
+    // The real binary sets the process exit code.
+    const real = await sessionkeeper(["frobnicate"], env);
+    assert.equal(real.code, EXIT.usage);
+  });
+
+  it("an unreachable database exits 1 with a clear message", async () => {
+    const result = await inProcess(["sessions", "list", "--user", "x"], {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/test`,
+    });
+    assert.equal(result.code, EXIT.failed);
+    assert.match(result.stderr, /session storage failed/);
+    assert.match(result.stderr, /Check DATABASE_URL/);
+  });
+});

@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import mysql from "mysql2";
+import mysqlPromise from "mysql2/promise";
+import type { KyselyStore } from "../../src/storage/kysely-store.js";
+import { mysqlStorage } from "../../src/storage/mysql.js";
+import type { LoginEvent, SessionRecord } from "../../src/types.js";
+import { runStorageConformance } from "../conformance/storage-suite.js";
+import { freshMysqlDatabase, type MysqlDatabase, mysqlSkip } from "./services.js";
+
+const skip = await mysqlSkip();
+
+if (skip) {
+  describe("storage conformance: MariaDB/MySQL", { skip }, () => {
+    it("needs a MariaDB or MySQL server", () => {});
+  });
+} else {
+  // Each run gets a database of its own on the shared server.
+  runStorageConformance("MariaDB (mysql2)", async () => {
+    const database = await freshMysqlDatabase();
+    const store = mysqlStorage(mysql.createPool({ uri: database.url, connectionLimit: 4 }));
+    return {
+      store,
+      async cleanup() {
+        await store.close().catch(() => {}); // the suite may have closed it already
+        await database.drop();
+      },
+    };
+  });
+}
+
+describe("MariaDB/MySQL specifics", { skip }, () => {
+  let database: MysqlDatabase;
+  let store: KyselyStore;
+  before(async () => {
+    database = await freshMysqlDatabase();
+    store = mysqlStorage(mysql.createPool({ uri: database.url, connectionLimit: 4 }));
+  });
+  after(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  it("two instances migrating a fresh database at the same moment apply each migration once", async () => {
+    // A second instance, through a mysql2/promise pool: accepted as well.
+    const other = mysqlStorage(mysqlPromise.createPool({ uri: database.url, connectionLimit: 2 }));
+    try {
+      await Promise.all([store.migrate(), other.migrate()]);
+      const check = await mysqlPromise.createConnection({ uri: database.url });
+      const [rows] = await check.query<mysqlPromise.RowDataPacket[]>(
+        "SELECT name FROM sk_migrations ORDER BY name",
+      );
+      await check.end();
+      const names = rows.map((r) => r.name as string);
+      assert.ok(names.length >= 2, "the migrations ran");
+      assert.deepEqual(names, [...new Set(names)], "no migration recorded twice");
+      assert.equal(await other.findSession("nope"), null);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("compares user ids and session ids exactly, as SQLite and PostgreSQL do: Bob is not bob", async () => {
+    await store.migrate();
+    const lower = record({ userId: "bob" });
+    const upper = record({ userId: "Bob" });
+    const spaced = record({ userId: "bob " });
+    for (const r of [lower, upper, spaced]) await store.createSession(r, event(r));
+
+    const listed = await store.listUserSessions("Bob", { includeEnded: false, limit: 10 });
+    assert.deepEqual(
+      listed.map((s) => s.id),
+      [upper.id],
+    );
+    const ended = await store.endUserSessions("bob", {
+      status: "revoked",
+      reason: "revoked_by_admin",
+      endedAt: Date.now(),
+    });
+    assert.deepEqual(ended, [lower.id], "revoking bob's sessions leaves Bob's and 'bob ''s alone");
+    assert.equal((await store.findSession(upper.id))?.status, "active");
+    assert.equal((await store.findSession(spaced.id))?.status, "active");
+    // A session id differing only by letter case is another id.
+    assert.equal(await store.findSession(swapCase(upper.id)), null);
+  });
+
+  it("keeps 4-byte unicode in a user agent and a city", async () => {
+    await store.migrate();
+    const r = record({ userAgent: "Agent 🦊 𝒳", city: "Zürich 🏔" });
+    await store.createSession(r, event(r));
+    const found = await store.findSession(r.id);
+    assert.equal(found?.userAgent, "Agent 🦊 𝒳");
+    assert.equal(found?.city, "Zürich 🏔");
+  });
+});
+
+let counter = 0;
+function record(overrides: Partial<SessionRecord>): SessionRecord {
+  const now = Date.now();
+  counter++;
+  return {
+    id: `AbCdEfGhIjKlMnOpQr${String(counter).padStart(4, "0")}`,
+    secretHash: "b".repeat(64),
+    userId: "user-1",
+    status: "active",
+    endReason: null,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + 86_400_000,
+    endedAt: null,
+    ip: "192.0.2.1",
+    lastIp: "192.0.2.1",
+    userAgent: "test",
+    browserName: null,
+    browserVersion: null,
+    osName: null,
+    osVersion: null,
+    deviceType: null,
+    country: null,
+    region: null,
+    city: null,
+    deviceId: null,
+    ...overrides,
+  };
+}
+
+function event(r: SessionRecord): LoginEvent {
+  return {
+    id: `ev-${r.id}`,
+    userId: r.userId,
+    sessionId: r.id,
+    type: "sign_in",
+    reason: null,
+    ip: r.ip,
+    userAgent: null,
+    browserName: null,
+    browserVersion: null,
+    osName: null,
+    osVersion: null,
+    deviceType: null,
+    country: null,
+    region: null,
+    city: null,
+    createdAt: r.createdAt,
+  };
+}
+
+function swapCase(value: string): string {
+  return [...value]
+    .map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()))
+    .join("");
+}

@@ -1,0 +1,153 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import pg from "pg";
+import { postgresStorage } from "../../src/storage/postgres.js";
+import type { SessionRecord } from "../../src/types.js";
+import { runStorageConformance } from "../conformance/storage-suite.js";
+import { freshPgSchema, type PgSchema, postgresSkip } from "./services.js";
+
+const skip = await postgresSkip();
+
+if (skip) {
+  describe("storage conformance: PostgreSQL", { skip }, () => {
+    it("needs a PostgreSQL server", () => {});
+  });
+} else {
+  // Each run gets a schema of its own in the shared database; the pool's connections use it.
+  runStorageConformance("PostgreSQL (pg)", async () => {
+    const schema = await freshPgSchema();
+    const store = postgresStorage(schema.pool());
+    return {
+      store,
+      async cleanup() {
+        await store.close().catch(() => {}); // the suite may have closed it already
+        await schema.drop();
+      },
+    };
+  });
+}
+
+describe("PostgreSQL specifics", { skip }, () => {
+  let schema: PgSchema;
+  before(async () => {
+    schema = await freshPgSchema();
+  });
+  after(() => schema?.drop());
+
+  it("two instances migrating a fresh schema at the same moment apply each migration once", async () => {
+    const a = postgresStorage(schema.pool());
+    const b = postgresStorage(schema.pool());
+    try {
+      await Promise.all([a.migrate(), b.migrate()]);
+      const check = schema.pool({ max: 1 });
+      const { rows } = await check.query<{ name: string }>(
+        "SELECT name FROM sk_migrations ORDER BY name",
+      );
+      const names = rows.map((r) => r.name);
+      assert.ok(names.length >= 2, "the migrations ran");
+      assert.deepEqual(names, [...new Set(names)], "no migration recorded twice");
+      const tables = await check.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = $1",
+        [schema.name],
+      );
+      assert.ok(
+        tables.rows.some((r) => r.table_name === "sk_sessions"),
+        "tables are in the instance's own schema",
+      );
+      await check.end();
+      // Both instances work on the result.
+      assert.equal(await a.findSession("nope"), null);
+      assert.equal(await b.findSession("nope"), null);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("migrates into its own schema even when another schema of the database already has the tables", async () => {
+    // The schema of the previous test is migrated; a second app in another schema must still get its own.
+    const other = await freshPgSchema();
+    const store = postgresStorage(other.pool());
+    try {
+      await store.migrate();
+      await store.createSession(record("s-other"), event("s-other"));
+      assert.equal((await store.findSession("s-other"))?.userId, "user-1");
+      const first = postgresStorage(schema.pool());
+      assert.equal(await first.findSession("s-other"), null, "the schemas do not share rows");
+      await first.close();
+    } finally {
+      await store.close();
+      await other.drop();
+    }
+  });
+
+  it("survives the server dropping an idle connection: no crash, the next lookup reconnects", async () => {
+    const appName = `sk-idle-${process.pid}-${Date.now()}`;
+    const store = postgresStorage(schema.pool({ application_name: appName }));
+    try {
+      await store.migrate();
+      assert.equal(await store.findSession("warm"), null);
+      const admin = new pg.Client({ connectionString: schema.url });
+      await admin.connect();
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        [appName],
+      );
+      await admin.end();
+      assert.ok(killed.rowCount && killed.rowCount > 0, "an idle pooled connection was terminated");
+      // Give the pool a moment to notice the dead idle client (its "error" event must not crash us).
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await store.findSession("after"), null);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+function record(id: string): SessionRecord {
+  const now = Date.now();
+  return {
+    id,
+    secretHash: "a".repeat(64),
+    userId: "user-1",
+    status: "active",
+    endReason: null,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + 86_400_000,
+    endedAt: null,
+    ip: "192.0.2.1",
+    lastIp: "192.0.2.1",
+    userAgent: "test",
+    browserName: null,
+    browserVersion: null,
+    osName: null,
+    osVersion: null,
+    deviceType: null,
+    country: null,
+    region: null,
+    city: null,
+    deviceId: null,
+  };
+}
+
+function event(sessionId: string) {
+  return {
+    id: `e-${sessionId}`,
+    userId: "user-1",
+    sessionId,
+    type: "sign_in",
+    reason: null,
+    ip: "192.0.2.1",
+    userAgent: null,
+    browserName: null,
+    browserVersion: null,
+    osName: null,
+    osVersion: null,
+    deviceType: null,
+    country: null,
+    region: null,
+    city: null,
+    createdAt: Date.now(),
+  };
+}
