@@ -83,6 +83,8 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     alerts: config.signinAlerts,
     lockout: {
       maxFailures: config.lockoutMaxFailures,
+      // Many people share one address (offices, mobile carriers): the per-IP limit is wider.
+      maxFailuresPerIp: config.lockoutMaxFailuresPerIp ?? config.lockoutMaxFailures * 10,
       // With Redis, every instance counts into the same window.
       ...(deps.redis ? { counter: deps.redis.counters } : {}),
     },
@@ -133,7 +135,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       res.status(page.status).set(page.headers).send(page.body);
     });
   }
-  app.use(pageRoutes(users, guard, pageRenderer(TITLE)));
+  app.use(pageRoutes(users, guard, pageRenderer(TITLE), { devMailbox: mailbox !== null }));
   app.use((req, res) => {
     res.status(404).json({ error: "not_found", path: req.path.slice(0, 200) });
   });

@@ -12,6 +12,8 @@ export interface DemoConfig {
   newDeviceVerification: "off" | "new-ip" | "new-device";
   signinAlerts: "new-device" | "every" | "off";
   lockoutMaxFailures: number;
+  /** Failures from one client IP (over all accounts) before it is locked out. Default 10 × LOCKOUT_MAX_FAILURES. */
+  lockoutMaxFailuresPerIp: number | null;
   smtpUrl: string | null;
   /** Where links in mail point. Default http://HOST:PORT. */
   publicUrl: string | null;
@@ -115,6 +117,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
       "new-device",
     ),
     lockoutMaxFailures: integer("LOCKOUT_MAX_FAILURES", env.LOCKOUT_MAX_FAILURES, 5, 1, 1000),
+    lockoutMaxFailuresPerIp: env.LOCKOUT_MAX_FAILURES_PER_IP
+      ? integer("LOCKOUT_MAX_FAILURES_PER_IP", env.LOCKOUT_MAX_FAILURES_PER_IP, 0, 1, 100_000)
+      : null,
     smtpUrl: env.SMTP_URL || null,
     publicUrl: publicUrl(env.PUBLIC_URL),
     ipDenyList: (env.IP_DENYLIST ?? "")

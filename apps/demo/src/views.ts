@@ -38,11 +38,12 @@ export function signUpForm(options: { email?: string; error?: string | null }): 
     <p>Already have an account? <a href="/signin">Sign in</a></p>`;
 }
 
-export function verifyForm(options: { error?: string | null }): SafeHtml {
+export function verifyForm(options: { error?: string | null; devMailbox?: boolean }): SafeHtml {
   return html`
     ${errorNotice(options.error ?? null)}
     <p>We sent a sign-in code to your e-mail address, because this device or network is new to your account.
       Enter it here, or use the link in the message.</p>
+    ${options.devMailbox ? html`<p class="hint">No mail server is configured: the message is in the <a href="/dev/mailbox">dev mailbox</a>.</p>` : ""}
     <form method="post" action="/signin/verify" class="stack">
       <label for="code">Code</label>
       <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,9}" required maxlength="16">

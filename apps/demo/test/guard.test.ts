@@ -189,6 +189,31 @@ describe("lockout through the reference app", () => {
   });
 });
 
+describe("per-IP lockout through the reference app", () => {
+  it("counts failures from one address over all accounts (LOCKOUT_MAX_FAILURES_PER_IP)", async () => {
+    const run = await startDemo({ LOCKOUT_MAX_FAILURES: "5", LOCKOUT_MAX_FAILURES_PER_IP: "3" });
+    try {
+      await signUp(run, "spray@example.com");
+      const sprayer = new Client(run.baseUrl);
+      for (const email of ["a@example.com", "b@example.com", "c@example.com"]) {
+        assert.equal(
+          (await sprayer.post("/api/signin", { email, password: "guess guess guess" })).status,
+          401,
+        );
+      }
+      // Each account saw one failure only, but this address is now locked out, right password or not.
+      const res = await sprayer.post("/api/signin", {
+        email: "spray@example.com",
+        password: PASSWORD,
+      });
+      assert.equal(res.status, 429);
+      assert.ok(Number(res.headers.get("retry-after")) > 0);
+    } finally {
+      await run.close();
+    }
+  });
+});
+
 describe("IP rules through the reference app", () => {
   it("a global deny (IP_DENYLIST) refuses sign-in before credentials with 403 ip_denied", async () => {
     const run = await startDemo({ IP_DENYLIST: "127.0.0.0/8" });

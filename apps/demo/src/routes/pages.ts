@@ -42,7 +42,13 @@ function field(req: Request, name: string): string {
 }
 
 /** The reference app's HTML pages: sign-in, sign-up, sign-out and the security settings. */
-export function pageRoutes(users: UserStore, guard: Guard, render: RenderPage): Router {
+export function pageRoutes(
+  users: UserStore,
+  guard: Guard,
+  render: RenderPage,
+  options: { devMailbox: boolean },
+): Router {
+  const { devMailbox } = options;
   const router = Router();
 
   router.get("/", (req, res) => {
