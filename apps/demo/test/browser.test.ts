@@ -150,4 +150,41 @@ describe("devices page in Chromium", { skip }, () => {
     await attacker.context.close();
     await viewer.context.close();
   });
+
+  it("holds a new browser at the verify page until the mailed code is typed in", async () => {
+    const held = await startDemo({ NEW_DEVICE_VERIFICATION: "new-device" });
+    try {
+      const email = "held@example.com";
+      assert.equal(
+        (await new Client(held.baseUrl).post("/api/signup", { email, password: PASSWORD })).status,
+        201,
+      );
+      const { context, page } = await device(DEVICES.pc);
+      await page.goto(`${held.baseUrl}/signin`);
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(/\/signin\/verify$/);
+      // The pending cookie opens nothing else.
+      await page.goto(`${held.baseUrl}/account/sessions`);
+      assert.match(new URL(page.url()).pathname, /^\/signin/);
+      await page.goto(`${held.baseUrl}/signin/verify`);
+      await page.getByLabel("Code").fill("000000");
+      await page.getByRole("button", { name: "Verify" }).click();
+      assert.match(await page.locator("[role=alert]").innerText(), /not valid/);
+      const mail = (await (await fetch(`${held.baseUrl}/dev/mailbox.json`)).json()) as {
+        messages: { to: string; text: string }[];
+      };
+      const code = /\b(\d{6,8})\b/.exec(
+        mail.messages.find((m) => m.to === email)?.text ?? "",
+      )?.[1] as string;
+      await page.getByLabel("Code").fill(code);
+      await page.getByRole("button", { name: "Verify" }).click();
+      await page.waitForURL(/\/account\/sessions/);
+      assert.equal(await page.locator("[data-session-id][data-current]").count(), 1);
+      await context.close();
+    } finally {
+      await held.close();
+    }
+  });
 });

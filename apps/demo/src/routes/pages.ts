@@ -112,25 +112,57 @@ export function pageRoutes(
     res.redirect(303, "/signin");
   });
 
-  router.get("/account/security", async (req, res) => {
+  router.get("/signin/verify", (req, res) => {
     const ctx = sessionContext(req);
-    if (!ctx.session) return res.redirect(303, "/signin?next=%2Faccount%2Fsecurity");
-    const notice =
-      req.query.done === "password"
-        ? "Password changed. Every other session was signed out."
-        : null;
+    if (ctx.session) return res.redirect(303, "/account/sessions");
+    if (!ctx.pendingSession) return res.redirect(303, "/signin");
+    send(res, render({ heading: "Confirm it's you", content: verifyForm({ devMailbox }) }));
+  });
+
+  router.post("/signin/verify", async (req, res) => {
+    const ctx = sessionContext(req);
+    if (ctx.session) return res.redirect(303, "/account/sessions");
+    if (!ctx.pendingSession) return res.redirect(303, "/signin");
+    const result = await guard.verifyCode(ctx, field(req, "code"));
+    if (result.ok && result.status === "active") return res.redirect(303, "/account/sessions");
+    if (!result.ok && (result.error === "locked_out" || result.error === "unauthenticated")) {
+      return res.redirect(303, "/signin");
+    }
+    const error = result.ok ? null : (MESSAGES[result.error] ?? "That code did not work.");
+    const status = result.ok ? 200 : result.httpStatus;
     send(
       res,
-      render({
-        heading: "Security",
-        content: securityPage({ notice, allowList: [], currentIp: ctx.ip }),
-      }),
+      render({ heading: "Confirm it's you", status, content: verifyForm({ error, devMailbox }) }),
     );
+  });
+
+  const NOTICES: Record<string, string> = {
+    password: "Password changed. Every other session was signed out.",
+    "rule-added": "Address added to the allow list.",
+    "rule-removed": "Address removed from the allow list.",
+  };
+  const security = async (
+    req: Request,
+    extra: { notice?: string | null; error?: string | null },
+  ) => {
+    const ctx = sessionContext(req);
+    const allowList = (await guard.listAccountAllow(ctx.session?.userId as string)).map((r) => ({
+      id: r.id,
+      cidr: r.cidr,
+    }));
+    return securityPage({ ...extra, allowList, currentIp: ctx.ip });
+  };
+  const toSignIn = "/signin?next=%2Faccount%2Fsecurity";
+
+  router.get("/account/security", async (req, res) => {
+    if (!sessionContext(req).session) return res.redirect(303, toSignIn);
+    const notice = typeof req.query.done === "string" ? (NOTICES[req.query.done] ?? null) : null;
+    send(res, render({ heading: "Security", content: await security(req, { notice }) }));
   });
 
   router.post("/account/security/password", async (req, res) => {
     const ctx = sessionContext(req);
-    if (!ctx.session) return res.redirect(303, "/signin?next=%2Faccount%2Fsecurity");
+    if (!ctx.session) return res.redirect(303, toSignIn);
     const result = await changePassword(users, ctx, {
       currentPassword: field(req, "currentPassword"),
       newPassword: field(req, "newPassword"),
@@ -142,9 +174,31 @@ export function pageRoutes(
       render({
         heading: "Security",
         status: result.status,
-        content: securityPage({ error, allowList: [], currentIp: ctx.ip }),
+        content: await security(req, { error }),
       }),
     );
+  });
+
+  router.post("/account/security/ip-rules", async (req, res) => {
+    const ctx = sessionContext(req);
+    if (!ctx.session) return res.redirect(303, toSignIn);
+    const result = await guard.addAccountAllow(ctx.session.userId, field(req, "cidr"));
+    if (result.ok) return res.redirect(303, "/account/security?done=rule-added");
+    const error =
+      result.error === "too_many_rules"
+        ? "The allow list is full."
+        : "Enter an IP address or a CIDR range.";
+    send(
+      res,
+      render({ heading: "Security", status: 400, content: await security(req, { error }) }),
+    );
+  });
+
+  router.post("/account/security/ip-rules/:id/delete", async (req, res) => {
+    const ctx = sessionContext(req);
+    if (!ctx.session) return res.redirect(303, toSignIn);
+    await guard.removeAccountAllow(ctx.session.userId, req.params.id);
+    res.redirect(303, "/account/security?done=rule-removed");
   });
 
   return router;
