@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { type ParsedMail, simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
+import { type Smtp, startSmtp } from "../../../packages/sessionkeeper/test/protection/harness.js";
 import { Client, type RunningDemo, startDemo, UA } from "./harness.js";
 
 const PASSWORD = "correct horse battery";
@@ -266,44 +264,28 @@ describe("IP rules through the reference app", () => {
 
 describe("sign-in alerts over real SMTP (SMTP_URL)", () => {
   let run: RunningDemo;
-  let smtp: SMTPServer;
-  const inbox: ParsedMail[] = [];
+  let smtp: Smtp;
   before(async () => {
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS", "AUTH"],
-      logger: false,
-      onData(stream, _session, callback) {
-        simpleParser(stream).then(
-          (mail) => {
-            inbox.push(mail);
-            callback();
-          },
-          (error: Error) => callback(error),
-        );
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-    const { port } = smtp.server.address() as AddressInfo;
+    smtp = await startSmtp();
     run = await startDemo({
-      SMTP_URL: `smtp://127.0.0.1:${port}`,
+      SMTP_URL: smtp.url,
       NEW_DEVICE_VERIFICATION: "off",
       SIGNIN_ALERTS: "new-device",
     });
   });
   after(async () => {
     await run.close();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await smtp.close();
   });
 
   it("mails an alert for a new device with the hostile User-Agent escaped, and keeps no dev mailbox", async () => {
     const email = "alert@example.com";
     await signUp(run, email);
-    const before = inbox.length;
+    const before = smtp.inbox.length;
     const hostile = new Client(run.baseUrl, { "user-agent": UA.hostile });
     assert.equal((await hostile.post("/api/signin", { email, password: PASSWORD })).status, 200);
-    assert.equal(inbox.length, before + 1, "one alert arrived over SMTP");
-    const mail = inbox[inbox.length - 1] as ParsedMail;
+    assert.equal(smtp.inbox.length, before + 1, "one alert arrived over SMTP");
+    const mail = smtp.last();
     assert.equal((mail.to as { text: string }).text, email);
     const html = String(mail.html);
     assert.ok(
