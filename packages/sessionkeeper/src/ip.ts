@@ -54,7 +54,8 @@ export function parseCidr(
   const [addr, prefixText, extra] = value.trim().split("/");
   if (extra !== undefined || addr === undefined) return null;
   const raw = addr.trim();
-  const mapped = isIP(raw) === 6 && normalizeIp(raw) !== null && isIP(normalizeIp(raw) as string) === 4;
+  const mapped =
+    isIP(raw) === 6 && normalizeIp(raw) !== null && isIP(normalizeIp(raw) as string) === 4;
   const address = normalizeIp(raw);
   if (!address) return null;
   const family = isIP(address) === 4 ? "ipv4" : "ipv6";
@@ -78,7 +79,10 @@ export class IpSet {
   constructor(entries: Iterable<string>, optionName = "entries") {
     for (const entry of entries) {
       const cidr = parseCidr(entry);
-      if (!cidr) throw new TypeError(`${optionName}: ${JSON.stringify(String(entry).slice(0, 64))} is not an IP address or CIDR range`);
+      if (!cidr)
+        throw new TypeError(
+          `${optionName}: ${JSON.stringify(String(entry).slice(0, 64))} is not an IP address or CIDR range`,
+        );
       this.#list.addSubnet(cidr.address, cidr.prefix, cidr.family);
       this.entries.push(cidr.text);
     }

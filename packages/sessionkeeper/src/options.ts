@@ -1,8 +1,8 @@
+import type { SessionCache } from "./cache/contract.js";
 import { compileTrustProxy, type ProxyTrust, type TrustProxy } from "./client-ip.js";
 import { isValidCookieName } from "./cookies.js";
 import { type Duration, describe, requireDuration } from "./duration.js";
 import type { GeoProvider } from "./geo/provider.js";
-import type { SessionCache } from "./cache/contract.js";
 import type { SessionStore } from "./storage/contract.js";
 import type { LoginEvent } from "./types.js";
 
@@ -77,7 +77,8 @@ const KNOWN = new Set([
 
 /** Validates options once at start-up. A bad value throws a TypeError that names the option. */
 export function resolveOptions(options: SessionKeeperOptions): ResolvedOptions {
-  if (typeof options !== "object" || options === null) throw new TypeError("options must be an object");
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("options must be an object");
   for (const key of Object.keys(options)) {
     if (!KNOWN.has(key)) throw new TypeError(`options.${key} is not a sessionkeeper option`);
   }
@@ -98,25 +99,45 @@ export function resolveOptions(options: SessionKeeperOptions): ResolvedOptions {
     ["cookieName", cookieName],
     ["deviceCookieName", deviceCookieName],
   ] as const) {
-    if (typeof value !== "string" || !isValidCookieName(value) || value.length > 64 || /^__(host|secure)-/i.test(value)) {
-      throw new TypeError(`options.${name} must be a cookie name of letters, digits and -_ without a __Host-/__Secure- prefix (got ${describe(value)})`);
+    if (
+      typeof value !== "string" ||
+      !isValidCookieName(value) ||
+      value.length > 64 ||
+      /^__(host|secure)-/i.test(value)
+    ) {
+      throw new TypeError(
+        `options.${name} must be a cookie name of letters, digits and -_ without a __Host-/__Secure- prefix (got ${describe(value)})`,
+      );
     }
   }
-  if (cookieName === deviceCookieName) throw new TypeError("options.deviceCookieName must differ from options.cookieName");
+  if (cookieName === deviceCookieName)
+    throw new TypeError("options.deviceCookieName must differ from options.cookieName");
   const secure = options.secure ?? "auto";
   if (secure !== "auto" && typeof secure !== "boolean") {
     throw new TypeError(`options.secure must be "auto", true or false (got ${describe(secure)})`);
   }
   const excludePaths = options.excludePaths ?? [];
-  if (!Array.isArray(excludePaths) || !excludePaths.every((p) => p instanceof RegExp || (typeof p === "string" && p.startsWith("/")))) {
-    throw new TypeError('options.excludePaths must be a list of paths starting with "/" or RegExps');
+  if (
+    !Array.isArray(excludePaths) ||
+    !excludePaths.every((p) => p instanceof RegExp || (typeof p === "string" && p.startsWith("/")))
+  ) {
+    throw new TypeError(
+      'options.excludePaths must be a list of paths starting with "/" or RegExps',
+    );
   }
   const now = options.now ?? Date.now;
-  if (typeof now !== "function") throw new TypeError("options.now must be a function returning epoch milliseconds");
-  if (options.onEvent !== undefined && typeof options.onEvent !== "function") throw new TypeError("options.onEvent must be a function");
-  if (options.geo !== undefined && typeof options.geo?.lookup !== "function") throw new TypeError("options.geo must have a lookup(ip) method");
+  if (typeof now !== "function")
+    throw new TypeError("options.now must be a function returning epoch milliseconds");
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function")
+    throw new TypeError("options.onEvent must be a function");
+  if (options.geo !== undefined && typeof options.geo?.lookup !== "function")
+    throw new TypeError("options.geo must have a lookup(ip) method");
   const userAgentMaxLength = options.userAgentMaxLength ?? 512;
-  if (!Number.isInteger(userAgentMaxLength) || userAgentMaxLength < 16 || userAgentMaxLength > 512) {
+  if (
+    !Number.isInteger(userAgentMaxLength) ||
+    userAgentMaxLength < 16 ||
+    userAgentMaxLength > 512
+  ) {
     throw new TypeError("options.userAgentMaxLength must be an integer from 16 to 512");
   }
   return {

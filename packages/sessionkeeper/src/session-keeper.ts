@@ -3,8 +3,15 @@ import { readSingleCookie, serializeCookie } from "./cookies.js";
 import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
 import { toSession } from "./session-view.js";
 import type { EndSessionInput } from "./storage/contract.js";
-import { formatToken, generateToken, hashSecret, parseToken, randomId, verifySecret } from "./token.js";
-import type { LoginEvent, Location, RequestInfo, Session, SessionRecord } from "./types.js";
+import {
+  formatToken,
+  generateToken,
+  hashSecret,
+  parseToken,
+  randomId,
+  verifySecret,
+} from "./token.js";
+import type { Location, LoginEvent, RequestInfo, Session, SessionRecord } from "./types.js";
 import { type DeviceInfo, parseUserAgent } from "./user-agent.js";
 
 /** What sign-in and token rotation hand back: the session, and the cookies to send with the response. */
@@ -23,7 +30,10 @@ export interface Validated {
  * A check every live session must pass on each request (e.g. IP deny rules). A returned reason
  * ends the session as `revoked` with that reason; null lets it through.
  */
-export type SessionGate = (record: SessionRecord, info: RequestInfo) => string | null | Promise<string | null>;
+export type SessionGate = (
+  record: SessionRecord,
+  info: RequestInfo,
+) => string | null | Promise<string | null>;
 
 const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const LIST_LIMIT = 200;
@@ -92,7 +102,9 @@ export class SessionKeeper {
 
   /** True when the request carries a session cookie at all (a lookup would be needed). */
   hasSessionCookie(info: RequestInfo): boolean {
-    return readSingleCookie(info.cookieHeader, this.cookieName(this.isSecure(info.secure))) !== null;
+    return (
+      readSingleCookie(info.cookieHeader, this.cookieName(this.isSecure(info.secure))) !== null
+    );
   }
 
   /**
@@ -120,7 +132,8 @@ export class SessionKeeper {
     if (record && this.options.now() >= record.lastSeenAt + this.options.idleTimeout) record = null;
     if (!record) {
       record = await storage.findSession(token.id);
-      if (record && (record.status === "active" || record.status === "pending")) await cache?.set(record);
+      if (record && (record.status === "active" || record.status === "pending"))
+        await cache?.set(record);
     }
     // Constant-time comparison of hashes; an unknown id and a wrong secret look the same to the caller.
     if (!record || !verifySecret(token.secret, record.secretHash)) return null;
@@ -128,22 +141,39 @@ export class SessionKeeper {
 
     const now = this.options.now();
     const timedOut =
-      now >= record.expiresAt ? "absolute_timeout" : now >= record.lastSeenAt + this.options.idleTimeout ? "idle_timeout" : null;
+      now >= record.expiresAt
+        ? "absolute_timeout"
+        : now >= record.lastSeenAt + this.options.idleTimeout
+          ? "idle_timeout"
+          : null;
     if (timedOut) {
-      await this.#end(record, { status: "expired", reason: timedOut, endedAt: now }, "session_expired", info);
+      await this.#end(
+        record,
+        { status: "expired", reason: timedOut, endedAt: now },
+        "session_expired",
+        info,
+      );
       return null;
     }
     for (const gate of this.#gates) {
       const reason = await gate(record, info);
       if (reason !== null) {
-        await this.#end(record, { status: "revoked", reason, endedAt: now }, "session_revoked", info);
+        await this.#end(
+          record,
+          { status: "revoked", reason, endedAt: now },
+          "session_revoked",
+          info,
+        );
         return null;
       }
     }
     if (now - record.lastSeenAt >= this.options.touchInterval && !this.#touching.has(record.id)) {
       record = await this.#touch(record, info.ip, now);
     }
-    return { record, session: toSession(record, { currentId: record.id, idleTimeout: this.options.idleTimeout }) };
+    return {
+      record,
+      session: toSession(record, { currentId: record.id, idleTimeout: this.options.idleTimeout }),
+    };
   }
 
   async #touch(record: SessionRecord, ip: string, now: number): Promise<SessionRecord> {
@@ -158,7 +188,12 @@ export class SessionKeeper {
         // Only the three place columns: a provider's extra fields (coordinates) are not session columns.
         ...(location !== undefined ? { location: nullLocation(location) } : {}),
       });
-      const next: SessionRecord = { ...record, lastSeenAt: now, lastIp: ip, ...(location !== undefined ? nullLocation(location) : {}) };
+      const next: SessionRecord = {
+        ...record,
+        lastSeenAt: now,
+        lastIp: ip,
+        ...(location !== undefined ? nullLocation(location) : {}),
+      };
       // Another request or instance already wrote it: fine, the row is fresh; refresh our cache from it.
       if (touched) await this.options.cache?.set(next);
       return next;
@@ -176,7 +211,11 @@ export class SessionKeeper {
    * Records a `sign_in` event in the same transaction. With `status: "pending"` the session can do
    * nothing until verified.
    */
-  async signIn(userId: string, info: RequestInfo, options: { status?: "active" | "pending" } = {}): Promise<CookieResult & { record: SessionRecord; deviceKnown: boolean }> {
+  async signIn(
+    userId: string,
+    info: RequestInfo,
+    options: { status?: "active" | "pending" } = {},
+  ): Promise<CookieResult & { record: SessionRecord; deviceKnown: boolean }> {
     if (typeof userId !== "string" || userId.length === 0 || userId.length > 255) {
       throw new TypeError("userId must be a non-empty string of at most 255 characters");
     }
@@ -187,7 +226,9 @@ export class SessionKeeper {
     const token = generateToken();
     const presentedDevice = readSingleCookie(info.cookieHeader, this.deviceCookieName(secure));
     const hasDevice = presentedDevice !== null && DEVICE_ID_PATTERN.test(presentedDevice);
-    const deviceSecret = hasDevice ? (presentedDevice as string) : randomBytes(32).toString("base64url");
+    const deviceSecret = hasDevice
+      ? (presentedDevice as string)
+      : randomBytes(32).toString("base64url");
     const record: SessionRecord = {
       id: token.id,
       secretHash: hashSecret(token.secret),
@@ -210,7 +251,18 @@ export class SessionKeeper {
       // The device cookie is a bearer value too: store only its hash.
       deviceId: createHash("sha256").update(deviceSecret).digest("hex"),
     };
-    const event = this.#event({ type: "sign_in", userId, sessionId: record.id, reason: options.status === "pending" ? "pending_verification" : null }, info, device, location, now);
+    const event = this.#event(
+      {
+        type: "sign_in",
+        userId,
+        sessionId: record.id,
+        reason: options.status === "pending" ? "pending_verification" : null,
+      },
+      info,
+      device,
+      location,
+      now,
+    );
     await this.options.storage.createSession(record, event);
     this.#emit(event);
     const setCookies = [this.#sessionCookie(formatToken(token), secure)];
@@ -222,19 +274,34 @@ export class SessionKeeper {
         }),
       );
     }
-    return { record, session: toSession(record, { currentId: record.id, idleTimeout: this.options.idleTimeout }), setCookies, deviceKnown: hasDevice };
+    return {
+      record,
+      session: toSession(record, { currentId: record.id, idleTimeout: this.options.idleTimeout }),
+      setCookies,
+      deviceKnown: hasDevice,
+    };
   }
 
   /** The hashed device id a request's device cookie stands for, or null without one. */
   deviceIdOf(info: RequestInfo): string | null {
-    const value = readSingleCookie(info.cookieHeader, this.deviceCookieName(this.isSecure(info.secure)));
-    return value !== null && DEVICE_ID_PATTERN.test(value) ? createHash("sha256").update(value).digest("hex") : null;
+    const value = readSingleCookie(
+      info.cookieHeader,
+      this.deviceCookieName(this.isSecure(info.secure)),
+    );
+    return value !== null && DEVICE_ID_PATTERN.test(value)
+      ? createHash("sha256").update(value).digest("hex")
+      : null;
   }
 
   /** Ends the session as `inactive` (reason `sign_out`), keeps the row, and returns the cookie that clears it. */
   async signOut(record: SessionRecord, info: RequestInfo): Promise<{ setCookies: string[] }> {
     const now = this.options.now();
-    await this.#end(record, { status: "inactive", reason: "sign_out", endedAt: now }, "sign_out", info);
+    await this.#end(
+      record,
+      { status: "inactive", reason: "sign_out", endedAt: now },
+      "sign_out",
+      info,
+    );
     return { setCookies: [this.clearCookie(info)] };
   }
 
@@ -249,7 +316,11 @@ export class SessionKeeper {
    * The old cookie stops working at once. With `activate`, a pending session becomes active.
    * Returns null when the session is no longer live.
    */
-  async rotate(record: SessionRecord, info: RequestInfo, options: { activate?: boolean } = {}): Promise<CookieResult | null> {
+  async rotate(
+    record: SessionRecord,
+    info: RequestInfo,
+    options: { activate?: boolean } = {},
+  ): Promise<CookieResult | null> {
     const token = { id: record.id, secret: generateToken().secret };
     const secretHash = hashSecret(token.secret);
     const ok = await this.options.storage.rotateSession(record.id, {
@@ -260,7 +331,16 @@ export class SessionKeeper {
     if (!ok) return null;
     await this.options.cache?.invalidate([record.id]);
     const now = this.options.now();
-    await this.#record({ type: "token_rotated", userId: record.userId, sessionId: record.id, reason: options.activate ? "verified" : null }, info, now);
+    await this.#record(
+      {
+        type: "token_rotated",
+        userId: record.userId,
+        sessionId: record.id,
+        reason: options.activate ? "verified" : null,
+      },
+      info,
+      now,
+    );
     const next: SessionRecord = { ...record, secretHash, status: "active" };
     const secure = this.isSecure(info.secure);
     return {
@@ -270,7 +350,10 @@ export class SessionKeeper {
   }
 
   /** A user's sessions, current first then by last activity. Active (and pending) only unless `includeEnded`. */
-  async listSessions(userId: string, options: { currentId?: string | null; includeEnded?: boolean; limit?: number } = {}): Promise<Session[]> {
+  async listSessions(
+    userId: string,
+    options: { currentId?: string | null; includeEnded?: boolean; limit?: number } = {},
+  ): Promise<Session[]> {
     const records = await this.options.storage.listUserSessions(userId, {
       includeEnded: options.includeEnded ?? false,
       limit: Math.min(Math.max(1, options.limit ?? LIST_LIMIT), 1000),
@@ -278,8 +361,17 @@ export class SessionKeeper {
     const now = this.options.now();
     const sessions = records
       // A session past its deadline that nobody has presented yet is not shown as live.
-      .filter((r) => options.includeEnded || (now < r.expiresAt && now < r.lastSeenAt + this.options.idleTimeout))
-      .map((r) => toSession(r, { currentId: options.currentId ?? null, idleTimeout: this.options.idleTimeout }));
+      .filter(
+        (r) =>
+          options.includeEnded ||
+          (now < r.expiresAt && now < r.lastSeenAt + this.options.idleTimeout),
+      )
+      .map((r) =>
+        toSession(r, {
+          currentId: options.currentId ?? null,
+          idleTimeout: this.options.idleTimeout,
+        }),
+      );
     return sessions.sort((a, b) => Number(b.current) - Number(a.current));
   }
 
@@ -287,11 +379,20 @@ export class SessionKeeper {
    * Ends one of a user's sessions. Another user's session id behaves exactly like an unknown one:
    * false, nothing changed.
    */
-  async revokeSession(userId: string, sessionId: string, info: RequestInfo | null, options: { reason?: string } = {}): Promise<boolean> {
+  async revokeSession(
+    userId: string,
+    sessionId: string,
+    info: RequestInfo | null,
+    options: { reason?: string } = {},
+  ): Promise<boolean> {
     if (typeof sessionId !== "string" || sessionId.length > 64) return false;
     const now = this.options.now();
     const reason = options.reason ?? "revoked_by_user";
-    const ended = await this.options.storage.endSession(sessionId, { status: "revoked", reason, endedAt: now }, { userId });
+    const ended = await this.options.storage.endSession(
+      sessionId,
+      { status: "revoked", reason, endedAt: now },
+      { userId },
+    );
     if (!ended) return false;
     await this.options.cache?.invalidate([sessionId]);
     await this.#record({ type: "session_revoked", userId, sessionId, reason }, info, now);
@@ -299,16 +400,30 @@ export class SessionKeeper {
   }
 
   /** Ends every live session of the user except `currentId`. Returns how many ended. */
-  revokeOtherSessions(userId: string, currentId: string, info: RequestInfo | null, options: { reason?: string } = {}): Promise<number> {
+  revokeOtherSessions(
+    userId: string,
+    currentId: string,
+    info: RequestInfo | null,
+    options: { reason?: string } = {},
+  ): Promise<number> {
     return this.#endMany(userId, options.reason ?? "revoked_by_user", info, currentId);
   }
 
   /** Ends every live session of the user, e.g. with reason `password_changed` or `revoked_by_admin`. */
-  revokeAllSessions(userId: string, info: RequestInfo | null, options: { reason?: string } = {}): Promise<number> {
+  revokeAllSessions(
+    userId: string,
+    info: RequestInfo | null,
+    options: { reason?: string } = {},
+  ): Promise<number> {
     return this.#endMany(userId, options.reason ?? "revoked_by_admin", info);
   }
 
-  async #endMany(userId: string, reason: string, info: RequestInfo | null, exceptId?: string): Promise<number> {
+  async #endMany(
+    userId: string,
+    reason: string,
+    info: RequestInfo | null,
+    exceptId?: string,
+  ): Promise<number> {
     const now = this.options.now();
     const ids = await this.options.storage.endUserSessions(
       userId,
@@ -316,17 +431,28 @@ export class SessionKeeper {
       exceptId !== undefined ? { exceptId } : {},
     );
     if (ids.length > 0) await this.options.cache?.invalidate(ids);
-    for (const id of ids) await this.#record({ type: "session_revoked", userId, sessionId: id, reason }, info, now);
+    for (const id of ids)
+      await this.#record({ type: "session_revoked", userId, sessionId: id, reason }, info, now);
     return ids.length;
   }
 
   /** A user's login history, newest first. */
   listEvents(userId: string, options: { limit?: number } = {}): Promise<LoginEvent[]> {
-    return this.options.storage.listEvents(userId, { limit: Math.min(Math.max(1, options.limit ?? 100), 1000) });
+    return this.options.storage.listEvents(userId, {
+      limit: Math.min(Math.max(1, options.limit ?? 100), 1000),
+    });
   }
 
   /** Records an event such as a failed sign-in, with the request's device and location. */
-  async recordEvent(fields: { type: string; userId: string | null; sessionId?: string | null; reason?: string | null }, info: RequestInfo | null): Promise<LoginEvent> {
+  async recordEvent(
+    fields: {
+      type: string;
+      userId: string | null;
+      sessionId?: string | null;
+      reason?: string | null;
+    },
+    info: RequestInfo | null,
+  ): Promise<LoginEvent> {
     return this.#record({ sessionId: null, reason: null, ...fields }, info, this.options.now());
   }
 
@@ -334,7 +460,10 @@ export class SessionKeeper {
    * Deletes sessions that ended (or silently expired) longer than `retention` ago, and events
    * older than `eventRetention` (default: the same). Returns what was deleted.
    */
-  prune(options: { retention: number; eventRetention?: number }): Promise<{ sessions: number; events: number }> {
+  prune(options: {
+    retention: number;
+    eventRetention?: number;
+  }): Promise<{ sessions: number; events: number }> {
     const now = this.options.now();
     const cutoff = now - options.retention;
     return this.options.storage.prune({
@@ -345,13 +474,32 @@ export class SessionKeeper {
     });
   }
 
-  async #end(record: SessionRecord, end: EndSessionInput, type: string, info: RequestInfo | null): Promise<void> {
+  async #end(
+    record: SessionRecord,
+    end: EndSessionInput,
+    type: string,
+    info: RequestInfo | null,
+  ): Promise<void> {
     const ended = await this.options.storage.endSession(record.id, end);
     await this.options.cache?.invalidate([record.id]);
-    if (ended) await this.#record({ type, userId: record.userId, sessionId: record.id, reason: end.reason }, info, end.endedAt);
+    if (ended)
+      await this.#record(
+        { type, userId: record.userId, sessionId: record.id, reason: end.reason },
+        info,
+        end.endedAt,
+      );
   }
 
-  async #record(fields: { type: string; userId: string | null; sessionId: string | null; reason: string | null }, info: RequestInfo | null, now: number): Promise<LoginEvent> {
+  async #record(
+    fields: {
+      type: string;
+      userId: string | null;
+      sessionId: string | null;
+      reason: string | null;
+    },
+    info: RequestInfo | null,
+    now: number,
+  ): Promise<LoginEvent> {
     const device = info ? parseUserAgent(info.userAgent, this.options.userAgentMaxLength) : null;
     const location = info ? await this.#locate(info.ip) : null;
     const event = this.#event(fields, info, device, location, now);
@@ -361,7 +509,12 @@ export class SessionKeeper {
   }
 
   #event(
-    fields: { type: string; userId: string | null; sessionId: string | null; reason: string | null },
+    fields: {
+      type: string;
+      userId: string | null;
+      sessionId: string | null;
+      reason: string | null;
+    },
     info: RequestInfo | null,
     device: DeviceInfo | null,
     location: Location | null,
@@ -388,7 +541,8 @@ export class SessionKeeper {
     // A subscriber's failure must not undo or fail the sign-in it is told about.
     try {
       const result = hook(event);
-      if (result && typeof (result as Promise<void>).catch === "function") (result as Promise<void>).catch(() => {});
+      if (result && typeof (result as Promise<void>).catch === "function")
+        (result as Promise<void>).catch(() => {});
     } catch {
       /* ignored by design */
     }
@@ -396,10 +550,21 @@ export class SessionKeeper {
 
   #sessionCookie(value: string, secure: boolean): string {
     // A session cookie without Max-Age would die with the browser; the server decides the lifetime.
-    return serializeCookie(this.cookieName(secure), value, { secure, maxAge: Math.floor(this.options.absoluteTimeout / 1000) });
+    return serializeCookie(this.cookieName(secure), value, {
+      secure,
+      maxAge: Math.floor(this.options.absoluteTimeout / 1000),
+    });
   }
 }
 
-function nullLocation(location: Location | null): { city: string | null; region: string | null; country: string | null } {
-  return { city: location?.city ?? null, region: location?.region ?? null, country: location?.country ?? null };
+function nullLocation(location: Location | null): {
+  city: string | null;
+  region: string | null;
+  country: string | null;
+} {
+  return {
+    city: location?.city ?? null,
+    region: location?.region ?? null,
+    country: location?.country ?? null,
+  };
 }

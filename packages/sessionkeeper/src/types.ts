@@ -1,5 +1,11 @@
 /** Where a session stands. Only `active` sessions authenticate; `pending` ones can only verify. */
-export type SessionStatus = "pending" | "active" | "inactive" | "revoked" | "expired" | "locked_out";
+export type SessionStatus =
+  | "pending"
+  | "active"
+  | "inactive"
+  | "revoked"
+  | "expired"
+  | "locked_out";
 
 /** Why a session ended. Apps may pass their own reasons too. */
 export type EndReason =

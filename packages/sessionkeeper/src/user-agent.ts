@@ -15,7 +15,10 @@ export const DEFAULT_USER_AGENT_LIMIT = 512;
 function clean(value: unknown, max = 64): string | null {
   if (typeof value !== "string") return null;
   // Keep printable text only: parsed parts come from the request and end up in pages and mail.
-  const text = value.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, max);
+  const text = value
+    .replace(/[\u0000-\u001f\u007f]/g, "")
+    .trim()
+    .slice(0, max);
   return text.length > 0 ? text : null;
 }
 
@@ -23,8 +26,12 @@ function clean(value: unknown, max = 64): string | null {
  * Parses a User-Agent, capped first: bowser throws on an empty string and long input costs time.
  * Never throws; unknown parts are null.
  */
-export function parseUserAgent(raw: string | null | undefined, limit = DEFAULT_USER_AGENT_LIMIT): DeviceInfo {
-  const userAgent = typeof raw === "string" ? raw.replace(/[\u0000-\u001f\u007f]/g, "").slice(0, limit) : "";
+export function parseUserAgent(
+  raw: string | null | undefined,
+  limit = DEFAULT_USER_AGENT_LIMIT,
+): DeviceInfo {
+  const userAgent =
+    typeof raw === "string" ? raw.replace(/[\u0000-\u001f\u007f]/g, "").slice(0, limit) : "";
   const empty: DeviceInfo = {
     userAgent,
     browserName: null,

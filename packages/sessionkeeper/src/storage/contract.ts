@@ -25,20 +25,40 @@ export interface SessionStore {
    */
   touchSession(
     id: string,
-    update: { lastSeenAt: number; lastIp: string; previousLastSeenAt: number; location?: { country: string | null; region: string | null; city: string | null } },
+    update: {
+      lastSeenAt: number;
+      lastIp: string;
+      previousLastSeenAt: number;
+      location?: { country: string | null; region: string | null; city: string | null };
+    },
   ): Promise<boolean>;
   /** Replaces the secret hash (token rotation) and optionally activates a pending session. */
-  rotateSession(id: string, update: { secretHash: string; status?: "active"; expectStatus: "active" | "pending" }): Promise<boolean>;
+  rotateSession(
+    id: string,
+    update: { secretHash: string; status?: "active"; expectStatus: "active" | "pending" },
+  ): Promise<boolean>;
   /** A user's sessions, newest activity first: only active (and pending) ones unless `includeEnded`. */
-  listUserSessions(userId: string, options: { includeEnded: boolean; limit: number }): Promise<SessionRecord[]>;
+  listUserSessions(
+    userId: string,
+    options: { includeEnded: boolean; limit: number },
+  ): Promise<SessionRecord[]>;
   /** Ends one live session; with `userId`, only if it belongs to that user. True when it ended now. */
   endSession(id: string, end: EndSessionInput, options?: { userId?: string }): Promise<boolean>;
   /** Ends a user's live sessions except `exceptId`; returns the ids it ended. */
-  endUserSessions(userId: string, end: EndSessionInput, options?: { exceptId?: string }): Promise<string[]>;
+  endUserSessions(
+    userId: string,
+    end: EndSessionInput,
+    options?: { exceptId?: string },
+  ): Promise<string[]>;
   recordEvent(event: LoginEvent): Promise<void>;
   /** A user's events, newest first. */
   listEvents(userId: string, options: { limit: number }): Promise<LoginEvent[]>;
   /** Deletes sessions ended before `endedBefore`, dead ones past `expiredBefore`, and old events. */
-  prune(options: { endedBefore: number; expiredBefore: number; idleBefore: number; eventsBefore: number }): Promise<{ sessions: number; events: number }>;
+  prune(options: {
+    endedBefore: number;
+    expiredBefore: number;
+    idleBefore: number;
+    eventsBefore: number;
+  }): Promise<{ sessions: number; events: number }>;
   close(): Promise<void>;
 }

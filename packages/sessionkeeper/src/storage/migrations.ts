@@ -45,9 +45,21 @@ const migrations: Record<string, Migration> = {
         .addColumn("city", PLACE)
         .addColumn("device_id", "char(64)")
         .execute();
-      await db.schema.createIndex("sk_sessions_user_status").on("sk_sessions").columns(["user_id", "status"]).execute();
-      await db.schema.createIndex("sk_sessions_ended_at").on("sk_sessions").column("ended_at").execute();
-      await db.schema.createIndex("sk_sessions_status_expires").on("sk_sessions").columns(["status", "expires_at"]).execute();
+      await db.schema
+        .createIndex("sk_sessions_user_status")
+        .on("sk_sessions")
+        .columns(["user_id", "status"])
+        .execute();
+      await db.schema
+        .createIndex("sk_sessions_ended_at")
+        .on("sk_sessions")
+        .column("ended_at")
+        .execute();
+      await db.schema
+        .createIndex("sk_sessions_status_expires")
+        .on("sk_sessions")
+        .columns(["status", "expires_at"])
+        .execute();
 
       await db.schema
         .createTable("sk_login_events")
@@ -68,8 +80,16 @@ const migrations: Record<string, Migration> = {
         .addColumn("city", PLACE)
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("sk_login_events_user_time").on("sk_login_events").columns(["user_id", "created_at"]).execute();
-      await db.schema.createIndex("sk_login_events_time").on("sk_login_events").column("created_at").execute();
+      await db.schema
+        .createIndex("sk_login_events_user_time")
+        .on("sk_login_events")
+        .columns(["user_id", "created_at"])
+        .execute();
+      await db.schema
+        .createIndex("sk_login_events_time")
+        .on("sk_login_events")
+        .column("created_at")
+        .execute();
     },
   },
   "0002_protection": {
@@ -84,7 +104,11 @@ const migrations: Record<string, Migration> = {
         .addColumn("note", "varchar(255)")
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("sk_ip_rules_scope_user").on("sk_ip_rules").columns(["scope", "user_id"]).execute();
+      await db.schema
+        .createIndex("sk_ip_rules_scope_user")
+        .on("sk_ip_rules")
+        .columns(["scope", "user_id"])
+        .execute();
       // One row per emailed confirmation: a new-device verification (code, approve and not-me link
       // tokens) or a sign-in alert (not-me link only). Only SHA-256 hashes of the secrets are kept.
       await db.schema
@@ -102,8 +126,16 @@ const migrations: Record<string, Migration> = {
         .addColumn("used_at", "bigint")
         .addColumn("created_at", "bigint", (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("sk_verifications_session").on("sk_verifications").column("session_id").execute();
-      await db.schema.createIndex("sk_verifications_expires").on("sk_verifications").column("expires_at").execute();
+      await db.schema
+        .createIndex("sk_verifications_session")
+        .on("sk_verifications")
+        .column("session_id")
+        .execute();
+      await db.schema
+        .createIndex("sk_verifications_expires")
+        .on("sk_verifications")
+        .column("expires_at")
+        .execute();
       // What completed a sign-in for a user: devices (hashed device cookie) and IPs, with the
       // location of the latest sign-in from that IP for the impossible-travel check.
       await db.schema
@@ -123,7 +155,11 @@ const migrations: Record<string, Migration> = {
         .addColumn("count", "integer", (c) => c.notNull())
         .addColumn("reset_at", "bigint", (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("sk_counters_reset_at").on("sk_counters").column("reset_at").execute();
+      await db.schema
+        .createIndex("sk_counters_reset_at")
+        .on("sk_counters")
+        .column("reset_at")
+        .execute();
     },
   },
 };
@@ -155,7 +191,9 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
 
 async function postgresSchema(db: Kysely<unknown>): Promise<string | null> {
   if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return null;
-  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(
+    db,
+  );
   return rows[0]?.schema ?? null;
 }
 
@@ -169,7 +207,11 @@ async function mysqlTableOptions(db: Kysely<unknown>): Promise<KyselyPlugin | nu
   const { rows } = await sql<{ v: string }>`select version() as v`.execute(db);
   const version = rows[0]?.v ?? "";
   const major = Number.parseInt(version, 10);
-  const collation = /mariadb/i.test(version) ? "utf8mb4_nopad_bin" : major >= 8 ? "utf8mb4_0900_bin" : "utf8mb4_bin";
+  const collation = /mariadb/i.test(version)
+    ? "utf8mb4_nopad_bin"
+    : major >= 8
+      ? "utf8mb4_0900_bin"
+      : "utf8mb4_bin";
   const modifier = sql.raw(`default character set utf8mb4 collate ${collation}`).toOperationNode();
   return {
     transformQuery: ({ node }): RootOperationNode =>

@@ -1,4 +1,3 @@
-
 // Times are epoch milliseconds in BIGINT columns: PostgreSQL and MySQL drivers may return them as
 // strings, so every read goes through Number().
 export interface SessionsTable {
@@ -93,4 +92,3 @@ export interface Database {
   sk_known_devices: KnownDevicesTable;
   sk_counters: CountersTable;
 }
-

@@ -37,6 +37,9 @@ describe("maxmindGeo on the CC0 country database", () => {
   });
 
   it("throws a TypeError naming the option when no file is given", async () => {
-    await assert.rejects(() => maxmindGeo({ paths: [] }), { name: "TypeError", message: /options\.paths/ });
+    await assert.rejects(() => maxmindGeo({ paths: [] }), {
+      name: "TypeError",
+      message: /options\.paths/,
+    });
   });
 });
