@@ -92,6 +92,8 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     ...(config.sessionLimit ? { sessionLimit: { max: config.sessionLimit } } : {}),
     appName: TITLE,
     baseUrl: deps.publicUrl,
+    // With Redis, an IP rule changed on one instance is reloaded by every other at once.
+    ...(deps.redis ? { broadcast: deps.redis.cache } : {}),
   });
   await applyDenyList(guard, config.ipDenyList);
 

@@ -149,6 +149,31 @@ describe("two reference-app instances on PostgreSQL and Redis", { skip }, () => 
     );
   });
 
+  it("an IP rule added through A is enforced by B at once (broadcast, not after a cache TTL)", async () => {
+    const owner = await signInAt(a.url, email, UA.chromeMac);
+    // B has loaded its rule cache already: warm it with a sign-in there.
+    await signInAt(b.url, email, UA.firefoxWindows);
+    const added = await owner.post("/api/ip-rules", { cidr: "203.0.113.0/24" });
+    assert.equal(added.status, 201);
+    const { rule } = (await added.json()) as { rule: { id: string } };
+    let refused: Response | null = null;
+    // The publish has left A when its answer did; allow B a moment to process it, far below the 30 s TTL.
+    for (let i = 0; i < 20; i++) {
+      refused = await new Client(b.url).post("/api/signin", { email, password: PASSWORD });
+      if (refused.status === 403) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(refused?.status, 403);
+    assert.deepEqual(await refused?.json(), { error: "ip_not_allowed" });
+    assert.equal((await owner.delete(`/api/ip-rules/${rule.id}`)).status, 204);
+    let allowed = 0;
+    for (let i = 0; i < 20 && allowed !== 200; i++) {
+      allowed = (await new Client(b.url).post("/api/signin", { email, password: PASSWORD })).status;
+      if (allowed !== 200) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(allowed, 200);
+  });
+
   it("with Redis killed, both keep serving valid sessions and refuse revoked ones, also after it returns", async () => {
     const laptop = await signInAt(a.url, email, UA.chromeMac);
     const tablet = await signInAt(b.url, email, UA.firefoxWindows);

@@ -38,6 +38,8 @@ interface Assessment {
   travel: { km: number; kmh: number } | null;
 }
 
+const RULES_TOPIC = "sessionkeeper:ip-rules";
+
 /** The sign-in guard; make one with {@link createGuard}. Holds the IP rule cache of this instance. */
 export class Guard {
   readonly #o: ResolvedGuardOptions;
@@ -57,6 +59,10 @@ export class Guard {
     this.#lockout = options.lockout ? new Lockout(options.lockout) : null;
     this.#mail = new Confirmations(options, () => this.#now());
     this.#cap = new SessionCap(options.keeper, options.sessionLimit);
+    // Another instance changed the rules: reload now rather than when the cache expires.
+    options.broadcast?.onMessage((topic) => {
+      if (topic === RULES_TOPIC) this.#rules.reload().catch(() => {});
+    });
     // A deny rule also refuses live sessions from the addresses it covers, on their next request.
     options.keeper.addSessionGate(async (_record, info) =>
       (await this.#rules.isDenied(info.ip)) ? "ip_denied" : null,
@@ -290,7 +296,7 @@ export class Guard {
 
   /** Denies an address or CIDR range everywhere; live sessions from it end on their next request. */
   addGlobalDeny(cidr: unknown, options: { note?: unknown } = {}): Promise<RuleResult> {
-    return this.#rules.add("global", null, cidr, options.note);
+    return this.#announce(this.#rules.add("global", null, cidr, options.note));
   }
 
   listGlobalDeny(): Promise<IpRule[]> {
@@ -299,7 +305,7 @@ export class Guard {
 
   /** False when there is no such global rule. */
   removeGlobalDeny(id: unknown): Promise<boolean> {
-    return this.#rules.remove("global", null, id);
+    return this.#announce(this.#rules.remove("global", null, id));
   }
 
   /** Adds to the account's allow list: once it has one, sign-in from other IPs gets 403 `ip_not_allowed`. */
@@ -308,7 +314,7 @@ export class Guard {
     cidr: unknown,
     options: { note?: unknown } = {},
   ): Promise<RuleResult> {
-    return this.#rules.add("account", requireUserId(userId), cidr, options.note);
+    return this.#announce(this.#rules.add("account", requireUserId(userId), cidr, options.note));
   }
 
   listAccountAllow(userId: string): Promise<IpRule[]> {
@@ -317,12 +323,19 @@ export class Guard {
 
   /** False when the rule does not exist or belongs to another account. */
   removeAccountAllow(userId: string, id: unknown): Promise<boolean> {
-    return this.#rules.remove("account", requireUserId(userId), id);
+    return this.#announce(this.#rules.remove("account", requireUserId(userId), id));
   }
 
   /** What the rules say about an IP (and account): e.g. warn before an allow list shuts the user out. */
   checkIp(ip: string, userId: string | null = null): Promise<IpRefusal | null> {
     return this.#rules.check(ip, userId);
+  }
+
+  /** Publishes a rule change to the other instances once it is stored; a failed publish only delays them. */
+  async #announce<T>(change: Promise<T>): Promise<T> {
+    const result = await change;
+    await this.#o.broadcast?.publish(RULES_TOPIC, null).catch(() => false);
+    return result;
   }
 
   /** Re-reads the rules now (another instance changed them). */

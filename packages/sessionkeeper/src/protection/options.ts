@@ -51,6 +51,11 @@ export interface GuardOptions {
   alertLinkTtl?: Duration;
   /** Rules changed on another instance are picked up within this. Default "30s". */
   ruleCacheTtl?: Duration;
+  /**
+   * Tells other instances when IP rules change, so they reload at once instead of within
+   * `ruleCacheTtl`. The Redis cache (`openRedis(...).cache`) fits as it is.
+   */
+  broadcast?: RuleBroadcast;
   /** Allow rules per account. Default 50. */
   maxRulesPerAccount?: number;
 }
@@ -78,6 +83,13 @@ export interface ResolvedGuardOptions {
   alertLinkTtl: number;
   ruleCacheTtl: number;
   maxRulesPerAccount: number;
+  broadcast: RuleBroadcast | null;
+}
+
+/** A channel to every app instance: publish a topic, hear every instance's (see `RedisCache`). */
+export interface RuleBroadcast {
+  publish(topic: string, data: unknown): Promise<unknown>;
+  onMessage(listener: (topic: string, data: unknown) => void): unknown;
 }
 
 const KNOWN = new Set([
@@ -97,6 +109,7 @@ const KNOWN = new Set([
   "maxCodeAttempts",
   "alertLinkTtl",
   "ruleCacheTtl",
+  "broadcast",
   "maxRulesPerAccount",
 ]);
 
@@ -156,6 +169,7 @@ export function resolveGuardOptions(options: GuardOptions): ResolvedGuardOptions
     maxCodeAttempts: integer("maxCodeAttempts", options.maxCodeAttempts ?? 5, 1, 20),
     alertLinkTtl: requireDuration("alertLinkTtl", options.alertLinkTtl ?? "7d"),
     ruleCacheTtl: requireDuration("ruleCacheTtl", options.ruleCacheTtl ?? "30s"),
+    broadcast: resolveBroadcast(options.broadcast),
     maxRulesPerAccount: integer("maxRulesPerAccount", options.maxRulesPerAccount ?? 50, 1, 10_000),
   };
 }
@@ -255,4 +269,13 @@ function oneLine(name: string, value: unknown, max: number): string {
   if (typeof value === "string" && value.length > 0 && value.length <= max && !/[\r\n]/.test(value))
     return value;
   throw new TypeError(`options.${name} must be one line of 1 to ${max} characters`);
+}
+
+function resolveBroadcast(value: unknown): RuleBroadcast | null {
+  if (value === undefined || value === null) return null;
+  const b = value as Partial<RuleBroadcast>;
+  if (typeof b.publish !== "function" || typeof b.onMessage !== "function") {
+    throw new TypeError("options.broadcast must have publish(topic, data) and onMessage(listener)");
+  }
+  return b as RuleBroadcast;
 }
