@@ -229,4 +229,23 @@ describe("reference app JSON API", () => {
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { error: "invalid_request" });
   });
+
+  it("the sign-in form follows ?next= only to same-site paths", async () => {
+    await signedUp("next@example.com");
+    const cases: Array<[string, string]> = [
+      ["/account/history", "/account/history"],
+      ["//evil.example/x", "/account/sessions"],
+      ["/\\evil.example", "/account/sessions"],
+      ["https://evil.example/", "/account/sessions"],
+      ["javascript:alert(1)", "/account/sessions"],
+    ];
+    for (const [next, expected] of cases) {
+      const browser = new Client(run.baseUrl, { "user-agent": UA.chromeMac });
+      const res = await browser.request("POST", "/signin", {
+        form: { email: "next@example.com", password: "correct horse battery", next },
+      });
+      assert.equal(res.status, 303, next);
+      assert.equal(res.headers.get("location"), expected, next);
+    }
+  });
 });
