@@ -32,7 +32,8 @@ try {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 } catch (error) {
-  if (error instanceof ConfigError) {
+  // Settings the app or the library refused (a bad URL, address or option): say which, no stack.
+  if (error instanceof ConfigError || error instanceof TypeError) {
     console.error(`configuration error: ${error.message}`);
     process.exit(2);
   }
