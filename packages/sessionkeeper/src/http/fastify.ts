@@ -1,0 +1,124 @@
+// Type imports only: the adapter never loads fastify, so the library does not depend on it.
+import type {
+  FastifyError,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+} from "fastify";
+import { isStorageError } from "../errors.js";
+import type { SessionKeeper } from "../session-keeper.js";
+import type { Session } from "../types.js";
+import { beginRequest, type RawRequest, type RequestSession } from "./context.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** sessionkeeper's view of this request; null on excluded paths. */
+    sessionkeeper: RequestSession | null;
+  }
+}
+
+/**
+ * Fastify plugin: validates the session cookie in an `onRequest` hook and puts a
+ * {@link RequestSession} on `request.sessionkeeper`. Refuses cross-origin unsafe requests (403)
+ * and answers 503 when storage is down. Not encapsulated: it covers every route of the instance
+ * it is registered on, like a plugin wrapped in `fastify-plugin`.
+ * @example
+ * await app.register(fastifySessions(keeper));
+ * app.setErrorHandler(storageErrorHandler());
+ * app.get("/me", { preHandler: requireSession() }, (request) => ({ session: getSession(request) }));
+ */
+export function fastifySessions(keeper: SessionKeeper): FastifyPluginCallback {
+  const plugin: FastifyPluginCallback = (app, _options, done) => {
+    // Declared up front (null, not an object: Fastify 5 refuses shared reference defaults).
+    app.decorateRequest("sessionkeeper", null);
+    app.addHook("onRequest", async (request, reply) => {
+      const outcome = await beginRequest(keeper, rawRequest(request), (cookie) => {
+        reply.header("set-cookie", cookie); // Fastify appends repeated set-cookie values
+        // A response that sets a session cookie must never be stored by a shared cache.
+        reply.header("cache-control", "no-store");
+      });
+      if (outcome.kind === "excluded") return;
+      if (outcome.kind !== "next") return reply.code(outcome.status).send({ error: outcome.error });
+      request.sessionkeeper = outcome.context;
+    });
+    done();
+  };
+  // What fastify-plugin would set: skip encapsulation, and a name for errors and hasPlugin().
+  return Object.assign(plugin, {
+    [Symbol.for("skip-override")]: true,
+    [Symbol.for("fastify.display-name")]: "sessionkeeper",
+    [Symbol.for("plugin-meta")]: { name: "sessionkeeper", fastify: "5.x" },
+  });
+}
+
+/** preHandler that answers 401 `{"error":"unauthenticated"}` unless the request has an active session. */
+export function requireSession(): preHandlerAsyncHookHandler {
+  return async (request, reply) => {
+    if (request.sessionkeeper?.session) return;
+    return reply.code(401).send({ error: "unauthenticated" });
+  };
+}
+
+/** The current active session, or null. */
+export function getSession(request: FastifyRequest): Session | null {
+  return request.sessionkeeper?.session ?? null;
+}
+
+/** The request's sessionkeeper context; throws when the plugin did not run (a set-up mistake). */
+export function sessionContext(request: FastifyRequest): RequestSession {
+  if (!request.sessionkeeper)
+    throw new TypeError(
+      "register fastifySessions(keeper) before this route (or the path is excluded)",
+    );
+  return request.sessionkeeper;
+}
+
+/** A Fastify error handler, as `app.setErrorHandler` takes it. */
+export type FastifyErrorHandler = (
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => unknown;
+
+/**
+ * Error handler for `app.setErrorHandler`: a `StorageError` in a route becomes 503
+ * `{"error":"storage_unavailable"}` instead of a 500 carrying its message. Other errors go to
+ * `otherwise` when given, else on to Fastify's default handler.
+ */
+export function storageErrorHandler(otherwise?: FastifyErrorHandler): FastifyErrorHandler {
+  return (error, request, reply) => {
+    if (!isStorageError(error)) {
+      if (otherwise) return otherwise(error, request, reply);
+      throw error; // Fastify hands an error rethrown here to the parent (default) handler
+    }
+    // A cookie queued before the failure (e.g. by a half-done sign-in) must not reach the browser.
+    reply.removeHeader("set-cookie");
+    return reply.code(503).send({ error: "storage_unavailable" });
+  };
+}
+
+function rawRequest(request: FastifyRequest): RawRequest {
+  const url = request.url;
+  const query = url.indexOf("?");
+  const socket = request.raw.socket;
+  return {
+    method: request.method,
+    path: query === -1 ? url : url.slice(0, query),
+    // HTTP/2 carries the host as `:authority`; the origin check compares against it.
+    header: (name) =>
+      headerValue(request.headers[name]) ??
+      (name === "host" ? headerValue(request.headers[":authority"]) : null),
+    // The socket, not request.ip: sessionkeeper applies its own trustProxy rules.
+    socketAddress: socket?.remoteAddress,
+    encrypted: Boolean(socket && "encrypted" in socket && socket.encrypted),
+  };
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  // Node joins most repeated headers; for the rest take the first, as browsers send one.
+  return Array.isArray(value) ? (value[0] ?? null) : value;
+}
+
+export { RequestSession } from "./context.js";
