@@ -6,7 +6,10 @@ import { IpSet, normalizeIp } from "./ip.js";
  */
 export type TrustProxy = false | number | "loopback" | readonly string[];
 
-export type ProxyTrust = { kind: "none" } | { kind: "hops"; hops: number } | { kind: "set"; set: IpSet };
+export type ProxyTrust =
+  | { kind: "none" }
+  | { kind: "hops"; hops: number }
+  | { kind: "set"; set: IpSet };
 
 const LOOPBACK = ["127.0.0.0/8", "::1"];
 // More hops than this is not a deployment, it is a forged header.
@@ -17,7 +20,9 @@ export function compileTrustProxy(value: unknown, name = "trustProxy"): ProxyTru
   if (value === undefined || value === false || value === 0) return { kind: "none" };
   if (typeof value === "number") {
     if (!Number.isInteger(value) || value < 0 || value > MAX_FORWARDED_ENTRIES) {
-      throw new TypeError(`options.${name} must be a hop count from 0 to 32, "loopback", or a list of CIDRs`);
+      throw new TypeError(
+        `options.${name} must be a hop count from 0 to 32, "loopback", or a list of CIDRs`,
+      );
     }
     return { kind: "hops", hops: value };
   }

@@ -28,7 +28,8 @@ export function readCookieValues(header: string | null | undefined, name: string
     if (eq === -1) continue;
     if (part.slice(0, eq).trim() !== name) continue;
     let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
     values.push(value);
   }
   return values;

@@ -1,7 +1,10 @@
 import type { LoginEvent, Session, SessionRecord } from "./types.js";
 
 /** The public view of a stored session: never the secret hash. */
-export function toSession(record: SessionRecord, options: { currentId?: string | null; idleTimeout: number }): Session {
+export function toSession(
+  record: SessionRecord,
+  options: { currentId?: string | null; idleTimeout: number },
+): Session {
   const idleDeadline = record.lastSeenAt + options.idleTimeout;
   const hasLocation = record.city !== null || record.region !== null || record.country !== null;
   return {
@@ -20,7 +23,9 @@ export function toSession(record: SessionRecord, options: { currentId?: string |
     browser: { name: record.browserName, version: record.browserVersion },
     os: { name: record.osName, version: record.osVersion },
     device: { type: record.deviceType },
-    location: hasLocation ? { city: record.city, region: record.region, country: record.country } : null,
+    location: hasLocation
+      ? { city: record.city, region: record.region, country: record.country }
+      : null,
   };
 }
 
@@ -59,7 +64,9 @@ export function eventToJSON(event: LoginEvent) {
     browser: { name: event.browserName, version: event.browserVersion },
     os: { name: event.osName, version: event.osVersion },
     device: { type: event.deviceType },
-    location: hasLocation ? { city: event.city, region: event.region, country: event.country } : null,
+    location: hasLocation
+      ? { city: event.city, region: event.region, country: event.country }
+      : null,
   };
 }
 
