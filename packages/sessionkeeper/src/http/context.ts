@@ -1,6 +1,6 @@
 import { resolveClientIp } from "../client-ip.js";
 import { isStorageError } from "../errors.js";
-import { isSameOriginRequest } from "../origin.js";
+import { isSameOriginRequest, isUnsafeMethod } from "../origin.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { RequestInfo, Session, SessionRecord } from "../types.js";
 
@@ -61,7 +61,10 @@ export class RequestSession {
    */
   async signIn(userId: string, options: { status?: "active" | "pending" } = {}): Promise<Session> {
     const previous = this.record;
-    if (previous) await this.keeper.revokeSession(previous.userId, previous.id, this.info, { reason: "replaced" });
+    if (previous)
+      await this.keeper.revokeSession(previous.userId, previous.id, this.info, {
+        reason: "replaced",
+      });
     const result = await this.keeper.signIn(userId, this.info, options);
     for (const cookie of result.setCookies) this.setCookie(cookie);
     if (result.record.status === "active") {
@@ -129,20 +132,28 @@ export function requestInfo(keeper: SessionKeeper, req: RawRequest): RequestInfo
  * What every adapter does first: skip excluded paths, refuse cross-origin unsafe requests, and
  * validate the session cookie. A storage failure becomes 503: authenticated routes fail closed.
  */
-export async function beginRequest(keeper: SessionKeeper, req: RawRequest, setCookie: (value: string) => void): Promise<Outcome> {
+export async function beginRequest(
+  keeper: SessionKeeper,
+  req: RawRequest,
+  setCookie: (value: string) => void,
+): Promise<Outcome> {
   if (keeper.isExcluded(req.path)) return { kind: "excluded" };
-  const sameOrigin = isSameOriginRequest(req.method, {
-    secFetchSite: req.header("sec-fetch-site"),
-    origin: req.header("origin"),
-    host: req.header("host"),
-  });
+  // Safe methods always pass: skip reading three headers on every GET.
+  const sameOrigin =
+    !isUnsafeMethod(req.method) ||
+    isSameOriginRequest(req.method, {
+      secFetchSite: req.header("sec-fetch-site"),
+      origin: req.header("origin"),
+      host: req.header("host"),
+    });
   if (!sameOrigin) return { kind: "forbidden", status: 403, error: "cross_origin_request" };
   const info = requestInfo(keeper, req);
   try {
     const found = await keeper.validate(info);
     return { kind: "next", context: new RequestSession(keeper, info, found, setCookie) };
   } catch (error) {
-    if (isStorageError(error)) return { kind: "unavailable", status: 503, error: "storage_unavailable" };
+    if (isStorageError(error))
+      return { kind: "unavailable", status: 503, error: "storage_unavailable" };
     throw error;
   }
 }

@@ -1,0 +1,138 @@
+import { getRequestListener } from "@hono/node-server";
+import Database from "better-sqlite3";
+import express from "express";
+import { Hono } from "hono";
+import pg from "pg";
+import type { RequestSession, SessionKeeper, SessionKeeperOptions } from "sessionkeeper";
+import type { BenchApp, CreateApp } from "./app.js";
+import { UNAUTHENTICATED } from "./app.js";
+import { instrumentPostgres, instrumentSqlite } from "./instrument.js";
+import { BENCH_USER, type ServerConfig } from "./protocol.js";
+import { seedPostgres, seedSqlite } from "./seed-sessionkeeper.js";
+import { loadSessionkeeper, type SessionkeeperModules } from "./sk-modules.js";
+
+type Backend = "sqlite" | "postgres" | "postgres-redis";
+type Framework = "express" | "hono";
+
+interface Store {
+  options: SessionKeeperOptions;
+  seed(first: number, count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function openSqlite(sk: SessionkeeperModules, config: ServerConfig): Promise<Store> {
+  const db = new Database(config.sqlitePath as string);
+  instrumentSqlite(db.prepare("SELECT 1"));
+  return {
+    options: { storage: sk.sqlite.sqliteStorage(db) },
+    seed: async (first, count) => seedSqlite(db, first, count),
+    close: async () => {},
+  };
+}
+
+/** The PostgreSQL storage and the Redis cache are their own subpath exports. */
+async function openPostgres(
+  sk: SessionkeeperModules,
+  config: ServerConfig,
+  withRedis: boolean,
+): Promise<Store> {
+  instrumentPostgres();
+  const { postgresStorage } = (await sk.optional("postgres")) as {
+    postgresStorage: (pool: pg.Pool) => SessionKeeperOptions["storage"];
+  };
+  // postgresStorage ends the pool when the keeper closes.
+  const pool = new pg.Pool({ connectionString: config.postgresUrl });
+  const options: SessionKeeperOptions = { storage: postgresStorage(pool) };
+  let closeRedis = async () => {};
+  if (withRedis) {
+    const { createClient } = await import("@redis/client");
+    const { redisCache } = (await sk.optional("redis")) as {
+      redisCache: (options: {
+        client: unknown;
+        prefix?: string;
+      }) => NonNullable<SessionKeeperOptions["cache"]> & { ready(ms?: number): Promise<boolean> };
+    };
+    const client = createClient({ url: config.redisUrl });
+    await client.connect();
+    const cache = redisCache({ client, prefix: config.redisPrefix });
+    // Serve from the cache from the first request: wait until its subscription is proven.
+    if (!(await cache.ready(10_000)))
+      throw new Error("the Redis cache did not become ready within 10 s");
+    options.cache = cache;
+    closeRedis = async () => {
+      client.destroy();
+    };
+  }
+  return {
+    options,
+    seed: (first, count) => seedPostgres(pool, first, count),
+    close: () => closeRedis(),
+  };
+}
+
+function expressApp(sk: SessionkeeperModules, keeper: SessionKeeper) {
+  const { getSession, requireSession, sessionContext, sessionMiddleware } = sk.express;
+  const app = express();
+  app.use(sessionMiddleware(keeper));
+  app.post("/login", async (req, res) => {
+    await sessionContext(req).signIn(BENCH_USER);
+    res.json({ ok: true });
+  });
+  app.get("/me", requireSession(), (req, res) => {
+    // Every variant answers the same way: the framework's JSON helper, the user id from the session.
+    res.json({ userId: getSession(req)?.userId });
+  });
+  return app;
+}
+
+function honoApp(sk: SessionkeeperModules, keeper: SessionKeeper) {
+  const app = new Hono<{ Variables: { sessionkeeper: RequestSession } }>();
+  app.use(sk.web.honoSessions(keeper));
+  app.post("/login", async (c) => {
+    await c.get("sessionkeeper").signIn(BENCH_USER);
+    return c.json({ ok: true });
+  });
+  app.get("/me", sk.web.honoRequireSession(), (c) => {
+    const session = c.get("sessionkeeper").session;
+    if (!session) return c.json(UNAUTHENTICATED, 401);
+    return c.json({ userId: session.userId });
+  });
+  return getRequestListener(app.fetch);
+}
+
+function sessionkeeperVariant(framework: Framework, backend: Backend): CreateApp {
+  return async (config) => {
+    const sk = await loadSessionkeeper(config.sessionkeeperDir);
+    const store =
+      backend === "sqlite"
+        ? await openSqlite(sk, config)
+        : await openPostgres(sk, config, backend === "postgres-redis");
+    // Library defaults throughout: 14-day idle timeout, 90-day lifetime, 60 s touch interval.
+    const keeper = sk.core.createSessionKeeper(store.options);
+    await keeper.migrate();
+    return {
+      listener: framework === "express" ? expressApp(sk, keeper) : honoApp(sk, keeper),
+      seed: (first, count) => store.seed(first, count),
+      async listTiming(userId, iterations) {
+        const times: number[] = [];
+        for (let i = 0; i < iterations; i++) {
+          const start = process.hrtime.bigint();
+          await keeper.listSessions(userId);
+          times.push(Number(process.hrtime.bigint() - start) / 1e6);
+        }
+        return times;
+      },
+      async close() {
+        await keeper.close();
+        await store.close();
+      },
+    } satisfies BenchApp;
+  };
+}
+
+export const skExpressSqlite = sessionkeeperVariant("express", "sqlite");
+export const skHonoSqlite = sessionkeeperVariant("hono", "sqlite");
+export const skExpressPostgres = sessionkeeperVariant("express", "postgres");
+export const skHonoPostgres = sessionkeeperVariant("hono", "postgres");
+export const skExpressPostgresRedis = sessionkeeperVariant("express", "postgres-redis");
+export const skHonoPostgresRedis = sessionkeeperVariant("hono", "postgres-redis");
