@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { createHash, randomBytes } from "node:crypto";
 import { describe, it } from "node:test";
 import { isStorageError } from "../../src/errors.js";
 import type { EndSessionInput, SessionStore } from "../../src/storage/contract.js";
-import type { LoginEvent, SessionRecord } from "../../src/types.js";
+import type { SessionRecord } from "../../src/types.js";
+import { DAY, hex64, loginEvent, MINUTE, newId, sessionRecord, T0 } from "../helpers/records.js";
 
 /**
  * How the suite gets a backend: a store on a fresh, empty database (or schema) of its own, not yet
@@ -11,70 +11,6 @@ import type { LoginEvent, SessionRecord } from "../../src/types.js";
  * has already called `store.close()` itself.
  */
 export type OpenStore = () => Promise<{ store: SessionStore; cleanup: () => Promise<void> }>;
-
-const MINUTE = 60_000;
-const DAY = 86_400_000;
-// 2026-01-01T00:00:00Z: large enough that a 32-bit column or a float conversion would show.
-const T0 = 1_767_225_600_000;
-
-function newId(): string {
-  return randomBytes(16).toString("base64url");
-}
-
-function hex64(): string {
-  return createHash("sha256").update(randomBytes(16)).digest("hex");
-}
-
-/** A complete session record; tests override what they care about. */
-function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRecord {
-  return {
-    id: newId(),
-    secretHash: hex64(),
-    userId: "user-a",
-    status: "active",
-    endReason: null,
-    createdAt: T0,
-    lastSeenAt: T0,
-    expiresAt: T0 + 90 * DAY,
-    endedAt: null,
-    ip: "203.0.113.9",
-    lastIp: "203.0.113.9",
-    userAgent: "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-    browserName: "Firefox",
-    browserVersion: "128.0",
-    osName: "Linux",
-    osVersion: null,
-    deviceType: "desktop",
-    country: null,
-    region: null,
-    city: null,
-    deviceId: hex64(),
-    ...overrides,
-  };
-}
-
-/** A complete login event; tests override what they care about. */
-function loginEvent(overrides: Partial<LoginEvent> = {}): LoginEvent {
-  return {
-    id: newId(),
-    userId: "user-a",
-    sessionId: null,
-    type: "sign_in",
-    reason: null,
-    ip: "203.0.113.9",
-    userAgent: "Mozilla/5.0",
-    browserName: null,
-    browserVersion: null,
-    osName: null,
-    osVersion: null,
-    deviceType: null,
-    country: null,
-    region: null,
-    city: null,
-    createdAt: T0,
-    ...overrides,
-  };
-}
 
 /** Creates a session with its sign-in event and returns the record. */
 async function seed(

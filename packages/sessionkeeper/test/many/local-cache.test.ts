@@ -2,33 +2,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { LocalSessionCache } from "../../src/cache/local-cache.js";
 import type { SessionRecord } from "../../src/types.js";
+import { sessionRecord } from "../helpers/records.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function record(id: string, status: SessionRecord["status"] = "active"): SessionRecord {
-  return {
-    id,
-    secretHash: "c".repeat(64),
-    userId: "u",
-    status,
-    endReason: null,
-    createdAt: 1,
-    lastSeenAt: 1,
-    expiresAt: 2,
-    endedAt: null,
-    ip: "192.0.2.1",
-    lastIp: "192.0.2.1",
-    userAgent: "ua",
-    browserName: null,
-    browserVersion: null,
-    osName: null,
-    osVersion: null,
-    deviceType: null,
-    country: null,
-    region: null,
-    city: null,
-    deviceId: null,
-  };
+  return sessionRecord({ id, status, createdAt: 1, lastSeenAt: 1, expiresAt: 2 });
 }
 
 // Lookups follow the engine's order: get (a miss), read the database, set what was read.

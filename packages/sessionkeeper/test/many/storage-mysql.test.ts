@@ -6,6 +6,7 @@ import type { KyselyStore } from "../../src/storage/kysely-store.js";
 import { mysqlStorage } from "../../src/storage/mysql.js";
 import type { LoginEvent, SessionRecord } from "../../src/types.js";
 import { runStorageConformance } from "../conformance/storage-suite.js";
+import { DAY, sessionRecord, signInEventFor } from "../helpers/records.js";
 import { freshMysqlDatabase, type MysqlDatabase, mysqlSkip } from "./services.js";
 
 const skip = await mysqlSkip();
@@ -95,58 +96,26 @@ describe("MariaDB/MySQL specifics", { skip }, () => {
 });
 
 let counter = 0;
-function record(overrides: Partial<SessionRecord>): SessionRecord {
-  const now = Date.now();
-  counter++;
-  return {
-    id: `AbCdEfGhIjKlMnOpQr${String(counter).padStart(4, "0")}`,
-    secretHash: "b".repeat(64),
-    userId: "user-1",
-    status: "active",
-    endReason: null,
-    createdAt: now,
-    lastSeenAt: now,
-    expiresAt: now + 86_400_000,
-    endedAt: null,
-    ip: "192.0.2.1",
-    lastIp: "192.0.2.1",
-    userAgent: "test",
-    browserName: null,
-    browserVersion: null,
-    osName: null,
-    osVersion: null,
-    deviceType: null,
-    country: null,
-    region: null,
-    city: null,
-    deviceId: null,
-    ...overrides,
-  };
-}
-
-function event(r: SessionRecord): LoginEvent {
-  return {
-    id: `ev-${r.id}`,
-    userId: r.userId,
-    sessionId: r.id,
-    type: "sign_in",
-    reason: null,
-    ip: r.ip,
-    userAgent: null,
-    browserName: null,
-    browserVersion: null,
-    osName: null,
-    osVersion: null,
-    deviceType: null,
-    country: null,
-    region: null,
-    city: null,
-    createdAt: r.createdAt,
-  };
-}
 
 function swapCase(value: string): string {
   return [...value]
     .map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()))
     .join("");
+}
+
+function record(overrides: Partial<SessionRecord>): SessionRecord {
+  const now = Date.now();
+  counter++;
+  return sessionRecord({
+    id: `AbCdEfGhIjKlMnOpQr${String(counter).padStart(4, "0")}`,
+    userId: "user-1",
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + DAY,
+    ...overrides,
+  });
+}
+
+function event(r: SessionRecord): LoginEvent {
+  return { ...signInEventFor(r), id: `ev-${r.id}` };
 }

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { postgresStorage } from "../../src/storage/postgres.js";
-import type { SessionRecord } from "../../src/types.js";
+import type { LoginEvent, SessionRecord } from "../../src/types.js";
 import { runStorageConformance } from "../conformance/storage-suite.js";
+import { DAY, loginEvent, sessionRecord } from "../helpers/records.js";
 import { freshPgSchema, type PgSchema, postgresSkip } from "./services.js";
 
 const skip = await postgresSkip();
@@ -104,50 +105,18 @@ describe("PostgreSQL specifics", { skip }, () => {
   });
 });
 
+// Times are "now" here: these tests read rows back, they do not test expiry.
 function record(id: string): SessionRecord {
   const now = Date.now();
-  return {
+  return sessionRecord({
     id,
-    secretHash: "a".repeat(64),
     userId: "user-1",
-    status: "active",
-    endReason: null,
     createdAt: now,
     lastSeenAt: now,
-    expiresAt: now + 86_400_000,
-    endedAt: null,
-    ip: "192.0.2.1",
-    lastIp: "192.0.2.1",
-    userAgent: "test",
-    browserName: null,
-    browserVersion: null,
-    osName: null,
-    osVersion: null,
-    deviceType: null,
-    country: null,
-    region: null,
-    city: null,
-    deviceId: null,
-  };
+    expiresAt: now + DAY,
+  });
 }
 
-function event(sessionId: string) {
-  return {
-    id: `e-${sessionId}`,
-    userId: "user-1",
-    sessionId,
-    type: "sign_in",
-    reason: null,
-    ip: "192.0.2.1",
-    userAgent: null,
-    browserName: null,
-    browserVersion: null,
-    osName: null,
-    osVersion: null,
-    deviceType: null,
-    country: null,
-    region: null,
-    city: null,
-    createdAt: Date.now(),
-  };
+function event(sessionId: string): LoginEvent {
+  return loginEvent({ id: `e-${sessionId}`, userId: "user-1", sessionId, createdAt: Date.now() });
 }
