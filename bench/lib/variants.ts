@@ -127,6 +127,16 @@ export const VARIANTS: Variant[] = [
     anchors: ["express-session-memory"],
   },
   {
+    name: "sk-fastify-sqlite",
+    label: "sessionkeeper, Fastify",
+    kind: "sessionkeeper",
+    framework: "Fastify 5",
+    store: "SQLite",
+    modules: ["sessionkeeper/fastify"],
+    ceiling: "fastify",
+    anchors: ["fastify-session-redis"],
+  },
+  {
     name: "sk-express-pg",
     label: "sessionkeeper, Express",
     kind: "sessionkeeper",

@@ -17,6 +17,7 @@ export const factories: Record<string, () => Promise<CreateApp>> = {
     (await import("./better-auth.js")).betterAuthCookieCache,
   "sk-express-sqlite": async () => (await import("./sessionkeeper.js")).skExpressSqlite,
   "sk-hono-sqlite": async () => (await import("./sessionkeeper.js")).skHonoSqlite,
+  "sk-fastify-sqlite": async () => (await import("./sessionkeeper.js")).skFastifySqlite,
   "sk-express-pg": async () => (await import("./sessionkeeper.js")).skExpressPostgres,
   "sk-hono-pg": async () => (await import("./sessionkeeper.js")).skHonoPostgres,
   "sk-express-pg-redis": async () => (await import("./sessionkeeper.js")).skExpressPostgresRedis,

@@ -1,6 +1,7 @@
 import { getRequestListener } from "@hono/node-server";
 import Database from "better-sqlite3";
 import express from "express";
+import Fastify, { type FastifyPluginCallback, type FastifyRequest } from "fastify";
 import { Hono } from "hono";
 import pg from "pg";
 import type { RequestSession, SessionKeeper, SessionKeeperOptions } from "sessionkeeper";
@@ -12,7 +13,7 @@ import { seedPostgres, seedSqlite } from "./seed-sessionkeeper.js";
 import { loadSessionkeeper, type SessionkeeperModules } from "./sk-modules.js";
 
 type Backend = "sqlite" | "postgres" | "postgres-redis";
-type Framework = "express" | "hono";
+type Framework = "express" | "hono" | "fastify";
 
 interface Store {
   options: SessionKeeperOptions;
@@ -100,6 +101,28 @@ function honoApp(sk: SessionkeeperModules, keeper: SessionKeeper) {
   return getRequestListener(app.fetch);
 }
 
+/** Fastify 5 with `fastifySessions` from `sessionkeeper/fastify`. */
+async function fastifyApp(sk: SessionkeeperModules, keeper: SessionKeeper) {
+  const { fastifySessions, requireSession } = (await sk.optional("fastify")) as {
+    fastifySessions: (keeper: SessionKeeper) => FastifyPluginCallback;
+    requireSession: () => (request: FastifyRequest, reply: unknown) => Promise<unknown>;
+  };
+  const session = (request: FastifyRequest) =>
+    (request as unknown as { sessionkeeper: RequestSession | null }).sessionkeeper;
+  const app = Fastify();
+  await app.register(fastifySessions(keeper));
+  app.post("/login", async (request) => {
+    await session(request)?.signIn(BENCH_USER);
+    return { ok: true };
+  });
+  app.get("/me", { preHandler: requireSession() as never }, async (request, reply) => {
+    const current = session(request)?.session;
+    if (!current) return reply.code(401).send(UNAUTHENTICATED);
+    return { userId: current.userId };
+  });
+  return app;
+}
+
 function sessionkeeperVariant(framework: Framework, backend: Backend): CreateApp {
   return async (config) => {
     const sk = await loadSessionkeeper(config.sessionkeeperDir);
@@ -110,8 +133,12 @@ function sessionkeeperVariant(framework: Framework, backend: Backend): CreateApp
     // Library defaults throughout: 14-day idle timeout, 90-day lifetime, 60 s touch interval.
     const keeper = sk.core.createSessionKeeper(store.options);
     await keeper.migrate();
+    const served =
+      framework === "fastify"
+        ? { fastify: await fastifyApp(sk, keeper) }
+        : { listener: framework === "express" ? expressApp(sk, keeper) : honoApp(sk, keeper) };
     return {
-      listener: framework === "express" ? expressApp(sk, keeper) : honoApp(sk, keeper),
+      ...served,
       seed: (first, count) => store.seed(first, count),
       async listTiming(userId, iterations) {
         const times: number[] = [];
@@ -123,6 +150,7 @@ function sessionkeeperVariant(framework: Framework, backend: Backend): CreateApp
         return times;
       },
       async close() {
+        await served.fastify?.close();
         await keeper.close();
         await store.close();
       },
@@ -136,3 +164,4 @@ export const skExpressPostgres = sessionkeeperVariant("express", "postgres");
 export const skHonoPostgres = sessionkeeperVariant("hono", "postgres");
 export const skExpressPostgresRedis = sessionkeeperVariant("express", "postgres-redis");
 export const skHonoPostgresRedis = sessionkeeperVariant("hono", "postgres-redis");
+export const skFastifySqlite = sessionkeeperVariant("fastify", "sqlite");

@@ -9,8 +9,8 @@ export interface SessionkeeperModules {
   express: typeof Express;
   sqlite: typeof Sqlite;
   web: typeof Web;
-  /** Loads an optional subpath (`postgres`, `redis`); throws when it is not there. */
-  optional(name: "postgres" | "redis"): Promise<Record<string, unknown>>;
+  /** Loads an optional subpath (`postgres`, `redis`, `fastify`); throws when it is not there. */
+  optional(name: "postgres" | "redis" | "fastify"): Promise<Record<string, unknown>>;
 }
 
 const FILES = {
@@ -20,6 +20,7 @@ const FILES = {
   web: "http/web.js",
   postgres: "storage/postgres.js",
   redis: "cache/redis.js",
+  fastify: "http/fastify.js",
 };
 
 /**
