@@ -1,6 +1,7 @@
 // Profiles a server under load: starts it with `node --cpu-prof`, signs in 1,000 sessions,
 // rotates them on GET /me with autocannon, stops it, and prints the top frames.
 //   tsx --conditions=sessionkeeper-source profile.ts [variant] [seconds]   (default sk-express-sqlite 10)
+// PROFILE_TOP=<n> prints n frames in each list (default 25).
 // PROFILE_CALLERS=<regexp> also prints the call paths into matching frames.
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -52,7 +53,10 @@ try {
   await server.stop();
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
   if (!file) throw new Error("no .cpuprofile written");
-  const { bySelf, byTotal, durationMicros } = summarizeProfile(join(dir, file));
+  const { bySelf, byTotal, durationMicros } = summarizeProfile(
+    join(dir, file),
+    Number(process.env.PROFILE_TOP ?? 25),
+  );
   // Sign-ins and start-up are in the profile too; at 1,000 sign-ins they are a small share.
   const requests = load.requests + load.warmupRequests + 2 * cookies.length;
   const micros = (percent: number) => ((percent / 100) * durationMicros) / requests;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
+import { cacheClock } from "./cache/local-cache.js";
 import { readSingleCookie, serializeCookie } from "./cookies.js";
 import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
 import { toSession } from "./session-view.js";
@@ -127,13 +128,20 @@ export class SessionKeeper {
     const token = parseToken(raw);
     if (!token) return null;
     const { storage, cache } = this.options;
-    let record = (await cache?.get(token.id)) ?? null;
-    // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
-    if (record && this.options.now() >= record.lastSeenAt + this.options.idleTimeout) record = null;
+    // Taken before any read: the cache refuses what was read before a revocation reached it.
+    const readStartedAt = cacheClock();
+    let record: SessionRecord | null = null;
+    if (cache) {
+      const cached = cache.get(token.id);
+      record = isPromise(cached) ? await cached : cached;
+      // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
+      if (record && this.options.now() >= record.lastSeenAt + this.options.idleTimeout)
+        record = null;
+    }
     if (!record) {
       record = await storage.findSession(token.id);
-      if (record && (record.status === "active" || record.status === "pending"))
-        await cache?.set(record);
+      if (cache && record && (record.status === "active" || record.status === "pending"))
+        await cache.set(record, readStartedAt);
     }
     // Constant-time comparison of hashes; an unknown id and a wrong secret look the same to the caller.
     if (!record || !verifySecret(token.secret, record.secretHash)) return null;
@@ -168,15 +176,17 @@ export class SessionKeeper {
       }
     }
     if (now - record.lastSeenAt >= this.options.touchInterval && !this.#touching.has(record.id)) {
-      record = await this.#touch(record, info.ip, now);
+      record = await this.#touch(record, info.ip, now, readStartedAt);
     }
-    return {
-      record,
-      session: toSession(record, { currentId: record.id, idleTimeout: this.options.idleTimeout }),
-    };
+    return new ValidatedSession(record, this.options.idleTimeout);
   }
 
-  async #touch(record: SessionRecord, ip: string, now: number): Promise<SessionRecord> {
+  async #touch(
+    record: SessionRecord,
+    ip: string,
+    now: number,
+    readStartedAt: number,
+  ): Promise<SessionRecord> {
     this.#touching.add(record.id);
     try {
       // Geolocate only when the IP changed: at most once per touch interval, never per request.
@@ -195,7 +205,7 @@ export class SessionKeeper {
         ...(location !== undefined ? nullLocation(location) : {}),
       };
       // Another request or instance already wrote it: fine, the row is fresh; refresh our cache from it.
-      if (touched) await this.options.cache?.set(next);
+      if (touched) await this.options.cache?.set(next, readStartedAt);
       return next;
     } finally {
       this.#touching.delete(record.id);
@@ -567,4 +577,26 @@ function nullLocation(location: Location | null): {
     region: location?.region ?? null,
     country: location?.country ?? null,
   };
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+/** A validation result whose public view is built only if someone reads it (most requests don't). */
+class ValidatedSession implements Validated {
+  #session: Session | undefined;
+
+  constructor(
+    readonly record: SessionRecord,
+    private readonly idleTimeout: number,
+  ) {}
+
+  get session(): Session {
+    this.#session ??= toSession(this.record, {
+      currentId: this.record.id,
+      idleTimeout: this.idleTimeout,
+    });
+    return this.#session;
+  }
 }

@@ -1,11 +1,12 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 // 16 random bytes of public id, 32 of secret: the secret carries 256 bits, well above the 128 required.
 const ID_BYTES = 16;
 const SECRET_BYTES = 32;
 const ID_LENGTH = 22; // base64url of 16 bytes, unpadded
 const SECRET_LENGTH = 43; // base64url of 32 bytes, unpadded
-const TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
+// No capture groups: test() then two slices allocates less than exec() on every request.
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 
 export interface SessionToken {
   id: string;
@@ -29,14 +30,13 @@ export function formatToken(token: SessionToken): string {
 /** Parses `<id>.<secret>`; anything else (wrong length, alphabet, %-escapes) is null. */
 export function parseToken(value: string | null | undefined): SessionToken | null {
   if (typeof value !== "string" || value.length !== ID_LENGTH + 1 + SECRET_LENGTH) return null;
-  const match = TOKEN_PATTERN.exec(value);
-  if (!match) return null;
-  return { id: match[1] as string, secret: match[2] as string };
+  if (!TOKEN_PATTERN.test(value)) return null;
+  return { id: value.slice(0, ID_LENGTH), secret: value.slice(ID_LENGTH + 1) };
 }
 
 /** SHA-256 hex of a secret: what is stored instead of the secret. */
 export function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
+  return hash("sha256", secret, "hex");
 }
 
 /**
@@ -44,7 +44,8 @@ export function hashSecret(secret: string): string {
  * secret, so an early-exit comparison would leak how many leading bytes matched.
  */
 export function verifySecret(secret: string, storedHash: string): boolean {
-  const presented = createHash("sha256").update(secret).digest();
+  // One-shot hash: no Hash object per request (half the cost of createHash().update().digest()).
+  const presented = hash("sha256", secret, "buffer");
   if (storedHash.length !== 64) return false;
   const stored = Buffer.from(storedHash, "hex");
   return stored.length === presented.length && timingSafeEqual(presented, stored);

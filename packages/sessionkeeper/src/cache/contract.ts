@@ -8,7 +8,11 @@ import type { SessionRecord } from "../types.js";
  */
 export interface SessionCache {
   get(id: string): Promise<SessionRecord | null> | SessionRecord | null;
-  set(record: SessionRecord): Promise<void> | void;
+  /**
+   * Offers a record read from the database. `readStartedAt` (`performance.now()` taken before the
+   * read) lets the cache refuse a read that raced a drop of the same id.
+   */
+  set(record: SessionRecord, readStartedAt: number): Promise<void> | void;
   /** Drops the sessions on this instance and broadcasts the drop to every other instance. */
   invalidate(ids: readonly string[]): Promise<void>;
   close(): Promise<void>;

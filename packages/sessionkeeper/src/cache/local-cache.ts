@@ -4,11 +4,11 @@ import type { SessionRecord } from "../types.js";
 export interface LocalCacheOptions {
   /** How long a record is served before it is read again: a backstop, not the revocation path. */
   ttl: number;
-  /** Most records (and most remembered misses and drops) kept. */
+  /** Most records (and most remembered drops) kept. */
   maxEntries: number;
   /**
-   * The longest a database read of a session can take. After an id is dropped, or the whole cache
-   * cleared, nothing is stored for this long: a read that started before could hold a stale copy.
+   * The longest a database read of a session can take. A read that started longer ago than this
+   * is never stored, so a drop need only be remembered this long.
    */
   maxReadTime: number;
 }
@@ -18,19 +18,20 @@ interface Entry {
   expiresAt: number;
 }
 
+/** The clock every `readStartedAt` is measured on: monotonic, sub-millisecond. */
+export const cacheClock = (): number => performance.now();
+
 /**
- * One instance's copy of validated session records, with the rules that keep an ended session
- * from coming back: a record is stored only after a miss, and never within `maxReadTime` of its id
- * being dropped or the cache cleared, so a database read that raced a revocation cannot store it.
+ * One instance's copy of validated session records, with the rule that keeps an ended session
+ * from coming back: `set` is told when the read it stores began, and stores nothing that began
+ * before a drop of that id or a clear. A read that raced a revocation is refused however the
+ * lookups interleave, and a read that began after the drop is stored at once.
  */
 export class LocalSessionCache {
   readonly #entries = new Map<string, Entry>();
-  // Ids this cache missed since the last clear: only a read that started after the miss may store.
-  readonly #misses = new Set<string>();
-  // Ids dropped recently, with the monotonic time until which they may not be stored again.
+  // Ids dropped in the last maxReadTime, with the time of the drop.
   readonly #tombstones = new Map<string, number>();
-  // After a clear, no id may be stored until then: a read from before the clear cannot be told apart.
-  #refuseUntil = 0;
+  #clearedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: LocalCacheOptions) {}
 
@@ -38,71 +39,65 @@ export class LocalSessionCache {
     return this.#entries.size;
   }
 
-  /** The cached record, or null (and the miss is remembered so the read that follows may store). */
+  /** The cached record (a copy the caller may change), or null. */
   get(id: string): SessionRecord | null {
-    const now = performance.now();
     const entry = this.#entries.get(id);
-    if (entry && entry.expiresAt > now) {
-      // Map order doubles as recency order: re-insert so eviction takes the least recently used.
+    if (entry === undefined) return null;
+    if (entry.expiresAt <= cacheClock()) {
       this.#entries.delete(id);
-      this.#entries.set(id, entry);
-      return { ...entry.record };
+      return null;
     }
-    if (entry) this.#entries.delete(id);
-    this.#misses.delete(id);
-    this.#misses.add(id);
-    if (this.#misses.size > this.options.maxEntries)
-      this.#misses.delete(this.#misses.values().next().value as string);
-    return null;
+    // Map order doubles as recency order: re-insert so eviction takes the least recently used.
+    this.#entries.delete(id);
+    this.#entries.set(id, entry);
+    return { ...entry.record };
   }
 
-  /** Stores a record read after a miss, or refreshes one still cached; anything else is ignored. */
-  set(record: SessionRecord): void {
+  /**
+   * Stores a record whose read began at `readStartedAt` ({@link cacheClock}), unless the cache was
+   * cleared or the id dropped since then, or the read is older than `maxReadTime`.
+   */
+  set(record: SessionRecord, readStartedAt: number): void {
     const id = record.id;
-    if (performance.now() < this.#refuseUntil || this.#isTombstoned(id)) return;
-    if (!this.#entries.has(id) && !this.#misses.has(id)) return;
-    this.#misses.delete(id);
+    const now = cacheClock();
+    if (!(readStartedAt > this.#clearedAt) || readStartedAt < now - this.options.maxReadTime)
+      return;
+    const droppedAt = this.#tombstones.get(id);
+    if (droppedAt !== undefined) {
+      if (readStartedAt <= droppedAt) return;
+      if (droppedAt < now - this.options.maxReadTime) this.#tombstones.delete(id);
+    }
     this.#entries.delete(id);
-    this.#entries.set(id, {
-      record: { ...record },
-      expiresAt: performance.now() + this.options.ttl,
-    });
+    this.#entries.set(id, { record: { ...record }, expiresAt: now + this.options.ttl });
     if (this.#entries.size > this.options.maxEntries)
       this.#entries.delete(this.#entries.keys().next().value as string);
   }
 
-  /** Forgets these ids and refuses to store them again for a while (reads in flight may be stale). */
+  /** Forgets these ids; reads that began before now will not store them again. */
   drop(ids: readonly string[]): void {
-    const until = performance.now() + this.options.maxReadTime;
+    const now = cacheClock();
     for (const id of ids) {
       this.#entries.delete(id);
-      this.#misses.delete(id);
       this.#tombstones.delete(id);
-      this.#tombstones.set(id, until);
+      this.#tombstones.set(id, now);
     }
-    if (this.#tombstones.size > this.options.maxEntries) this.#purgeTombstones();
+    if (this.#tombstones.size > this.options.maxEntries) this.#purgeTombstones(now);
   }
 
-  /** Forgets everything; for `maxReadTime` nothing is stored, so no read that started before can. */
+  /** Forgets everything; no read that began before now is stored. */
   clear(): void {
     this.#entries.clear();
-    this.#misses.clear();
     this.#tombstones.clear();
-    this.#refuseUntil = performance.now() + this.options.maxReadTime;
+    this.#clearedAt = cacheClock();
   }
 
-  #isTombstoned(id: string): boolean {
-    const until = this.#tombstones.get(id);
-    if (until === undefined) return false;
-    if (until > performance.now()) return true;
-    this.#tombstones.delete(id);
-    return false;
-  }
-
-  #purgeTombstones(): void {
-    const now = performance.now();
-    for (const [id, until] of this.#tombstones) if (until <= now) this.#tombstones.delete(id);
-    // Too many drops to remember one by one: a clear refuses every id for the same window instead.
+  #purgeTombstones(now: number): void {
+    // Insertion order is drop order: the oldest come first.
+    for (const [id, droppedAt] of this.#tombstones) {
+      if (droppedAt >= now - this.options.maxReadTime) break;
+      this.#tombstones.delete(id);
+    }
+    // Too many recent drops to remember one by one: a clear refuses every older read instead.
     if (this.#tombstones.size > this.options.maxEntries) this.clear();
   }
 }

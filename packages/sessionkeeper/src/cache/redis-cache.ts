@@ -112,8 +112,8 @@ export class RedisCache implements SessionCache {
     return this.#trusted ? this.#local.get(id) : null;
   }
 
-  set(record: SessionRecord): void {
-    if (this.#trusted) this.#local.set(record);
+  set(record: SessionRecord, readStartedAt: number): void {
+    if (this.#trusted) this.#local.set(record, readStartedAt);
   }
 
   /**

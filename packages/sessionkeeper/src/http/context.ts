@@ -1,7 +1,7 @@
 import { resolveClientIp } from "../client-ip.js";
 import { isStorageError } from "../errors.js";
 import { isSameOriginRequest, isUnsafeMethod } from "../origin.js";
-import type { SessionKeeper } from "../session-keeper.js";
+import type { SessionKeeper, Validated } from "../session-keeper.js";
 import type { RequestInfo, Session, SessionRecord } from "../types.js";
 
 /** What an adapter reads off its framework's request. Everything here is hostile input. */
@@ -26,24 +26,53 @@ export type Outcome =
  * null), and sign-in/out that queue their cookies on the response.
  */
 export class RequestSession {
-  #record: SessionRecord | null;
-  #pending: SessionRecord | null;
-  session: Session | null;
-  /** A `pending` session awaiting new-device verification: it grants nothing else. */
-  pendingSession: Session | null;
+  #record: SessionRecord | null = null;
+  #pending: SessionRecord | null = null;
+  // The validation result, whose public view is built on first read: most requests only ask
+  // whether there is a session, and building the view (dates, nested objects) is not free.
+  #found: Validated | null;
+  #session: Session | null = null;
+  #pendingSession: Session | null = null;
 
   constructor(
     readonly keeper: SessionKeeper,
     readonly info: RequestInfo,
-    found: { record: SessionRecord; session: Session } | null,
+    found: Validated | null,
     private readonly setCookie: (value: string) => void,
   ) {
-    const live = found?.record.status === "active" ? found : null;
-    const pending = found?.record.status === "pending" ? found : null;
-    this.#record = live?.record ?? null;
-    this.session = live?.session ?? null;
-    this.#pending = pending?.record ?? null;
-    this.pendingSession = pending?.session ?? null;
+    this.#found = found;
+    if (found?.record.status === "active") this.#record = found.record;
+    else if (found?.record.status === "pending") this.#pending = found.record;
+    else this.#found = null;
+  }
+
+  /** The active session, or null. */
+  get session(): Session | null {
+    if (this.#session === null && this.#found !== null && this.#record !== null)
+      this.#session = this.#found.session;
+    return this.#session;
+  }
+
+  set session(value: Session | null) {
+    this.#found = null;
+    this.#session = value;
+  }
+
+  /** The active session's user id, or null: the cheap question most routes ask. */
+  get userId(): string | null {
+    return this.#record?.userId ?? null;
+  }
+
+  /** A `pending` session awaiting new-device verification: it grants nothing else. */
+  get pendingSession(): Session | null {
+    if (this.#pendingSession === null && this.#found !== null && this.#pending !== null)
+      this.#pendingSession = this.#found.session;
+    return this.#pendingSession;
+  }
+
+  set pendingSession(value: Session | null) {
+    this.#found = null;
+    this.#pendingSession = value;
   }
 
   get ip(): string {

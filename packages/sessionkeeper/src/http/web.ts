@@ -44,7 +44,8 @@ export function withSessions<Env = unknown>(
 
 /** The least of Hono's `Context` this adapter uses, so the library does not depend on Hono. */
 interface HonoLikeContext {
-  req: { raw: Request };
+  /** `path` is what Hono routes on: exclusions match the same string. */
+  req: { raw: Request; path: string };
   env: unknown;
   res: Response;
   /** Hono records a route's error here after its onError handler answered (500 by default). */
@@ -62,8 +63,10 @@ interface HonoLikeContext {
 export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
   return async (c: HonoLikeContext, next: () => Promise<void>): Promise<Response | undefined> => {
     const cookies: string[] = [];
-    const outcome = await beginRequest(keeper, rawRequest(c.req.raw, c.env, options), (v) =>
-      cookies.push(v),
+    const outcome = await beginRequest(
+      keeper,
+      rawRequest(c.req.raw, c.env, options, c.req.path),
+      (v) => cookies.push(v),
     );
     if (outcome.kind === "excluded") {
       await next();
@@ -99,16 +102,17 @@ export function honoRequireSession() {
   };
 }
 
-function rawRequest<Env>(request: Request, env: Env, options: WebOptions<Env>) {
-  const url = new URL(request.url);
+function rawRequest<Env>(request: Request, env: Env, options: WebOptions<Env>, path?: string) {
+  // Request URLs are absolute and already parsed once: no second parse when the router has the path.
+  const url = request.url;
   return {
     method: request.method,
-    path: url.pathname,
+    path: path ?? new URL(url).pathname,
     header: (name: string) => request.headers.get(name),
     socketAddress: options.socketAddress
       ? options.socketAddress(request, env)
       : nodeServerAddress(env),
-    encrypted: url.protocol === "https:",
+    encrypted: url.startsWith("https:"),
   };
 }
 

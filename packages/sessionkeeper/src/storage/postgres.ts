@@ -1,6 +1,9 @@
 import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
-import { createKyselyStore, type KyselyStore } from "./kysely-store.js";
+import { StorageError } from "../errors.js";
+import type { SessionRecord } from "../types.js";
+import { fromSessionRow, KyselyStore } from "./kysely-store.js";
 import type { Database } from "./schema.js";
+import { FIND_SESSION_COLUMNS, rowOf } from "./session-row.js";
 
 /**
  * The few members of a `pg.Pool` this store uses: bring your own pool (and its limits and timeouts).
@@ -12,6 +15,15 @@ interface Events {
   on?(event: string, listener: (value: Events) => void): unknown;
 }
 
+export interface PostgresStorageOptions {
+  /**
+   * Run the per-request lookup as a named prepared statement, planned once per connection.
+   * Default true; set false behind a pooler that cannot keep prepared statements (PgBouncer in
+   * transaction mode before 1.21, or without `max_prepared_statements`).
+   */
+  preparedStatements?: boolean;
+}
+
 /**
  * Session storage in PostgreSQL through the app's `pg.Pool`. `close()` ends the pool.
  * Run `migrate()` once at start-up: it is safe when several instances start together.
@@ -19,7 +31,12 @@ interface Events {
  * import pg from "pg";
  * const storage = postgresStorage(new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 }));
  */
-export function postgresStorage(pool: PgPool): KyselyStore {
+export function postgresStorage(pool: PgPool, options: PostgresStorageOptions = {}): KyselyStore {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("postgresStorage(pool, options): options must be an object");
+  const prepared = options.preparedStatements ?? true;
+  if (typeof prepared !== "boolean")
+    throw new TypeError("options.preparedStatements must be true or false");
   if (!pool || typeof pool.connect !== "function" || typeof pool.end !== "function") {
     throw new TypeError(
       "postgresStorage(pool) needs a pg.Pool (an object with connect() and end())",
@@ -32,7 +49,91 @@ export function postgresStorage(pool: PgPool): KyselyStore {
   events.on?.("error", ignoreConnectionError);
   events.on?.("connect", (client) => client.on?.("error", ignoreConnectionError));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return createKyselyStore(db, { onClose: () => db.destroy() });
+  const query = (pool as { query?: unknown }).query;
+  return typeof query === "function"
+    ? new PostgresStore(db, pool as unknown as QueryPool, prepared, { onClose: () => db.destroy() })
+    : new KyselyStore(db, { onClose: () => db.destroy() });
+}
+
+const FIND_SESSION = `select ${FIND_SESSION_COLUMNS} from "sk_sessions" where "id" = $1`;
+const FIND_SESSIONS = `select ${FIND_SESSION_COLUMNS} from "sk_sessions" where "id" = any($1::text[])`;
+// One statement per batch stays small and quick to plan; more lookups than this wait for the next.
+const MAX_BATCH = 100;
+
+/** `pg.Pool#query` with a query config: a name makes it a prepared statement. */
+interface QueryPool {
+  query(config: {
+    name?: string;
+    text: string;
+    values: unknown[];
+    rowMode: "array";
+  }): Promise<{ rows: unknown[][] }>;
+}
+
+type Waiter = { resolve: (record: SessionRecord | null) => void; reject: (error: Error) => void };
+
+/**
+ * The SQL store with the per-request lookup sent straight to the pool: no query builder, rows as
+ * arrays, and (by default) statements PostgreSQL plans once per connection. Lookups that arrive
+ * in the same turn of the event loop (requests read from different sockets together) go out as
+ * one `id = any($1)` statement: under load that is one round trip for several requests instead
+ * of one each, which is where a PostgreSQL-backed request spends its time. Reads committed rows,
+ * as any other connection would.
+ */
+class PostgresStore extends KyselyStore {
+  #waiting: Map<string, Waiter[]> | null = null;
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly pool: QueryPool,
+    private readonly prepared: boolean,
+    options: { onClose: () => Promise<void> },
+  ) {
+    super(db, options);
+  }
+
+  override findSession(id: string): Promise<SessionRecord | null> {
+    return new Promise((resolve, reject) => {
+      let waiting = this.#waiting;
+      if (waiting === null) {
+        waiting = new Map();
+        this.#waiting = waiting;
+        // After the poll phase: every request read in this turn has queued its lookup by then.
+        setImmediate(() => this.#flush(waiting as Map<string, Waiter[]>));
+      }
+      const list = waiting.get(id);
+      if (list) list.push({ resolve, reject });
+      else waiting.set(id, [{ resolve, reject }]);
+      if (waiting.size >= MAX_BATCH) this.#flush(waiting);
+    });
+  }
+
+  async #flush(waiting: Map<string, Waiter[]>): Promise<void> {
+    if (this.#waiting !== waiting) return; // already sent (it filled up)
+    this.#waiting = null;
+    const ids = [...waiting.keys()];
+    try {
+      const single = ids.length === 1;
+      const { rows } = await this.pool.query({
+        ...(this.prepared ? { name: single ? "sk_find_session_v1" : "sk_find_sessions_v1" } : {}),
+        text: single ? FIND_SESSION : FIND_SESSIONS,
+        values: [single ? ids[0] : ids],
+        rowMode: "array",
+      });
+      const found = new Map<unknown, unknown[]>();
+      for (const values of rows) found.set(values[0], values);
+      for (const [id, waiters] of waiting) {
+        const values = found.get(id);
+        // Each caller gets its own record object.
+        for (const waiter of waiters) waiter.resolve(values ? fromSessionRow(rowOf(values)) : null);
+      }
+    } catch (error) {
+      const failure = new StorageError("session storage failed during findSession", {
+        cause: error,
+      });
+      for (const waiters of waiting.values()) for (const waiter of waiters) waiter.reject(failure);
+    }
+  }
 }
 
 function ignoreConnectionError(): void {}

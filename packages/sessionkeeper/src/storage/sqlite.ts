@@ -1,40 +1,53 @@
-import type { Selectable, SqliteDatabase } from "kysely";
+import type { SqliteDatabase } from "kysely";
 import { Kysely, SqliteDialect } from "kysely";
 import { StorageError } from "../errors.js";
 import type { SessionRecord } from "../types.js";
+import type { EndSessionInput, SessionStore } from "./contract.js";
 import { fromSessionRow, KyselyStore } from "./kysely-store.js";
-import type { Database, SessionsTable } from "./schema.js";
+import type { Database } from "./schema.js";
+import { FIND_SESSION_COLUMNS, rowOf } from "./session-row.js";
+import { type SqliteCacheOptions, SqliteReadCache } from "./sqlite-cache.js";
 
 /** The few methods of a better-sqlite3 `Database` this store uses: bring your own instance. */
 export interface SqliteClient extends SqliteDatabase {
   pragma(source: string): unknown;
 }
 
+export type { SqliteCacheOptions } from "./sqlite-cache.js";
+
+export interface SqliteStorageOptions {
+  /**
+   * Sessions read are kept in memory while the database is provably unchanged (see
+   * {@link SqliteCacheOptions}); `false` reads the file on every lookup.
+   */
+  cache?: SqliteCacheOptions | false;
+}
+
 /**
  * Session storage in an SQLite file through better-sqlite3 (WAL mode, busy timeout set).
+ * Write sessions only through the store (the keeper does): its writes drop what they change from
+ * the connection's read cache, and commits from other connections clear it within `checkInterval`.
  * @example
  * import Database from "better-sqlite3";
  * const storage = sqliteStorage(new Database("data/sessions.db"));
  */
-export function sqliteStorage(database: SqliteClient): KyselyStore {
+export function sqliteStorage(
+  database: SqliteClient,
+  options: SqliteStorageOptions = {},
+): KyselyStore {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("sqliteStorage(database, options): options must be an object");
+  const cache = options.cache === false ? null : SqliteReadCache.for(database, options.cache);
   // WAL lets readers run beside the one writer; the busy timeout waits out a writer in another process.
   database.pragma("journal_mode = WAL");
   database.pragma("busy_timeout = 5000");
   database.pragma("synchronous = NORMAL");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   // Kysely's SQLite driver closes the database when the store is closed.
-  return new SqliteStore(db, database, { onClose: () => db.destroy() });
+  return new SqliteStore(db, database, cache, { onClose: () => db.destroy() });
 }
 
-// Listed, not `*`: rows come back as arrays in this order, which skips building a keyed object
-// per row in the driver (half the cost of the lookup).
-// biome-ignore format: a compact list of the table's columns
-const SESSION_COLUMNS = [
-  "id", "secret_hash", "user_id", "status", "end_reason", "created_at", "last_seen_at", "expires_at", "ended_at",
-  "ip", "last_ip", "user_agent", "browser_name", "browser_version", "os_name", "os_version", "device_type",
-  "country", "region", "city", "device_id",
-] as const satisfies ReadonlyArray<keyof SessionsTable>;
-const FIND_SESSION = `select ${SESSION_COLUMNS.map((c) => `"${c}"`).join(", ")} from "sk_sessions" where "id" = ?`;
+const FIND_SESSION = `select ${FIND_SESSION_COLUMNS} from "sk_sessions" where "id" = ?`;
 
 /** The parts of a better-sqlite3 statement the fast lookup uses. */
 interface RawStatement {
@@ -43,9 +56,10 @@ interface RawStatement {
 }
 
 /**
- * The SQL store with the per-request lookup on a prepared statement. better-sqlite3 is synchronous,
- * so outside a transaction the read needs no turn on Kysely's one-connection queue; that saves a
- * query build, a prepare and several awaits per request (the bench's profile showed them on top).
+ * The SQL store with the per-request lookup on a prepared statement and a read cache. better-sqlite3
+ * is synchronous, so outside a transaction the read needs no turn on Kysely's one-connection queue;
+ * that saves a query build, a prepare and several awaits per request (the bench's profile showed
+ * them on top). A cache hit also saves the read transaction's two file-lock system calls.
  */
 class SqliteStore extends KyselyStore {
   #find: RawStatement | undefined;
@@ -53,6 +67,7 @@ class SqliteStore extends KyselyStore {
   constructor(
     db: Kysely<Database>,
     private readonly database: SqliteClient & { inTransaction?: boolean },
+    private readonly cache: SqliteReadCache | null,
     options: { onClose: () => Promise<void> },
   ) {
     super(db, options);
@@ -60,31 +75,79 @@ class SqliteStore extends KyselyStore {
 
   override findSession(id: string): Promise<SessionRecord | null> {
     // Another task's transaction is open between its awaits: queue behind it, never read its
-    // uncommitted rows. A client without better-sqlite3's API takes the same path.
+    // uncommitted rows (nor cache them). A client without better-sqlite3's API takes the same path.
     if (this.database.inTransaction !== false) return super.findSession(id);
     try {
+      const cached = this.cache?.get(id);
+      if (cached !== undefined) return Promise.resolve(cached);
       if (!this.#find) {
         const statement = this.database.prepare(FIND_SESSION) as unknown as Partial<RawStatement>;
         if (typeof statement.raw !== "function") return super.findSession(id);
         this.#find = statement.raw(true);
       }
       const values = this.#find.get(id);
-      return Promise.resolve(values ? fromSessionRow(rowOf(values)) : null);
+      const record = values ? fromSessionRow(rowOf(values)) : null;
+      // Stored in the same synchronous step as the read: no write can fall in between.
+      if (record && (record.status === "active" || record.status === "pending"))
+        this.cache?.set(record);
+      return Promise.resolve(record);
     } catch (error) {
       return Promise.reject(
         new StorageError("session storage failed during findSession", { cause: error }),
       );
     }
   }
-}
 
-// biome-ignore format: one line per group of columns, in SESSION_COLUMNS order
-function rowOf(v: unknown[]): Selectable<SessionsTable> {
-  // A literal keeps one object shape for every row.
-  return {
-    id: v[0], secret_hash: v[1], user_id: v[2], status: v[3], end_reason: v[4], created_at: v[5], last_seen_at: v[6],
-    expires_at: v[7], ended_at: v[8], ip: v[9], last_ip: v[10], user_agent: v[11], browser_name: v[12],
-    browser_version: v[13], os_name: v[14], os_version: v[15], device_type: v[16], country: v[17], region: v[18],
-    city: v[19], device_id: v[20],
-  } as Selectable<SessionsTable>;
+  // Every write that can change a live session drops it once the write is over (committed or not).
+  override touchSession(id: string, update: Parameters<SessionStore["touchSession"]>[1]) {
+    return this.#dropping([id], super.touchSession(id, update));
+  }
+
+  override rotateSession(id: string, update: Parameters<SessionStore["rotateSession"]>[1]) {
+    return this.#dropping([id], super.rotateSession(id, update));
+  }
+
+  override endSession(id: string, end: EndSessionInput, options?: { userId?: string }) {
+    return this.#dropping([id], super.endSession(id, end, options));
+  }
+
+  override async endUserSessions(
+    userId: string,
+    end: EndSessionInput,
+    options?: { exceptId?: string },
+  ): Promise<string[]> {
+    try {
+      const ids = await super.endUserSessions(userId, end, options);
+      SqliteReadCache.existing(this.database)?.drop(ids);
+      return ids;
+    } catch (error) {
+      // Which sessions ended is unknown: forget them all.
+      SqliteReadCache.existing(this.database)?.clear();
+      throw error;
+    }
+  }
+
+  override async prune(options: Parameters<SessionStore["prune"]>[0]) {
+    try {
+      return await super.prune(options);
+    } finally {
+      SqliteReadCache.existing(this.database)?.clear();
+    }
+  }
+
+  override async migrate(): Promise<void> {
+    try {
+      await super.migrate();
+    } finally {
+      SqliteReadCache.existing(this.database)?.clear();
+    }
+  }
+
+  async #dropping<T>(ids: string[], write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      SqliteReadCache.existing(this.database)?.drop(ids);
+    }
+  }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LocalSessionCache } from "../../src/cache/local-cache.js";
+import { cacheClock, LocalSessionCache } from "../../src/cache/local-cache.js";
 import type { SessionRecord } from "../../src/types.js";
 import { sessionRecord } from "../helpers/records.js";
 
@@ -10,55 +10,63 @@ function record(id: string, status: SessionRecord["status"] = "active"): Session
   return sessionRecord({ id, status, createdAt: 1, lastSeenAt: 1, expiresAt: 2 });
 }
 
-// Lookups follow the engine's order: get (a miss), read the database, set what was read.
+// Lookups follow the engine's order: note the time, get (a miss), read the database, set what was
+// read with the time the read began.
 describe("local session cache", () => {
   it("serves a record read after a miss, as a copy the caller cannot corrupt", () => {
     const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 10, maxReadTime: 60_000 });
+    const started = cacheClock();
     assert.equal(cache.get("a"), null);
-    cache.set(record("a"));
+    cache.set(record("a"), started);
     const first = cache.get("a");
     assert.equal(first?.id, "a");
     (first as SessionRecord).status = "revoked";
     assert.equal(cache.get("a")?.status, "active");
   });
 
-  it("ignores a set that no miss asked for", () => {
-    const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 10, maxReadTime: 60_000 });
-    cache.set(record("a"));
-    assert.equal(cache.get("a"), null);
-  });
-
   it("never stores a read that raced a revocation, even when a later lookup missed again", () => {
     const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 10, maxReadTime: 60_000 });
-    assert.equal(cache.get("a"), null); // request 1 misses and starts reading: the row is still active
+    const first = cacheClock(); // request 1 misses and starts reading: the row is still active
+    assert.equal(cache.get("a"), null);
     cache.drop(["a"]); // another instance revokes it
     assert.equal(cache.get("a"), null); // request 2 misses (it will read "revoked" and store nothing)
-    cache.set(record("a")); // request 1's stale read arrives
+    cache.set(record("a"), first); // request 1's stale read arrives
     assert.equal(cache.get("a"), null, "the revoked session must not be served from memory");
+  });
+
+  it("stores a read that began after the drop at once", () => {
+    const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 10, maxReadTime: 60_000 });
+    cache.drop(["a"]);
+    const after = cacheClock() + 0.001;
+    cache.set(record("a"), after);
+    assert.equal(cache.get("a")?.id, "a");
   });
 
   it("stores nothing read before a clear: a lookup in flight during an outage cannot bring a session back", () => {
     const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 10, maxReadTime: 60_000 });
-    assert.equal(cache.get("a"), null);
+    const before = cacheClock();
     cache.clear();
+    cache.set(record("a"), before);
     assert.equal(cache.get("a"), null);
-    cache.set(record("a"));
-    assert.equal(cache.get("a"), null);
+    // A read that began after the clear is trusted straight away: no blackout after start-up.
+    cache.set(record("b"), cacheClock() + 0.001);
+    assert.equal(cache.get("b")?.id, "b");
   });
 
-  it("caches a dropped id again once the longest read is over", async () => {
+  it("refuses a read older than maxReadTime, whose drop it may have forgotten", async () => {
     const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 10, maxReadTime: 30 });
+    const started = cacheClock();
     cache.drop(["a"]);
     await sleep(60);
+    cache.set(record("a"), started);
     assert.equal(cache.get("a"), null);
-    cache.set(record("a"));
+    cache.set(record("a"), cacheClock());
     assert.equal(cache.get("a")?.id, "a");
   });
 
   it("reads again after the ttl", async () => {
     const cache = new LocalSessionCache({ ttl: 30, maxEntries: 10, maxReadTime: 60_000 });
-    cache.get("a");
-    cache.set(record("a"));
+    cache.set(record("a"), cacheClock());
     assert.ok(cache.get("a"));
     await sleep(60);
     assert.equal(cache.get("a"), null);
@@ -66,29 +74,22 @@ describe("local session cache", () => {
 
   it("keeps at most maxEntries, evicting the least recently used", () => {
     const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 2, maxReadTime: 60_000 });
-    for (const id of ["a", "b"]) {
-      cache.get(id);
-      cache.set(record(id));
-    }
+    for (const id of ["a", "b"]) cache.set(record(id), cacheClock());
     cache.get("a"); // a is now more recent than b
-    cache.get("c");
-    cache.set(record("c"));
+    cache.set(record("c"), cacheClock());
     assert.equal(cache.size, 2);
     assert.ok(cache.get("a"));
     assert.ok(cache.get("c"));
     assert.equal(cache.get("b"), null);
   });
 
-  it("stays bounded under a flood of unknown ids and drops", () => {
+  it("stays bounded under a flood of drops, and still never serves a dropped id", () => {
     const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 100, maxReadTime: 60_000 });
-    for (let i = 0; i < 10_000; i++) {
-      cache.get(`miss-${i}`);
-      cache.drop([`drop-${i}`]);
-    }
+    const started = cacheClock();
+    for (let i = 0; i < 10_000; i++) cache.drop([`drop-${i}`]);
     assert.ok(cache.size <= 100);
-    // Overflowing the drops cleared everything: the oldest drop is still never served.
-    cache.get("drop-0");
-    cache.set(record("drop-0"));
+    // Overflowing the drops cleared everything: the oldest drop's stale read is still refused.
+    cache.set(record("drop-0"), started);
     assert.equal(cache.get("drop-0"), null);
   });
 });

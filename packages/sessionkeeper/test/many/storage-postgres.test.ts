@@ -103,6 +103,44 @@ describe("PostgreSQL specifics", { skip }, () => {
       await store.close();
     }
   });
+
+  it("lookups made together share one statement and each gets its own answer", async () => {
+    const pool = schema.pool();
+    let statements = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args) => {
+      statements++;
+      return query(...args);
+    };
+    const store = postgresStorage(pool);
+    try {
+      await store.migrate();
+      for (const id of ["b1", "b2", "b3"]) await store.createSession(record(id), event(id));
+      statements = 0;
+      const ids = ["b1", "b2", "missing", "b3", "b1"];
+      const found = await Promise.all(ids.map((id) => store.findSession(id)));
+      assert.equal(statements, 1, "one round trip for five lookups");
+      assert.deepEqual(
+        found.map((r) => r?.id ?? null),
+        ["b1", "b2", null, "b3", "b1"],
+      );
+      assert.notEqual(found[0], found[4], "callers never share a record object");
+      // Alone, a lookup still answers (the single-id statement).
+      assert.equal((await store.findSession("b2"))?.userId, "user-1");
+      // Every lookup of a failed batch fails as a StorageError.
+      await pool.end();
+      const failed = await Promise.allSettled(["b1", "b2"].map((id) => store.findSession(id)));
+      for (const result of failed) {
+        assert.equal(result.status, "rejected");
+        assert.equal(
+          (result as PromiseRejectedResult).reason.code,
+          "SESSIONKEEPER_STORAGE_UNAVAILABLE",
+        );
+      }
+    } finally {
+      await store.close().catch(() => {});
+    }
+  });
 });
 
 // Times are "now" here: these tests read rows back, they do not test expiry.
