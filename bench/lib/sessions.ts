@@ -1,6 +1,8 @@
 // Signs in through the server's own POST /login, collecting each session's cookies the way a
 // browser would, then checks the contract: GET /me is 200 with them and 401 without.
 
+import { randomBytes } from "node:crypto";
+
 function mergeCookies(jar: Map<string, string>, setCookies: string[]): void {
   for (const header of setCookies) {
     const pair = header.split(";", 1)[0] ?? "";
@@ -52,6 +54,10 @@ export async function signInMany(
   // A ceiling sets no cookie at all; a session variant must hand out a distinct one each time.
   if (options.sessions && new Set(cookies).size !== count)
     throw new Error("sign-ins returned duplicate cookies");
+  // Browsers send their cookies to every app, sessions or not: a ceiling gets a Cookie header of
+  // the same shape and size as sessionkeeper's (random values it ignores), so the difference to a
+  // session variant is the session's work, not the bytes on the wire.
+  if (!options.sessions) return cookies.map(() => browserLikeCookie());
   return cookies;
 }
 
@@ -69,4 +75,10 @@ export async function checkUnauthenticated(baseUrl: string, sample: string): Pro
         `GET /me ${cookie ? "with a forged cookie" : "without a cookie"} answered ${response.status}, expected 401`,
       );
   }
+}
+
+/** `sk_session=<22>.<43>; sk_device=<43>` with random values: 132 bytes, as a session variant sends. */
+function browserLikeCookie(): string {
+  const random = (bytes: number) => randomBytes(bytes).toString("base64url");
+  return `sk_session=${random(16)}.${random(32)}; sk_device=${random(32)}`;
 }
