@@ -107,3 +107,51 @@ describe("reading cookies", () => {
     assert.equal(isValidCookieName(""), false);
   });
 });
+
+describe("readSingleCookie", () => {
+  it("answers exactly as readCookieValues does, on random hostile headers", () => {
+    // Built from the characters that matter to the parser: separators, quotes, whitespace of
+    // every kind String.prototype.trim knows, and pieces of the cookie's own name.
+    const pieces = [
+      "sk_session",
+      "sk",
+      "_session",
+      "=",
+      ";",
+      " ",
+      "\t",
+      '"',
+      "\u00a0",
+      "\ufeff",
+      "\u2003",
+      "a",
+      "Zz9",
+      "sk_session=",
+      "; sk_session=",
+      "x.y",
+      "%3B",
+      "",
+    ];
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 20_000; i++) {
+      let header = "";
+      const length = random(12);
+      for (let j = 0; j < length; j++) header += pieces[random(pieces.length)];
+      const values = readCookieValues(header, "sk_session");
+      const expected = values.length === 1 ? values[0] : null;
+      assert.equal(readSingleCookie(header, "sk_session"), expected, JSON.stringify(header));
+    }
+  });
+
+  it("reads the one value, and refuses a name that appears twice", () => {
+    assert.equal(readSingleCookie("a=1; sk_session=abc.def ; b=2", "sk_session"), "abc.def");
+    assert.equal(readSingleCookie('sk_session="abc"', "sk_session"), "abc");
+    assert.equal(readSingleCookie("sk_session=a; sk_session=b", "sk_session"), null);
+    assert.equal(readSingleCookie("xsk_session=a; sk_sessionx=b", "sk_session"), null);
+    assert.equal(readSingleCookie(undefined, "sk_session"), null);
+  });
+});

@@ -168,6 +168,20 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
         });
       });
 
+      it("userId is the active session's user id, and null without one or after sign-out", async () => {
+        const whoami = async (cookie?: string) =>
+          (await (
+            await send(f, "GET", "/whoami", cookie !== undefined ? { cookie } : {})
+          ).json()) as {
+            userId: string | null;
+          };
+        assert.deepEqual(await whoami(), { userId: null });
+        const { cookie } = await signIn(f, "carol");
+        assert.deepEqual(await whoami(cookie), { userId: "carol" });
+        await send(f, "POST", "/signout", { cookie });
+        assert.deepEqual(await whoami(cookie), { userId: null });
+      });
+
       it("a planted cookie is never adopted at sign-in", async () => {
         const planted = "AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
         const { cookie } = await signIn(f, "alice", { cookie: `sk_session=${planted}` });

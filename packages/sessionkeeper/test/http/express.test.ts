@@ -42,6 +42,9 @@ async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
     if (ended) res.status(204).end();
     else res.status(404).json({ error: "not_found" });
   });
+  app.get("/whoami", (req, res) => {
+    res.json({ userId: sessionContext(req).userId });
+  });
   app.get("/healthz", (_req, res) => {
     res.type("text").send("ok");
   });

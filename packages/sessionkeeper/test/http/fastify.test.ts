@@ -52,6 +52,7 @@ function buildFastify(keeper: SessionKeeper, options: FastifyServerOptions = {})
     if (ended) return reply.code(204).send();
     return reply.code(404).send({ error: "not_found" });
   });
+  app.get("/whoami", async (request) => ({ userId: sessionContext(request).userId }));
   app.get("/healthz", async (_request, reply) => reply.type("text/plain").send("ok"));
   app.get("/static/app.js", async (_request, reply) =>
     reply.type("text/javascript").send("console.log('static');"),

@@ -39,6 +39,7 @@ async function startHono(keeper: SessionKeeper): Promise<RunningApp> {
       typeof body?.id === "string" && (await ctx.keeper.revokeSession(userId, body.id, ctx.info));
     return ended ? c.body(null, 204) : c.json({ error: "not_found" }, 404);
   });
+  app.get("/whoami", (c) => c.json({ userId: c.get("sessionkeeper").userId }));
   app.get("/healthz", (c) => c.text("ok"));
   app.get("/static/app.js", (c) => c.text("console.log('static');"));
 
