@@ -108,6 +108,20 @@ describe("SQLite read cache", () => {
     }
   });
 
+  it("reads a session again once its ttl is over", async () => {
+    const db = new Database(sqlite.file);
+    try {
+      const k = createSessionKeeper({ storage: sqliteStorage(db, { cache: { ttl: 20 } }) });
+      const cookie = await signIn(k, "u5");
+      assert.equal((await k.authenticate(request(cookie)))?.record.userAgent, "test");
+      db.prepare("UPDATE sk_sessions SET user_agent = 'later' WHERE user_id = 'u5'").run();
+      await sleep(40);
+      assert.equal((await k.authenticate(request(cookie)))?.record.userAgent, "later");
+    } finally {
+      db.close();
+    }
+  });
+
   it("names a bad cache option at start-up", () => {
     const db = new Database(":memory:");
     try {

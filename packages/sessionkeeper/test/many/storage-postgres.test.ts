@@ -125,6 +125,15 @@ describe("PostgreSQL specifics", { skip }, () => {
         ["b1", "b2", null, "b3", "b1"],
       );
       assert.notEqual(found[0], found[4], "callers never share a record object");
+      // More lookups than one statement takes: split into batches, every one still answered.
+      statements = 0;
+      const many = Array.from({ length: 250 }, (_, i) => (i % 50 === 0 ? "b3" : `none-${i}`));
+      const answers = await Promise.all(many.map((id) => store.findSession(id)));
+      assert.equal(statements, 3, "batches of at most 100");
+      assert.deepEqual(
+        answers.map((r, i) => (r === null ? null : `${r.id}@${i}`)).filter(Boolean),
+        [0, 50, 100, 150, 200].map((i) => `b3@${i}`),
+      );
       // Alone, a lookup still answers (the single-id statement).
       assert.equal((await store.findSession("b2"))?.userId, "user-1");
       // Every lookup of a failed batch fails as a StorageError.
