@@ -10,6 +10,12 @@ const LIVE: SessionStatus[] = ["active", "pending"];
 export interface KyselyStoreOptions {
   /** Called once by `close()`, e.g. to end a pool the store was given. */
   onClose?: () => Promise<void> | void;
+  /**
+   * The dialect has `UPDATE … RETURNING` (SQLite, PostgreSQL): a user's sessions are ended in one
+   * statement that reports exactly the rows it changed. Without it (MySQL, MariaDB) the live rows
+   * are locked with `SELECT … FOR UPDATE` first. Default false.
+   */
+  updateReturning?: boolean;
 }
 
 /**
@@ -144,19 +150,35 @@ export class KyselyStore implements SessionStore {
     end: EndSessionInput,
     options: { exceptId?: string } = {},
   ): Promise<string[]> {
+    const ended = { status: end.status, end_reason: end.reason, ended_at: end.endedAt };
+    // Only the ids this call changed: one another request ended at the same moment is its own
+    // (and its event too), so it must not be reported, or the history would show it twice.
+    if (this.options.updateReturning) {
+      return this.run("endUserSessions", async () => {
+        let update = this.db
+          .updateTable("sk_sessions")
+          .set(ended)
+          .where("user_id", "=", userId)
+          .where("status", "in", LIVE);
+        if (options.exceptId !== undefined) update = update.where("id", "!=", options.exceptId);
+        return (await update.returning("id").execute()).map((r) => r.id);
+      });
+    }
     return this.run("endUserSessions", () =>
       this.db.transaction().execute(async (trx) => {
         let select = trx
           .selectFrom("sk_sessions")
           .select("id")
           .where("user_id", "=", userId)
-          .where("status", "in", LIVE);
+          .where("status", "in", LIVE)
+          // A locking read waits for a concurrent ending to commit and then sees it.
+          .forUpdate();
         if (options.exceptId !== undefined) select = select.where("id", "!=", options.exceptId);
         const ids = (await select.execute()).map((r) => r.id);
         if (ids.length === 0) return [];
         await trx
           .updateTable("sk_sessions")
-          .set({ status: end.status, end_reason: end.reason, ended_at: end.endedAt })
+          .set(ended)
           .where("id", "in", ids)
           .where("status", "in", LIVE)
           .execute();

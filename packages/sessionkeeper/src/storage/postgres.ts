@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
 import { StorageError } from "../errors.js";
 import type { SessionRecord } from "../types.js";
-import { fromSessionRow, KyselyStore } from "./kysely-store.js";
+import { fromSessionRow, KyselyStore, type KyselyStoreOptions } from "./kysely-store.js";
 import type { Database } from "./schema.js";
 import { FIND_SESSION_COLUMNS, rowOf } from "./session-row.js";
 
@@ -50,9 +50,10 @@ export function postgresStorage(pool: PgPool, options: PostgresStorageOptions = 
   events.on?.("connect", (client) => client.on?.("error", ignoreConnectionError));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const query = (pool as { query?: unknown }).query;
+  const storeOptions = { onClose: () => db.destroy(), updateReturning: true };
   return typeof query === "function"
-    ? new PostgresStore(db, pool as unknown as QueryPool, prepared, { onClose: () => db.destroy() })
-    : new KyselyStore(db, { onClose: () => db.destroy() });
+    ? new PostgresStore(db, pool as unknown as QueryPool, prepared, storeOptions)
+    : new KyselyStore(db, storeOptions);
 }
 
 const FIND_SESSION = `select ${FIND_SESSION_COLUMNS} from "sk_sessions" where "id" = $1`;
@@ -87,7 +88,7 @@ class PostgresStore extends KyselyStore {
     db: Kysely<Database>,
     private readonly pool: QueryPool,
     private readonly prepared: boolean,
-    options: { onClose: () => Promise<void> },
+    options: KyselyStoreOptions,
   ) {
     super(db, options);
   }

@@ -3,7 +3,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import { StorageError } from "../errors.js";
 import type { SessionRecord } from "../types.js";
 import type { EndSessionInput, SessionStore } from "./contract.js";
-import { fromSessionRow, KyselyStore } from "./kysely-store.js";
+import { fromSessionRow, KyselyStore, type KyselyStoreOptions } from "./kysely-store.js";
 import type { Database } from "./schema.js";
 import { FIND_SESSION_COLUMNS, rowOf } from "./session-row.js";
 import { type SqliteCacheOptions, SqliteReadCache } from "./sqlite-cache.js";
@@ -44,7 +44,10 @@ export function sqliteStorage(
   database.pragma("synchronous = NORMAL");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   // Kysely's SQLite driver closes the database when the store is closed.
-  return new SqliteStore(db, database, cache, { onClose: () => db.destroy() });
+  return new SqliteStore(db, database, cache, {
+    onClose: () => db.destroy(),
+    updateReturning: true,
+  });
 }
 
 const FIND_SESSION = `select ${FIND_SESSION_COLUMNS} from "sk_sessions" where "id" = ?`;
@@ -68,7 +71,7 @@ class SqliteStore extends KyselyStore {
     db: Kysely<Database>,
     private readonly database: SqliteClient & { inTransaction?: boolean },
     private readonly cache: SqliteReadCache | null,
-    options: { onClose: () => Promise<void> },
+    options: KyselyStoreOptions,
   ) {
     super(db, options);
   }

@@ -61,6 +61,32 @@ describe("MariaDB/MySQL specifics", { skip }, () => {
     }
   });
 
+  it("ending a user's sessions reports only those this call ended, when another request ends one at the same moment", async () => {
+    await store.migrate();
+    const first = record({ userId: "user-c" });
+    const second = record({ userId: "user-c" });
+    for (const r of [first, second]) await store.createSession(r, event(r));
+    const other = await mysqlPromise.createConnection({ uri: database.url });
+    try {
+      // Another request is ending the first session and has not committed yet.
+      await other.query("START TRANSACTION");
+      await other.query(
+        "UPDATE sk_sessions SET status = 'revoked', end_reason = 'revoked_by_user', ended_at = 1 WHERE id = ?",
+        [first.id],
+      );
+      const pending = store.endUserSessions("user-c", {
+        status: "revoked",
+        reason: "revoked_by_admin",
+        endedAt: Date.now(),
+      });
+      await new Promise((r) => setTimeout(r, 150)); // ours now waits for that row's lock
+      await other.query("COMMIT");
+      assert.deepEqual(await pending, [second.id], "the first was the other request's to report");
+    } finally {
+      await other.end();
+    }
+  });
+
   it("compares user ids and session ids exactly, as SQLite and PostgreSQL do: Bob is not bob", async () => {
     await store.migrate();
     const lower = record({ userId: "bob" });

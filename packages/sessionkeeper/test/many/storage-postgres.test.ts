@@ -104,6 +104,38 @@ describe("PostgreSQL specifics", { skip }, () => {
     }
   });
 
+  it("ending a user's sessions reports only those this call ended, when another request ends one at the same moment", async () => {
+    const store = postgresStorage(schema.pool());
+    const locker = schema.pool({ max: 1 });
+    try {
+      await store.migrate();
+      for (const id of ["c1", "c2"])
+        await store.createSession({ ...record(id), userId: "user-c" }, event(id));
+      const other = await locker.connect();
+      try {
+        // Another request is ending c1 and has not committed yet.
+        await other.query("BEGIN");
+        await other.query(
+          "UPDATE sk_sessions SET status = 'revoked', end_reason = 'revoked_by_user', ended_at = 1 WHERE id = 'c1'",
+        );
+        const pending = store.endUserSessions("user-c", {
+          status: "revoked",
+          reason: "revoked_by_admin",
+          endedAt: Date.now(),
+        });
+        await new Promise((r) => setTimeout(r, 150)); // ours now waits for c1's row lock
+        await other.query("COMMIT");
+        assert.deepEqual(await pending, ["c2"], "c1 was the other request's to report");
+      } finally {
+        other.release();
+      }
+      assert.equal((await store.findSession("c1"))?.endReason, "revoked_by_user");
+    } finally {
+      await locker.end();
+      await store.close();
+    }
+  });
+
   it("lookups made together share one statement and each gets its own answer", async () => {
     const pool = schema.pool();
     let statements = 0;
