@@ -364,11 +364,13 @@ export class SessionKeeper {
     userId: string,
     options: { currentId?: string | null; includeEnded?: boolean; limit?: number } = {},
   ): Promise<Session[]> {
+    const now = this.options.now();
     const records = await this.options.storage.listUserSessions(userId, {
       includeEnded: options.includeEnded ?? false,
       limit: Math.min(Math.max(1, options.limit ?? LIST_LIMIT), 1000),
+      // Filtered in the query, so the limit counts only sessions that will be shown.
+      liveAt: { now, idleTimeout: this.options.idleTimeout },
     });
-    const now = this.options.now();
     const sessions = records
       // A session past its deadline that nobody has presented yet is not shown as live.
       .filter(

@@ -277,6 +277,24 @@ describe("engine: idle timeout and absolute lifetime", () => {
   });
 });
 
+describe("engine: listing with a limit", () => {
+  it("fills the limit with live sessions even when more recently used ones are past their lifetime", async () => {
+    const f = await fixture({ idleTimeout: "1d", absoluteTimeout: "2h" });
+    const old = [await f.signIn("user-a"), await f.signIn("user-a"), await f.signIn("user-a")];
+    f.clock.now = T0 + HOUR;
+    const live = await f.signIn("user-a");
+    // The three old ones are used just before their lifetime ends: the most recent activity.
+    f.clock.now = T0 + 2 * HOUR - MINUTE;
+    for (const { token } of old) assert.ok(await f.keeper.authenticate(request(cookie(token))));
+    f.clock.now = T0 + 2 * HOUR + MINUTE;
+    const listed = await f.keeper.listSessions("user-a", { limit: 1 });
+    assert.deepEqual(
+      listed.map((s) => s.id),
+      [live.record.id],
+    );
+  });
+});
+
 describe("engine: last-seen writes", () => {
   it("200 requests within one touch interval write last_seen_at at most once", async () => {
     const f = await fixture({ touchInterval: "60s" });

@@ -37,10 +37,18 @@ export interface SessionStore {
     id: string,
     update: { secretHash: string; status?: "active"; expectStatus: "active" | "pending" },
   ): Promise<boolean>;
-  /** A user's sessions, newest activity first: only active (and pending) ones unless `includeEnded`. */
+  /**
+   * A user's sessions, newest activity first: only active (and pending) ones unless `includeEnded`.
+   * With `liveAt`, live ones past their lifetime (`expires_at <= now`) or idle since
+   * `last_seen_at <= now - idleTimeout` are left out too, before the limit is applied.
+   */
   listUserSessions(
     userId: string,
-    options: { includeEnded: boolean; limit: number },
+    options: {
+      includeEnded: boolean;
+      limit: number;
+      liveAt?: { now: number; idleTimeout: number };
+    },
   ): Promise<SessionRecord[]>;
   /** Ends one live session; with `userId`, only if it belongs to that user. True when it ended now. */
   endSession(id: string, end: EndSessionInput, options?: { userId?: string }): Promise<boolean>;

@@ -114,11 +114,15 @@ export class KyselyStore implements SessionStore {
 
   listUserSessions(
     userId: string,
-    options: { includeEnded: boolean; limit: number },
+    options: Parameters<SessionStore["listUserSessions"]>[1],
   ): Promise<SessionRecord[]> {
     return this.run("listUserSessions", async () => {
       let query = this.db.selectFrom("sk_sessions").selectAll().where("user_id", "=", userId);
       if (!options.includeEnded) query = query.where("status", "in", LIVE);
+      if (!options.includeEnded && options.liveAt) {
+        const { now, idleTimeout } = options.liveAt;
+        query = query.where("expires_at", ">", now).where("last_seen_at", ">", now - idleTimeout);
+      }
       const rows = await query
         .orderBy("last_seen_at", "desc")
         .orderBy("id")

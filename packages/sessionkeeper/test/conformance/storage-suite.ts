@@ -375,6 +375,25 @@ export function runStorageConformance(name: string, open: OpenStore): void {
           assert.deepEqual(live[0], newest);
         }));
 
+      it("with liveAt, leaves out sessions past their lifetime or idle deadline before the limit", () =>
+        withStore(async (store) => {
+          const now = T0 + 10 * MINUTE;
+          const idleTimeout = 5 * MINUTE;
+          // Newest activity, but past its lifetime: it would take the only slot without the filter.
+          await seed(store, { lastSeenAt: now - MINUTE, expiresAt: now });
+          await seed(store, { lastSeenAt: now - idleTimeout }); // idle exactly at the deadline
+          const live = await seed(store, { lastSeenAt: now - 2 * MINUTE, expiresAt: now + 1 });
+          const listed = await store.listUserSessions("user-a", {
+            includeEnded: false,
+            limit: 1,
+            liveAt: { now, idleTimeout },
+          });
+          assert.deepEqual(
+            listed.map((s) => s.id),
+            [live.id],
+          );
+        }));
+
       it("includes ended sessions with includeEnded, still ordered and scoped to the user", () =>
         withStore(async (store) => {
           const a = await seed(store, { lastSeenAt: T0 + 1 * MINUTE });
