@@ -129,7 +129,8 @@ export class SessionKeeper {
     if (!token) return null;
     const { storage, cache } = this.options;
     // Taken before any read: the cache refuses what was read before a revocation reached it.
-    const readStartedAt = cacheClock();
+    // Without an engine cache (SQLite keeps its own in the store) nothing uses it.
+    const readStartedAt = cache ? cacheClock() : 0;
     let record: SessionRecord | null = null;
     if (cache) {
       const cached = cache.get(token.id);

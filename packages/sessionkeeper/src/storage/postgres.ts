@@ -1,5 +1,4 @@
 import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
-import { StorageError } from "../errors.js";
 import type { SessionRecord } from "../types.js";
 import { fromSessionRow, KyselyStore, type KyselyStoreOptions } from "./kysely-store.js";
 import type { Database } from "./schema.js";
@@ -115,12 +114,15 @@ class PostgresStore extends KyselyStore {
     const ids = [...waiting.keys()];
     try {
       const single = ids.length === 1;
-      const { rows } = await this.pool.query({
-        ...(this.prepared ? { name: single ? "sk_find_session_v1" : "sk_find_sessions_v1" } : {}),
-        text: single ? FIND_SESSION : FIND_SESSIONS,
-        values: [single ? ids[0] : ids],
-        rowMode: "array",
-      });
+      // run() turns a driver failure into the same StorageError every other step raises.
+      const { rows } = await this.run("findSession", () =>
+        this.pool.query({
+          ...(this.prepared ? { name: single ? "sk_find_session_v1" : "sk_find_sessions_v1" } : {}),
+          text: single ? FIND_SESSION : FIND_SESSIONS,
+          values: [single ? ids[0] : ids],
+          rowMode: "array",
+        }),
+      );
       const found = new Map<unknown, unknown[]>();
       for (const values of rows) found.set(values[0], values);
       for (const [id, waiters] of waiting) {
@@ -129,10 +131,8 @@ class PostgresStore extends KyselyStore {
         for (const waiter of waiters) waiter.resolve(values ? fromSessionRow(rowOf(values)) : null);
       }
     } catch (error) {
-      const failure = new StorageError("session storage failed during findSession", {
-        cause: error,
-      });
-      for (const waiters of waiting.values()) for (const waiter of waiters) waiter.reject(failure);
+      for (const waiters of waiting.values())
+        for (const waiter of waiters) waiter.reject(error as Error);
     }
   }
 }

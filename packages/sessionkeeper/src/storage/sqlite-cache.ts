@@ -1,3 +1,4 @@
+import { cacheClock, LocalSessionCache } from "../cache/local-cache.js";
 import { type Duration, describe, requireDuration } from "../duration.js";
 import type { SessionRecord } from "../types.js";
 
@@ -21,11 +22,6 @@ export interface CacheConnection {
   readonly open?: boolean;
 }
 
-interface Entry {
-  record: SessionRecord;
-  expiresAt: number;
-}
-
 interface PluckedStatement {
   get(): unknown;
 }
@@ -34,18 +30,22 @@ interface PluckedStatement {
  * Sessions read from one SQLite connection, kept while the database is provably unchanged:
  * `PRAGMA data_version` moves when any other connection commits, and every write through this
  * connection goes through the store, which drops the ids it touched. One cache per connection,
- * so every store (and keeper) on that connection sees the same drops.
+ * so every store (and keeper) on that connection sees the same drops. The records themselves
+ * live in a {@link LocalSessionCache}, as the Redis cache's do.
  */
 export class SqliteReadCache {
-  readonly #entries = new Map<string, Entry>();
+  readonly #local: LocalSessionCache;
   readonly #dataVersion: PluckedStatement;
   #version: unknown;
   #checkedAt = Number.NEGATIVE_INFINITY;
 
   private constructor(
     private readonly connection: CacheConnection,
-    private readonly limits: { maxEntries: number; checkInterval: number; ttl: number },
+    private readonly checkInterval: number,
+    limits: { maxEntries: number; ttl: number },
   ) {
+    // Reads here are synchronous: one that began before a drop has already finished by then.
+    this.#local = new LocalSessionCache({ ...limits, maxReadTime: 1000 });
     const statement = connection.prepare("PRAGMA data_version") as {
       pluck(toggle: boolean): PluckedStatement;
     };
@@ -62,11 +62,11 @@ export class SqliteReadCache {
     connection: CacheConnection,
     options: SqliteCacheOptions = {},
   ): SqliteReadCache | null {
-    const limits = resolveCacheOptions(options);
+    const { checkInterval, ...limits } = resolveCacheOptions(options);
     if (limits.maxEntries === 0) return null;
     let cache = SqliteReadCache.#byConnection.get(connection);
     if (!cache) {
-      cache = new SqliteReadCache(connection, limits);
+      cache = new SqliteReadCache(connection, checkInterval, limits);
       SqliteReadCache.#byConnection.set(connection, cache);
     }
     return cache;
@@ -78,7 +78,7 @@ export class SqliteReadCache {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#local.size;
   }
 
   /**
@@ -87,47 +87,34 @@ export class SqliteReadCache {
    */
   get(id: string): SessionRecord | undefined {
     this.#checkForeignCommits();
-    const entry = this.#entries.get(id);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= performance.now()) {
-      this.#entries.delete(id);
-      return undefined;
-    }
-    return { ...entry.record };
+    return this.#local.get(id) ?? undefined;
   }
 
-  /** Keeps a record just read on this connection (in the same synchronous step as the read). */
-  set(record: SessionRecord): void {
-    this.#entries.delete(record.id);
-    this.#entries.set(record.id, {
-      record: { ...record },
-      expiresAt: performance.now() + this.limits.ttl,
-    });
-    // Oldest inserted goes first: a plain bound, enough for a backstop that is re-read anyway.
-    if (this.#entries.size > this.limits.maxEntries)
-      this.#entries.delete(this.#entries.keys().next().value as string);
+  /** Keeps a record just read on this connection, given the time the read began. */
+  set(record: SessionRecord, readStartedAt: number): void {
+    this.#local.set(record, readStartedAt);
   }
 
   drop(ids: readonly string[]): void {
-    for (const id of ids) this.#entries.delete(id);
+    this.#local.drop(ids);
   }
 
   clear(): void {
-    this.#entries.clear();
+    this.#local.clear();
   }
 
   #checkForeignCommits(): void {
     if (this.connection.open === false) {
-      this.#entries.clear();
+      this.#local.clear();
       throw new Error("The database connection is not open");
     }
-    const now = performance.now();
-    if (now - this.#checkedAt < this.limits.checkInterval) return;
+    const now = cacheClock();
+    if (now - this.#checkedAt < this.checkInterval) return;
     const version = this.#dataVersion.get();
     this.#checkedAt = now;
     if (version !== this.#version) {
       this.#version = version;
-      this.#entries.clear();
+      this.#local.clear();
     }
   }
 }

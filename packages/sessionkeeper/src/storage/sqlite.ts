@@ -1,5 +1,6 @@
 import type { SqliteDatabase } from "kysely";
 import { Kysely, SqliteDialect } from "kysely";
+import { cacheClock } from "../cache/local-cache.js";
 import { StorageError } from "../errors.js";
 import type { SessionRecord } from "../types.js";
 import type { EndSessionInput, SessionStore } from "./contract.js";
@@ -88,11 +89,12 @@ class SqliteStore extends KyselyStore {
         if (typeof statement.raw !== "function") return super.findSession(id);
         this.#find = statement.raw(true);
       }
+      const readStartedAt = cacheClock();
       const values = this.#find.get(id);
       const record = values ? fromSessionRow(rowOf(values)) : null;
       // Stored in the same synchronous step as the read: no write can fall in between.
       if (record && (record.status === "active" || record.status === "pending"))
-        this.cache?.set(record);
+        this.cache?.set(record, readStartedAt);
       return Promise.resolve(record);
     } catch (error) {
       return Promise.reject(
