@@ -3,12 +3,13 @@
 //   tsx --conditions=sessionkeeper-source profile.ts [variant] [seconds]   (default sk-express-sqlite 10)
 // PROFILE_TOP=<n> prints n frames in each list (default 25).
 // PROFILE_CALLERS=<regexp> also prints the call paths into matching frames.
+// PROFILE_UNDER=<regexp> also prints where the time inside matching frames goes (self time).
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSessionkeeper } from "./lib/build.js";
-import { callersOf, summarizeProfile } from "./lib/cpu-profile.js";
+import { callersOf, selfTimeUnder, summarizeProfile } from "./lib/cpu-profile.js";
 import { runAutocannon } from "./lib/load.js";
 import { ServerProcess } from "./lib/server-process.js";
 import { PostgresDatabases, RedisKeys } from "./lib/services.js";
@@ -73,6 +74,14 @@ try {
     console.log(`\nCall paths into /${focus}/:`);
     for (const c of callersOf(join(dir, file), new RegExp(focus)).slice(0, 10))
       console.log(`${String(c.percent).padStart(5)}%  ${c.stack}`);
+  }
+  const under = process.env.PROFILE_UNDER;
+  if (under) {
+    console.log(`\nSelf time inside /${under}/:`);
+    for (const f of selfTimeUnder(join(dir, file), new RegExp(under)).slice(0, 25))
+      console.log(
+        `${String(f.percent).padStart(5)}% ${micros(f.percent).toFixed(1).padStart(6)} µs  ${f.frame}`,
+      );
   }
 } finally {
   await postgres.close().catch(() => {});

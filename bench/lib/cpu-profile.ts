@@ -99,3 +99,28 @@ export function callersOf(
     .sort((a, b) => b[1] - a[1])
     .map(([stack, hits]) => ({ stack, percent: Math.round((hits / all) * 1000) / 10 }));
 }
+
+/** Where the time under frames matching `pattern` goes: each frame's self time inside them. */
+export function selfTimeUnder(
+  path: string,
+  pattern: RegExp,
+): Array<{ frame: string; percent: number }> {
+  const profile = JSON.parse(readFileSync(path, "utf8")) as { nodes: ProfileNode[] };
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  const all = profile.nodes.reduce((sum, n) => sum + (n.hitCount ?? 0), 0) || 1;
+  const self = new Map<string, number>();
+  for (const node of profile.nodes) {
+    if (!node.hitCount) continue;
+    let inside = false;
+    for (let id: number | undefined = node.id; id !== undefined && !inside; id = parent.get(id))
+      inside = pattern.test(label(byId.get(id) as ProfileNode));
+    if (!inside) continue;
+    self.set(label(node), (self.get(label(node)) ?? 0) + node.hitCount);
+  }
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .map(([frame, hits]) => ({ frame, percent: Math.round((hits / all) * 1000) / 10 }));
+}

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { cacheClock } from "./cache/local-cache.js";
 import { readSingleCookie, serializeCookie } from "./cookies.js";
+import { isPromise, type MaybePromise } from "./maybe-promise.js";
 import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
 import { toSession } from "./session-view.js";
 import type { EndSessionInput } from "./storage/contract.js";
@@ -10,6 +11,7 @@ import {
   hashSecret,
   parseToken,
   randomId,
+  type SessionToken,
   verifySecret,
 } from "./token.js";
 import type { Location, LoginEvent, RequestInfo, Session, SessionRecord } from "./types.js";
@@ -124,30 +126,67 @@ export class SessionKeeper {
   }
 
   async validate(info: RequestInfo): Promise<Validated | null> {
+    return this.validateNow(info);
+  }
+
+  /**
+   * {@link validate} without a promise when every step can answer at once: cookie, a cache or store
+   * that answers from memory (or synchronous SQLite), the hash compare. Adapters use it so that the
+   * common request costs no microtask turn; anything that must wait (a network read, ending an
+   * expired session, a gate, the last-seen write) continues as a promise. Only storage failures
+   * throw, synchronously or as a rejection.
+   */
+  validateNow(info: RequestInfo): MaybePromise<Validated | null> {
     const raw = readSingleCookie(info.cookieHeader, this.cookieName(this.isSecure(info.secure)));
     const token = parseToken(raw);
     if (!token) return null;
-    const { storage, cache } = this.options;
+    const cache = this.options.cache;
+    if (!cache) {
+      // Without an engine cache (SQLite keeps its own in the store) no read time is needed.
+      const found = this.options.storage.findSession(token.id);
+      return isPromise(found)
+        ? found.then((record) => this.#accept(token.secret, record, info, 0))
+        : this.#accept(token.secret, found, info, 0);
+    }
     // Taken before any read: the cache refuses what was read before a revocation reached it.
-    // Without an engine cache (SQLite keeps its own in the store) nothing uses it.
-    const readStartedAt = cache ? cacheClock() : 0;
-    let record: SessionRecord | null = null;
-    if (cache) {
-      const cached = cache.get(token.id);
-      record = isPromise(cached) ? await cached : cached;
-      // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
-      if (record && this.options.now() >= record.lastSeenAt + this.options.idleTimeout)
-        record = null;
-    }
-    if (!record) {
-      record = await storage.findSession(token.id);
-      if (cache && record && (record.status === "active" || record.status === "pending"))
-        await cache.set(record, readStartedAt);
-    }
-    // Constant-time comparison of hashes; an unknown id and a wrong secret look the same to the caller.
-    if (!record || !verifySecret(token.secret, record.secretHash)) return null;
-    if (record.status !== "active" && record.status !== "pending") return null;
+    const readStartedAt = cacheClock();
+    const cached = cache.get(token.id);
+    return isPromise(cached)
+      ? cached.then((record) => this.#fromCache(token, record, info, readStartedAt))
+      : this.#fromCache(token, cached, info, readStartedAt);
+  }
 
+  #fromCache(
+    token: SessionToken,
+    cached: SessionRecord | null,
+    info: RequestInfo,
+    readStartedAt: number,
+  ): MaybePromise<Validated | null> {
+    // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
+    if (cached && this.options.now() < cached.lastSeenAt + this.options.idleTimeout)
+      return this.#accept(token.secret, cached, info, readStartedAt);
+    const found = this.options.storage.findSession(token.id);
+    const store = (record: SessionRecord | null): MaybePromise<Validated | null> => {
+      if (record && (record.status === "active" || record.status === "pending")) {
+        const stored = this.options.cache?.set(record, readStartedAt);
+        if (isPromise(stored))
+          return stored.then(() => this.#accept(token.secret, record, info, readStartedAt));
+      }
+      return this.#accept(token.secret, record, info, readStartedAt);
+    };
+    return isPromise(found) ? found.then(store) : store(found);
+  }
+
+  /** Checks a looked-up record against the presented secret, its status and its timeouts. */
+  #accept(
+    secret: string,
+    record: SessionRecord | null,
+    info: RequestInfo,
+    readStartedAt: number,
+  ): MaybePromise<Validated | null> {
+    // Constant-time comparison of hashes; an unknown id and a wrong secret look the same to the caller.
+    if (!record || !verifySecret(secret, record.secretHash)) return null;
+    if (record.status !== "active" && record.status !== "pending") return null;
     const now = this.options.now();
     const timedOut =
       now >= record.expiresAt
@@ -156,14 +195,24 @@ export class SessionKeeper {
           ? "idle_timeout"
           : null;
     if (timedOut) {
-      await this.#end(
+      return this.#end(
         record,
         { status: "expired", reason: timedOut, endedAt: now },
         "session_expired",
         info,
-      );
-      return null;
+      ).then(() => null);
     }
+    if (this.#gates.length > 0) return this.#gateThenTouch(record, info, now, readStartedAt);
+    if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now, readStartedAt);
+    return new ValidatedSession(record, this.options.idleTimeout);
+  }
+
+  async #gateThenTouch(
+    record: SessionRecord,
+    info: RequestInfo,
+    now: number,
+    readStartedAt: number,
+  ): Promise<Validated | null> {
     for (const gate of this.#gates) {
       const reason = await gate(record, info);
       if (reason !== null) {
@@ -176,10 +225,22 @@ export class SessionKeeper {
         return null;
       }
     }
-    if (now - record.lastSeenAt >= this.options.touchInterval && !this.#touching.has(record.id)) {
-      record = await this.#touch(record, info.ip, now, readStartedAt);
-    }
+    if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now, readStartedAt);
     return new ValidatedSession(record, this.options.idleTimeout);
+  }
+
+  #touchDue(record: SessionRecord, now: number): boolean {
+    return now - record.lastSeenAt >= this.options.touchInterval && !this.#touching.has(record.id);
+  }
+
+  async #touchThenAccept(
+    record: SessionRecord,
+    info: RequestInfo,
+    now: number,
+    readStartedAt: number,
+  ): Promise<Validated> {
+    const touched = await this.#touch(record, info.ip, now, readStartedAt);
+    return new ValidatedSession(touched, this.options.idleTimeout);
   }
 
   async #touch(
@@ -580,10 +641,6 @@ function nullLocation(location: Location | null): {
     region: location?.region ?? null,
     country: location?.country ?? null,
   };
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /** A validation result whose public view is built only if someone reads it (most requests don't). */

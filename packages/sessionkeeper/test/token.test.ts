@@ -83,5 +83,22 @@ describe("token", () => {
     assert.equal(verifySecret(secret, `${hash}00`), false);
     assert.equal(verifySecret(secret, "z".repeat(64)), false);
     assert.equal(verifySecret(secret, secret), false);
+    // One character off at either end, or 64 characters outside Latin-1: no match.
+    const flip = (c: string) => (c === "0" ? "1" : "0");
+    assert.equal(verifySecret(secret, `${flip(hash[0] as string)}${hash.slice(1)}`), false);
+    assert.equal(verifySecret(secret, `${hash.slice(0, 63)}${flip(hash[63] as string)}`), false);
+    assert.equal(verifySecret(secret, "\u0130".repeat(64)), false);
+    // Stored hashes are lowercase hex as hashSecret writes them; anything else fails closed.
+    assert.equal(verifySecret(secret, hash.toUpperCase()), hash === hash.toUpperCase());
+  });
+
+  it("answers each comparison on its own inputs: a mismatch leaves nothing behind for the next", () => {
+    const tokens = Array.from({ length: 50 }, () => generateToken().secret);
+    const hashes = tokens.map(hashSecret);
+    for (let i = 0; i < tokens.length; i++) {
+      const secret = tokens[i] as string;
+      assert.equal(verifySecret(secret, hashes[(i + 1) % tokens.length] as string), false);
+      assert.equal(verifySecret(secret, hashes[i] as string), true);
+    }
   });
 });

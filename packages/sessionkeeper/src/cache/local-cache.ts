@@ -14,8 +14,10 @@ export interface LocalCacheOptions {
 }
 
 interface Entry {
-  record: SessionRecord;
+  record: Readonly<SessionRecord>;
   expiresAt: number;
+  /** When the entry took its place in recency order, counted in insertions. */
+  stamp: number;
 }
 
 /** The clock every `readStartedAt` is measured on: monotonic, sub-millisecond. */
@@ -32,6 +34,7 @@ export class LocalSessionCache {
   // Ids dropped in the last maxReadTime, with the time of the drop.
   readonly #tombstones = new Map<string, number>();
   #clearedAt = Number.NEGATIVE_INFINITY;
+  #stamp = 0;
 
   constructor(private readonly options: LocalCacheOptions) {}
 
@@ -39,7 +42,7 @@ export class LocalSessionCache {
     return this.#entries.size;
   }
 
-  /** The cached record (a copy the caller may change), or null. */
+  /** The cached record, frozen (shared by every reader: nobody can corrupt it), or null. */
   get(id: string): SessionRecord | null {
     const entry = this.#entries.get(id);
     if (entry === undefined) return null;
@@ -47,10 +50,15 @@ export class LocalSessionCache {
       this.#entries.delete(id);
       return null;
     }
-    // Map order doubles as recency order: re-insert so eviction takes the least recently used.
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
-    return { ...entry.record };
+    // Map order doubles as recency order, and eviction takes the oldest. Moving an entry costs a
+    // delete and an insert, so only one that has drifted into the older half moves: an entry used
+    // within the last maxEntries/2 insertions is still never evicted, and hits usually move nothing.
+    if (this.#stamp - entry.stamp >= this.options.maxEntries / 2) {
+      this.#entries.delete(id);
+      entry.stamp = ++this.#stamp;
+      this.#entries.set(id, entry);
+    }
+    return entry.record;
   }
 
   /**
@@ -68,7 +76,11 @@ export class LocalSessionCache {
       if (droppedAt < now - this.options.maxReadTime) this.#tombstones.delete(id);
     }
     this.#entries.delete(id);
-    this.#entries.set(id, { record: { ...record }, expiresAt: now + this.options.ttl });
+    this.#entries.set(id, {
+      record: Object.freeze({ ...record }),
+      expiresAt: now + this.options.ttl,
+      stamp: ++this.#stamp,
+    });
     if (this.#entries.size > this.options.maxEntries)
       this.#entries.delete(this.#entries.keys().next().value as string);
   }

@@ -1,5 +1,6 @@
 import { resolveClientIp } from "../client-ip.js";
 import { isStorageError } from "../errors.js";
+import { isPromise, type MaybePromise } from "../maybe-promise.js";
 import { isSameOriginRequest, isUnsafeMethod } from "../origin.js";
 import type { SessionKeeper, Validated } from "../session-keeper.js";
 import type { RequestInfo, Session, SessionRecord } from "../types.js";
@@ -160,13 +161,14 @@ export function requestInfo(keeper: SessionKeeper, req: RawRequest): RequestInfo
 /**
  * What every adapter does first: skip excluded paths, refuse cross-origin unsafe requests, and
  * validate the session cookie. A storage failure becomes 503: authenticated routes fail closed.
+ * The outcome is ready at once when validation needed no wait (see `SessionKeeper.validateNow`).
  */
-export async function beginRequest(
+export function beginRequest(
   keeper: SessionKeeper,
   req: RawRequest,
   setCookie: (value: string) => void,
-): Promise<Outcome> {
-  if (keeper.isExcluded(req.path)) return { kind: "excluded" };
+): MaybePromise<Outcome> {
+  if (keeper.isExcluded(req.path)) return EXCLUDED;
   // Safe methods always pass: skip reading three headers on every GET.
   const sameOrigin =
     !isUnsafeMethod(req.method) ||
@@ -175,14 +177,35 @@ export async function beginRequest(
       origin: req.header("origin"),
       host: req.header("host"),
     });
-  if (!sameOrigin) return { kind: "forbidden", status: 403, error: "cross_origin_request" };
+  if (!sameOrigin) return FORBIDDEN;
   const info = requestInfo(keeper, req);
+  const proceed = (found: Validated | null): Outcome => ({
+    kind: "next",
+    context: new RequestSession(keeper, info, found, setCookie),
+  });
+  let found: MaybePromise<Validated | null>;
   try {
-    const found = await keeper.validate(info);
-    return { kind: "next", context: new RequestSession(keeper, info, found, setCookie) };
+    found = keeper.validateNow(info);
   } catch (error) {
-    if (isStorageError(error))
-      return { kind: "unavailable", status: 503, error: "storage_unavailable" };
-    throw error;
+    return unavailable(error);
   }
+  return isPromise(found) ? found.then(proceed, unavailable) : proceed(found);
+}
+
+const EXCLUDED: Outcome = Object.freeze({ kind: "excluded" });
+const FORBIDDEN: Outcome = Object.freeze({
+  kind: "forbidden",
+  status: 403,
+  error: "cross_origin_request",
+});
+const UNAVAILABLE: Outcome = Object.freeze({
+  kind: "unavailable",
+  status: 503,
+  error: "storage_unavailable",
+});
+
+/** A storage failure is an answer (503); anything else is a bug and goes to the framework. */
+function unavailable(error: unknown): Outcome {
+  if (isStorageError(error)) return UNAVAILABLE;
+  throw error;
 }

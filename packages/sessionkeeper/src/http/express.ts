@@ -1,8 +1,9 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { isStorageError } from "../errors.js";
+import { isPromise } from "../maybe-promise.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
-import { beginRequest, type RequestSession } from "./context.js";
+import { beginRequest, type Outcome, type RequestSession } from "./context.js";
 
 declare global {
   namespace Express {
@@ -21,8 +22,10 @@ declare global {
  * app.get("/me", requireSession(), (req, res) => res.json(getSession(req)));
  */
 export function sessionMiddleware(keeper: SessionKeeper): RequestHandler {
-  return async (req: Request, res: Response, next: NextFunction) => {
-    const outcome = await beginRequest(
+  // Not an async function: a session answered from memory goes on to the route in the same turn,
+  // with no promise for Express to wait on. A late outcome's failure goes to Express's error path.
+  return (req: Request, res: Response, next: NextFunction) => {
+    const outcome = beginRequest(
       keeper,
       {
         method: req.method,
@@ -38,14 +41,18 @@ export function sessionMiddleware(keeper: SessionKeeper): RequestHandler {
         res.setHeader("Cache-Control", "no-store");
       },
     );
-    if (outcome.kind === "excluded") return next();
-    if (outcome.kind !== "next") {
-      res.status(outcome.status).json({ error: outcome.error });
-      return;
-    }
-    req.sessionkeeper = outcome.context;
-    next();
+    if (isPromise(outcome)) outcome.then((ready) => proceed(ready, req, res, next)).catch(next);
+    else proceed(outcome, req, res, next);
   };
+}
+
+function proceed(outcome: Outcome, req: Request, res: Response, next: NextFunction): void {
+  if (outcome.kind === "forbidden" || outcome.kind === "unavailable") {
+    res.status(outcome.status).json({ error: outcome.error });
+    return;
+  }
+  if (outcome.kind === "next") req.sessionkeeper = outcome.context;
+  next();
 }
 
 /** Answers 401 `{"error":"unauthenticated"}` unless the request has an active session. */

@@ -7,9 +7,10 @@ import type {
   preHandlerAsyncHookHandler,
 } from "fastify";
 import { isStorageError } from "../errors.js";
+import { isPromise } from "../maybe-promise.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
-import { beginRequest, type RawRequest, type RequestSession } from "./context.js";
+import { beginRequest, type Outcome, type RawRequest, type RequestSession } from "./context.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -32,15 +33,21 @@ export function fastifySessions(keeper: SessionKeeper): FastifyPluginCallback {
   const plugin: FastifyPluginCallback = (app, _options, done) => {
     // Declared up front (null, not an object: Fastify 5 refuses shared reference defaults).
     app.decorateRequest("sessionkeeper", null);
-    app.addHook("onRequest", async (request, reply) => {
-      const outcome = await beginRequest(keeper, rawRequest(request), (cookie) => {
+    // A callback hook, not an async one: a session answered from memory calls done() in the same
+    // turn. Answering here (403/503) means not calling done, as Fastify's hooks guide says.
+    app.addHook("onRequest", (request, reply, hookDone) => {
+      const outcome = beginRequest(keeper, rawRequest(request), (cookie) => {
         reply.header("set-cookie", cookie); // Fastify appends repeated set-cookie values
         // A response that sets a session cookie must never be stored by a shared cache.
         reply.header("cache-control", "no-store");
       });
-      if (outcome.kind === "excluded") return;
-      if (outcome.kind !== "next") return reply.code(outcome.status).send({ error: outcome.error });
-      request.sessionkeeper = outcome.context;
+      const proceed = (ready: Outcome) => {
+        if (ready.kind === "next") request.sessionkeeper = ready.context;
+        if (ready.kind === "next" || ready.kind === "excluded") return hookDone();
+        reply.code(ready.status).send({ error: ready.error });
+      };
+      if (isPromise(outcome)) outcome.then(proceed).catch(hookDone);
+      else proceed(outcome);
     });
     done();
   };

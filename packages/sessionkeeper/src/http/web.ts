@@ -1,6 +1,7 @@
 import { isStorageError } from "../errors.js";
+import { isPromise } from "../maybe-promise.js";
 import type { SessionKeeper } from "../session-keeper.js";
-import { beginRequest, type RequestSession } from "./context.js";
+import { beginRequest, type Outcome, type RawRequest, type RequestSession } from "./context.js";
 
 export interface WebOptions<Env = unknown> {
   /**
@@ -61,33 +62,43 @@ interface HonoLikeContext {
  * app.use(honoSessions(keeper));
  */
 export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
-  return async (c: HonoLikeContext, next: () => Promise<void>): Promise<Response | undefined> => {
+  // Not an async function: a session answered from memory costs no extra promise before `next()`.
+  return (c: HonoLikeContext, next: () => Promise<void>): Promise<Response | undefined> => {
     const cookies: string[] = [];
-    const outcome = await beginRequest(
-      keeper,
-      rawRequest(c.req.raw, c.env, options, c.req.path),
-      (v) => cookies.push(v),
+    const outcome = beginRequest(keeper, rawRequest(c.req.raw, c.env, options, c.req.path), (v) =>
+      cookies.push(v),
     );
-    if (outcome.kind === "excluded") {
-      await next();
-      return undefined;
-    }
-    if (outcome.kind !== "next") return c.json({ error: outcome.error }, outcome.status);
-    c.set("sessionkeeper", outcome.context);
-    try {
-      await next();
-    } catch (error) {
-      if (isStorageError(error)) return c.json({ error: "storage_unavailable" }, 503);
-      throw error;
-    }
-    // Hono turns a route's error into a response itself, so next() rarely throws: fail closed with 503.
-    if (isStorageError(c.error)) {
-      c.res = c.json({ error: "storage_unavailable" }, 503);
-      return undefined;
-    }
-    if (cookies.length > 0) c.res = withCookies(c.res, cookies);
-    return undefined;
+    return isPromise(outcome)
+      ? outcome.then((ready) => continueHono(ready, c, next, cookies))
+      : continueHono(outcome, c, next, cookies);
   };
+}
+
+async function continueHono(
+  outcome: Outcome,
+  c: HonoLikeContext,
+  next: () => Promise<void>,
+  cookies: string[],
+): Promise<Response | undefined> {
+  if (outcome.kind === "excluded") {
+    await next();
+    return undefined;
+  }
+  if (outcome.kind !== "next") return c.json({ error: outcome.error }, outcome.status);
+  c.set("sessionkeeper", outcome.context);
+  try {
+    await next();
+  } catch (error) {
+    if (isStorageError(error)) return c.json({ error: "storage_unavailable" }, 503);
+    throw error;
+  }
+  // Hono turns a route's error into a response itself, so next() rarely throws: fail closed with 503.
+  if (isStorageError(c.error)) {
+    c.res = c.json({ error: "storage_unavailable" }, 503);
+    return undefined;
+  }
+  if (cookies.length > 0) c.res = withCookies(c.res, cookies);
+  return undefined;
 }
 
 /** Answers 401 unless the request has an active session (Hono). */
@@ -102,23 +113,48 @@ export function honoRequireSession() {
   };
 }
 
-function rawRequest<Env>(request: Request, env: Env, options: WebOptions<Env>, path?: string) {
+function rawRequest<Env>(
+  request: Request,
+  env: Env,
+  options: WebOptions<Env>,
+  path?: string,
+): RawRequest {
   // Request URLs are absolute and already parsed once: no second parse when the router has the path.
   const url = request.url;
+  const incoming = nodeIncoming(env);
+  const nodeHeaders = incoming?.headers;
   return {
     method: request.method,
     path: path ?? new URL(url).pathname,
-    header: (name: string) => request.headers.get(name),
+    // On @hono/node-server the Node request is at hand: its parsed header object is one property
+    // read, where the Web Headers view scans the raw list for some names. Same values either way.
+    header: nodeHeaders
+      ? (name) => nodeHeader(nodeHeaders, name)
+      : (name) => request.headers.get(name),
     socketAddress: options.socketAddress
       ? options.socketAddress(request, env)
-      : nodeServerAddress(env),
+      : (incoming?.socket?.remoteAddress ?? null),
     encrypted: url.startsWith("https:"),
   };
 }
 
-function nodeServerAddress(env: unknown): string | null {
-  const incoming = (env as { incoming?: { socket?: { remoteAddress?: string } } } | null)?.incoming;
-  return incoming?.socket?.remoteAddress ?? null;
+interface NodeIncoming {
+  headers?: Record<string, string | string[] | undefined>;
+  socket?: { remoteAddress?: string };
+}
+
+function nodeIncoming(env: unknown): NodeIncoming | undefined {
+  return (env as { incoming?: NodeIncoming } | null)?.incoming;
+}
+
+function nodeHeader(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | null {
+  const value = headers[name];
+  if (value === undefined) return null;
+  // Node joins most repeated headers; for the rest take the first, as browsers send one.
+  return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
 function json(body: unknown, status: number): Response {

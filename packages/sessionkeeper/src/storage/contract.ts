@@ -17,8 +17,12 @@ export interface SessionStore {
   migrate(): Promise<void>;
   /** Inserts a session and its sign-in event atomically: a crash leaves neither or both. */
   createSession(session: SessionRecord, event: LoginEvent): Promise<void>;
-  /** One indexed lookup by primary key. */
-  findSession(id: string): Promise<SessionRecord | null>;
+  /**
+   * One indexed lookup by primary key. A store that can answer at once (from memory, or a
+   * synchronous driver) may return the record itself, and may then throw its `StorageError`
+   * synchronously: the per-request path then costs no promise.
+   */
+  findSession(id: string): SessionRecord | null | Promise<SessionRecord | null>;
   /**
    * Writes last-seen time and IP (and location, when given), only if `lastSeenAt` in the row is still
    * `previousLastSeenAt`: concurrent requests and instances write once. True when a row changed.

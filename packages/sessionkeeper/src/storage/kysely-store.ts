@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely, type Selectable } from "kysely";
 import { StorageError } from "../errors.js";
+import type { MaybePromise } from "../maybe-promise.js";
 import type { LoginEvent, SessionRecord, SessionStatus } from "../types.js";
 import type { EndSessionInput, SessionStore } from "./contract.js";
 import { migrateToLatest } from "./migrations.js";
@@ -60,7 +61,8 @@ export class KyselyStore implements SessionStore {
     );
   }
 
-  findSession(id: string): Promise<SessionRecord | null> {
+  // Typed as the contract's MaybePromise so that a synchronous driver's store may answer at once.
+  findSession(id: string): MaybePromise<SessionRecord | null> {
     return this.run("findSession", async () => {
       // Every request runs this one query: compile it once (the same SQL, a fresh parameter) rather
       // than build and compile it per request, which bench/ profiles showed on the request path.

@@ -77,13 +77,14 @@ class SqliteStore extends KyselyStore {
     super(db, options);
   }
 
-  override findSession(id: string): Promise<SessionRecord | null> {
+  /** Answers synchronously outside a transaction; a failure throws its `StorageError` at once. */
+  override findSession(id: string): SessionRecord | null | Promise<SessionRecord | null> {
     // Another task's transaction is open between its awaits: queue behind it, never read its
     // uncommitted rows (nor cache them). A client without better-sqlite3's API takes the same path.
     if (this.database.inTransaction !== false) return super.findSession(id);
     try {
       const cached = this.cache?.get(id);
-      if (cached !== undefined) return Promise.resolve(cached);
+      if (cached !== undefined) return cached;
       if (!this.#find) {
         const statement = this.database.prepare(FIND_SESSION) as unknown as Partial<RawStatement>;
         if (typeof statement.raw !== "function") return super.findSession(id);
@@ -95,11 +96,9 @@ class SqliteStore extends KyselyStore {
       // Stored in the same synchronous step as the read: no write can fall in between.
       if (record && (record.status === "active" || record.status === "pending"))
         this.cache?.set(record, readStartedAt);
-      return Promise.resolve(record);
+      return record;
     } catch (error) {
-      return Promise.reject(
-        new StorageError("session storage failed during findSession", { cause: error }),
-      );
+      throw new StorageError("session storage failed during findSession", { cause: error });
     }
   }
 

@@ -60,11 +60,19 @@ function hasAttribute(cookie: SetCookie, name: string): boolean {
  * fail-closed storage, and client IP resolution.
  */
 export function runHttpBehaviour(name: string, startServer: StartServer): void {
-  async function startFixture(options: Partial<SessionKeeperOptions> = {}): Promise<Fixture> {
+  async function startFixture(
+    options: Partial<SessionKeeperOptions> = {},
+    fixture: { lookupsAnswerLater?: boolean } = {},
+  ): Promise<Fixture> {
     const sqlite = await tempSqlite("sk-http-");
     const counted = countingStore(sqlite.store);
+    // SQLite answers lookups at once; a network store (PostgreSQL, MySQL) answers in a later turn.
+    // Adapters take a different path for each, so both are driven through the same app.
+    const storage = fixture.lookupsAnswerLater
+      ? { ...counted.store, findSession: async (id: string) => counted.store.findSession(id) }
+      : counted.store;
     const keeper = createSessionKeeper({
-      storage: counted.store,
+      storage,
       excludePaths: ["/healthz", "/static"],
       ...options,
     });
@@ -429,6 +437,39 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
         const res = await send(f, "GET", "/healthz", { cookie });
         assert.equal(res.status, 200);
         await res.text();
+      });
+    });
+
+    describe("when the store answers lookups in a later turn, as network stores do", () => {
+      let f: Fixture;
+      before(async () => {
+        f = await startFixture({}, { lookupsAnswerLater: true });
+      });
+      after(() => f.close());
+
+      it("serves the session, refuses a tampered cookie, and ends revoked sessions at once", async () => {
+        const alice = await signIn(f, "alice");
+        const other = await signIn(f, "alice");
+        const seen = await me(f, alice.cookie);
+        assert.equal(seen.status, 200);
+        assert.equal((seen.body as { session: { id: string } }).session.id, alice.session.id);
+        const tampered = `${alice.cookie.slice(0, -1)}${alice.cookie.endsWith("A") ? "B" : "A"}`;
+        assert.equal((await me(f, tampered)).status, 401);
+        const revoked = await send(f, "POST", "/revoke", {
+          cookie: other.cookie,
+          body: { id: alice.session.id },
+        });
+        assert.equal(revoked.status, 204);
+        assert.equal((await me(f, alice.cookie)).status, 401);
+        assert.equal((await me(f, other.cookie)).status, 200);
+      });
+
+      it("fails closed with 503 once storage is gone", async () => {
+        const { cookie } = await signIn(f, "bob");
+        f.sqlite.db.close();
+        const res = await send(f, "GET", "/me", { cookie });
+        assert.equal(res.status, 503);
+        assert.deepEqual(await res.json(), { error: "storage_unavailable" });
       });
     });
   });

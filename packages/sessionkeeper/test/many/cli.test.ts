@@ -175,7 +175,7 @@ describe("sessionkeeper CLI", { skip }, () => {
       ...env,
       REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
     });
-    assert.equal(result.code, EXIT.failed);
+    assert.equal(result.code, EXIT.failed, result.stderr);
     assert.match(result.stderr, /broadcast over Redis/);
     assert.equal((await keeper.storage.findSession(s.id))?.status, "revoked");
   });

@@ -13,14 +13,16 @@ function record(id: string, status: SessionRecord["status"] = "active"): Session
 // Lookups follow the engine's order: note the time, get (a miss), read the database, set what was
 // read with the time the read began.
 describe("local session cache", () => {
-  it("serves a record read after a miss, as a copy the caller cannot corrupt", () => {
+  it("serves a record read after a miss, frozen so that no caller can corrupt it", () => {
     const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 10, maxReadTime: 60_000 });
     const started = cacheClock();
     assert.equal(cache.get("a"), null);
     cache.set(record("a"), started);
     const first = cache.get("a");
     assert.equal(first?.id, "a");
-    (first as SessionRecord).status = "revoked";
+    assert.throws(() => {
+      (first as SessionRecord).status = "revoked";
+    }, TypeError);
     assert.equal(cache.get("a")?.status, "active");
   });
 
@@ -81,6 +83,19 @@ describe("local session cache", () => {
     assert.ok(cache.get("a"));
     assert.ok(cache.get("c"));
     assert.equal(cache.get("b"), null);
+  });
+
+  it("keeps an entry used within the last maxEntries/2 insertions however many follow", () => {
+    const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 100, maxReadTime: 60_000 });
+    cache.set(record("hot"), cacheClock());
+    for (let i = 0; i < 1000; i++) {
+      cache.set(record(`cold${i}`), cacheClock());
+      // Used every 40 insertions: it must survive 1,000 insertions into a cache of 100.
+      if (i % 40 === 0) assert.ok(cache.get("hot"), `evicted after ${i} insertions`);
+    }
+    assert.equal(cache.size, 100);
+    assert.ok(cache.get("hot"));
+    assert.equal(cache.get("cold0"), null);
   });
 
   it("stays bounded under a flood of drops, and still never serves a dropped id", () => {
