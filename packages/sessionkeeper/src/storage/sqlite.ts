@@ -52,6 +52,16 @@ export function sqliteStorage(
 }
 
 const FIND_SESSION = `select ${FIND_SESSION_COLUMNS} from "sk_sessions" where "id" = ?`;
+// The same conditional write as KyselyStore.touchSession: only a live row still at the last-seen
+// time the caller read, so concurrent requests and instances write once.
+const TOUCH_WHERE = `where "id" = ? and "last_seen_at" = ? and "status" in ('active', 'pending')`;
+const TOUCH = `update "sk_sessions" set "last_seen_at" = ?, "last_ip" = ? ${TOUCH_WHERE}`;
+const TOUCH_WITH_PLACE = `update "sk_sessions" set "last_seen_at" = ?, "last_ip" = ?, "country" = ?, "region" = ?, "city" = ? ${TOUCH_WHERE}`;
+
+/** The part of a better-sqlite3 statement a prepared write uses. */
+interface RunStatement {
+  run(...params: unknown[]): { changes: number | bigint };
+}
 
 /** The parts of a better-sqlite3 statement the fast lookup uses. */
 interface RawStatement {
@@ -67,6 +77,7 @@ interface RawStatement {
  */
 class SqliteStore extends KyselyStore {
   #find: RawStatement | undefined;
+  readonly #statements = new Map<string, RunStatement>();
 
   constructor(
     db: Kysely<Database>,
@@ -103,8 +114,45 @@ class SqliteStore extends KyselyStore {
   }
 
   // Every write that can change a live session drops it once the write is over (committed or not).
-  override touchSession(id: string, update: Parameters<SessionStore["touchSession"]>[1]) {
-    return this.#dropping([id], super.touchSession(id, update));
+  // The last-seen write is the one write of ordinary requests (once per session per touch
+  // interval): outside a transaction it runs on a statement prepared once, where Kysely's driver
+  // would build, compile and prepare it anew each time.
+  override touchSession(
+    id: string,
+    update: Parameters<SessionStore["touchSession"]>[1],
+  ): Promise<boolean> {
+    if (this.database.inTransaction !== false)
+      return this.#dropping([id], super.touchSession(id, update));
+    try {
+      const { lastSeenAt, lastIp, previousLastSeenAt, location } = update;
+      const result = location
+        ? this.#prepared(TOUCH_WITH_PLACE).run(
+            lastSeenAt,
+            lastIp,
+            location.country,
+            location.region,
+            location.city,
+            id,
+            previousLastSeenAt,
+          )
+        : this.#prepared(TOUCH).run(lastSeenAt, lastIp, id, previousLastSeenAt);
+      return Promise.resolve(Number(result.changes) > 0);
+    } catch (error) {
+      return Promise.reject(
+        new StorageError("session storage failed during touchSession", { cause: error }),
+      );
+    } finally {
+      SqliteReadCache.existing(this.database)?.drop([id]);
+    }
+  }
+
+  #prepared(sql: string): RunStatement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.database.prepare(sql) as unknown as RunStatement;
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   override rotateSession(id: string, update: Parameters<SessionStore["rotateSession"]>[1]) {

@@ -19,6 +19,7 @@ import {
   postgresSkip,
   redisServerSkip,
   startOwnRedis,
+  unreachablePort,
 } from "./services.js";
 
 const skip = (await postgresSkip()) || (await redisServerSkip());
@@ -171,10 +172,11 @@ describe("sessionkeeper CLI", { skip }, () => {
 
   it("a revoke whose broadcast cannot reach Redis still ends the session, and says so with exit 1", async () => {
     const s = await signIn("liam");
+    const nowhere = await unreachablePort();
     const result = await sessionkeeper(["sessions", "revoke", s.id], {
       ...env,
-      REDIS_URL: `redis://127.0.0.1:${await freePort()}`,
-    });
+      REDIS_URL: `redis://127.0.0.1:${nowhere.port}`,
+    }).finally(() => nowhere.close());
     assert.equal(result.code, EXIT.failed, result.stderr);
     assert.match(result.stderr, /broadcast over Redis/);
     assert.equal((await keeper.storage.findSession(s.id))?.status, "revoked");

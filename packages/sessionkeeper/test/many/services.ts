@@ -126,6 +126,25 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * A port that stays unreachable for as long as the test holds it: a listener that drops every
+ * connection at once. Unlike {@link freePort}, no other test running beside it can take the port
+ * meanwhile (which made "cannot reach Redis" tests pass or fail by the luck of the draw).
+ */
+export async function unreachablePort(): Promise<{ port: number; close(): Promise<void> }> {
+  const server = net.createServer((socket) => socket.destroy());
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    async close() {
+      server.close();
+      await once(server, "close");
+    },
+  };
+}
+
 /** A redis-server this test owns, on its own port: it can be stopped and started again. */
 export interface OwnRedis {
   port: number;
