@@ -115,13 +115,13 @@ export class SessionKeeper {
    * else (absent, malformed, unknown, tampered, ended, expired). Only a storage failure throws.
    */
   async authenticate(info: RequestInfo): Promise<Validated | null> {
-    const found = await this.validate(info);
+    const found = await this.validateNow(info);
     return found && found.record.status === "active" ? found : null;
   }
 
   /** Like {@link authenticate} but for a `pending` session awaiting new-device verification. */
   async authenticatePending(info: RequestInfo): Promise<Validated | null> {
-    const found = await this.validate(info);
+    const found = await this.validateNow(info);
     return found && found.record.status === "pending" ? found : null;
   }
 
