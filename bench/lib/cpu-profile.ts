@@ -23,11 +23,8 @@ function label(node: ProfileNode): string {
   return `${functionName || "(anonymous)"} ${file ? `${file}:${lineNumber + 1}` : ""}`.trim();
 }
 
-/** Reads a V8 `.cpuprofile` and ranks functions by self and total time. */
-export function summarizeProfile(
-  path: string,
-  top = 25,
-): { bySelf: Frame[]; byTotal: Frame[]; durationMicros: number } {
+/** A profile's nodes with the lookups every summary needs: by id, each node's parent, all samples. */
+function loadProfile(path: string) {
   const profile = JSON.parse(readFileSync(path, "utf8")) as {
     nodes: ProfileNode[];
     startTime: number;
@@ -38,6 +35,15 @@ export function summarizeProfile(
   for (const node of profile.nodes)
     for (const child of node.children ?? []) parent.set(child, node.id);
   const all = profile.nodes.reduce((sum, n) => sum + (n.hitCount ?? 0), 0) || 1;
+  return { profile, byId, parent, all };
+}
+
+/** Reads a V8 `.cpuprofile` and ranks functions by self and total time. */
+export function summarizeProfile(
+  path: string,
+  top = 25,
+): { bySelf: Frame[]; byTotal: Frame[]; durationMicros: number } {
+  const { profile, byId, parent, all } = loadProfile(path);
   const self = new Map<string, number>();
   const total = new Map<string, number>();
   for (const node of profile.nodes) {
@@ -75,12 +81,7 @@ export function callersOf(
   pattern: RegExp,
   depth = 8,
 ): Array<{ stack: string; percent: number }> {
-  const profile = JSON.parse(readFileSync(path, "utf8")) as { nodes: ProfileNode[] };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes)
-    for (const child of node.children ?? []) parent.set(child, node.id);
-  const all = profile.nodes.reduce((sum, n) => sum + (n.hitCount ?? 0), 0) || 1;
+  const { profile, byId, parent, all } = loadProfile(path);
   const stacks = new Map<string, number>();
   for (const node of profile.nodes) {
     if (!node.hitCount || !pattern.test(label(node))) continue;
@@ -105,12 +106,7 @@ export function selfTimeUnder(
   path: string,
   pattern: RegExp,
 ): Array<{ frame: string; percent: number }> {
-  const profile = JSON.parse(readFileSync(path, "utf8")) as { nodes: ProfileNode[] };
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes)
-    for (const child of node.children ?? []) parent.set(child, node.id);
-  const all = profile.nodes.reduce((sum, n) => sum + (n.hitCount ?? 0), 0) || 1;
+  const { profile, byId, parent, all } = loadProfile(path);
   const self = new Map<string, number>();
   for (const node of profile.nodes) {
     if (!node.hitCount) continue;

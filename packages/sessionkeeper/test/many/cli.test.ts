@@ -12,7 +12,6 @@ import { createSessionKeeper, type SessionKeeper } from "../../src/session-keepe
 import { postgresStorage } from "../../src/storage/postgres.js";
 import { browser, countFinds, eventually, sessionCookie } from "./kit.js";
 import {
-  freePort,
   freshPgSchema,
   type OwnRedis,
   type PgSchema,
@@ -220,9 +219,11 @@ describe("sessionkeeper CLI", { skip }, () => {
     assert.equal(real.code, EXIT.usage);
   });
 
-  it("an unreachable database exits 1 with a clear message", async () => {
+  it("an unreachable database exits 1 with a clear message", async (t) => {
+    const port = await unreachablePort();
+    t.after(() => port.close());
     const result = await inProcess(["sessions", "list", "--user", "x"], {
-      DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/test`,
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${port.port}/test`,
     });
     assert.equal(result.code, EXIT.failed);
     assert.match(result.stderr, /session storage failed/);

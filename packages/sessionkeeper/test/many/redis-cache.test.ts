@@ -10,13 +10,13 @@ import { createSessionKeeper, type SessionKeeper } from "../../src/session-keepe
 import { postgresStorage } from "../../src/storage/postgres.js";
 import { browser, countFinds, eventually, sessionCookie } from "./kit.js";
 import {
-  freePort,
   freshPgSchema,
   type OwnRedis,
   type PgSchema,
   postgresSkip,
   redisServerSkip,
   startOwnRedis,
+  unreachablePort,
 } from "./services.js";
 
 const skip = (await postgresSkip()) || (await redisServerSkip());
@@ -202,9 +202,10 @@ describe("Redis session cache across instances (one PostgreSQL, one Redis)", { s
     await noCache.close();
   });
 
-  it("starts and serves from the database when Redis is down at start-up", async () => {
-    const nowhere = `redis://127.0.0.1:${await freePort()}`;
-    const d = await instance("node-redis", nowhere);
+  it("starts and serves from the database when Redis is down at start-up", async (t) => {
+    const port = await unreachablePort();
+    t.after(() => port.close());
+    const d = await instance("node-redis", `redis://127.0.0.1:${port.port}`);
     const s = await signIn(d, "dave");
     assert.ok(await d.keeper.authenticate(s.info));
     assert.equal(d.cache.trusted, false);

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { devMailbox, renderMailboxPage, smtpMailer } from "../../src/mail/index.js";
-import { freePort } from "../many/services.js";
+import { unreachablePort } from "../many/services.js";
 import { Client, eventRows, type Smtp, startApp, startSmtp } from "./harness.js";
 
 const HOSTILE = `"><img src=x onerror=alert(1)><script>alert(2)</script>`;
@@ -124,9 +124,14 @@ describe("devMailbox", () => {
 
 describe("the guard when mail cannot be sent", () => {
   let closedPort: number;
+  let release: () => Promise<void>;
   before(async () => {
-    closedPort = await freePort();
+    // Held for the whole suite: a port merely free now could be taken by a test running beside it.
+    const port = await unreachablePort();
+    closedPort = port.port;
+    release = port.close;
   });
+  after(() => release());
 
   it("refuses a held sign-in with 503 mail_unavailable and ends the pending session; an alert failure does not block", async () => {
     const unreachable = {
