@@ -42,11 +42,14 @@ export class LocalSessionCache {
     return this.#entries.size;
   }
 
-  /** The cached record, frozen (shared by every reader: nobody can corrupt it), or null. */
-  get(id: string): SessionRecord | null {
+  /**
+   * The cached record, frozen (shared by every reader: nobody can corrupt it), or null. `now` lets
+   * a caller that has just read {@link cacheClock} pass it on rather than read it again.
+   */
+  get(id: string, now: number = cacheClock()): SessionRecord | null {
     const entry = this.#entries.get(id);
     if (entry === undefined) return null;
-    if (entry.expiresAt <= cacheClock()) {
+    if (entry.expiresAt <= now) {
       this.#entries.delete(id);
       return null;
     }

@@ -138,6 +138,15 @@ export class RequestSession {
   }
 }
 
+/**
+ * One value of a Node request header (`IncomingMessage#headers`), or null. Node joins most
+ * repeated headers; for the rest take the first, as browsers send one.
+ */
+export function nodeHeaderValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? (value[0] ?? null) : value;
+}
+
 /** Builds the request info the core needs: client IP by the trustProxy rules, HTTPS or not. */
 export function requestInfo(keeper: SessionKeeper, req: RawRequest): RequestInfo {
   const trust = keeper.options.trust;

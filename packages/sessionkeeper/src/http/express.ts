@@ -3,7 +3,7 @@ import { isStorageError } from "../errors.js";
 import { isPromise } from "../maybe-promise.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
-import { beginRequest, type Outcome, type RequestSession } from "./context.js";
+import { beginRequest, nodeHeaderValue, type Outcome, type RequestSession } from "./context.js";
 
 declare global {
   namespace Express {
@@ -30,7 +30,7 @@ export function sessionMiddleware(keeper: SessionKeeper): RequestHandler {
       {
         method: req.method,
         path: req.path,
-        header: (name) => headerValue(req.headers[name]),
+        header: (name) => nodeHeaderValue(req.headers[name]),
         socketAddress: req.socket.remoteAddress,
         encrypted:
           "encrypted" in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted),
@@ -86,12 +86,6 @@ export function storageErrorHandler(): ErrorRequestHandler {
     res.removeHeader("Set-Cookie");
     res.status(503).json({ error: "storage_unavailable" });
   };
-}
-
-function headerValue(value: string | string[] | undefined): string | null {
-  if (value === undefined) return null;
-  // Node joins most repeated headers; for the rest take the first, as browsers send one.
-  return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
 export { RequestSession } from "./context.js";

@@ -10,7 +10,13 @@ import { isStorageError } from "../errors.js";
 import { isPromise } from "../maybe-promise.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
-import { beginRequest, type Outcome, type RawRequest, type RequestSession } from "./context.js";
+import {
+  beginRequest,
+  nodeHeaderValue,
+  type Outcome,
+  type RawRequest,
+  type RequestSession,
+} from "./context.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -114,18 +120,12 @@ function rawRequest(request: FastifyRequest): RawRequest {
     path: query === -1 ? url : url.slice(0, query),
     // HTTP/2 carries the host as `:authority`; the origin check compares against it.
     header: (name) =>
-      headerValue(request.headers[name]) ??
-      (name === "host" ? headerValue(request.headers[":authority"]) : null),
+      nodeHeaderValue(request.headers[name]) ??
+      (name === "host" ? nodeHeaderValue(request.headers[":authority"]) : null),
     // The socket, not request.ip: sessionkeeper applies its own trustProxy rules.
     socketAddress: socket?.remoteAddress,
     encrypted: Boolean(socket && "encrypted" in socket && socket.encrypted),
   };
-}
-
-function headerValue(value: string | string[] | undefined): string | null {
-  if (value === undefined) return null;
-  // Node joins most repeated headers; for the rest take the first, as browsers send one.
-  return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
 export { RequestSession } from "./context.js";

@@ -1,7 +1,13 @@
 import { isStorageError } from "../errors.js";
 import { isPromise } from "../maybe-promise.js";
 import type { SessionKeeper } from "../session-keeper.js";
-import { beginRequest, type Outcome, type RawRequest, type RequestSession } from "./context.js";
+import {
+  beginRequest,
+  nodeHeaderValue,
+  type Outcome,
+  type RawRequest,
+  type RequestSession,
+} from "./context.js";
 
 export interface WebOptions<Env = unknown> {
   /**
@@ -129,7 +135,7 @@ function rawRequest<Env>(
     // On @hono/node-server the Node request is at hand: its parsed header object is one property
     // read, where the Web Headers view scans the raw list for some names. Same values either way.
     header: nodeHeaders
-      ? (name) => nodeHeader(nodeHeaders, name)
+      ? (name) => nodeHeaderValue(nodeHeaders[name])
       : (name) => request.headers.get(name),
     socketAddress: options.socketAddress
       ? options.socketAddress(request, env)
@@ -145,16 +151,6 @@ interface NodeIncoming {
 
 function nodeIncoming(env: unknown): NodeIncoming | undefined {
   return (env as { incoming?: NodeIncoming } | null)?.incoming;
-}
-
-function nodeHeader(
-  headers: Record<string, string | string[] | undefined>,
-  name: string,
-): string | null {
-  const value = headers[name];
-  if (value === undefined) return null;
-  // Node joins most repeated headers; for the rest take the first, as browsers send one.
-  return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
 function json(body: unknown, status: number): Response {

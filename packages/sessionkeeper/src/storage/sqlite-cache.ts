@@ -82,12 +82,11 @@ export class SqliteReadCache {
   }
 
   /**
-   * The cached record (a copy), or undefined. Throws when the connection is closed or SQLite
+   * The cached record (frozen), or undefined. Throws when the connection is closed or SQLite
    * fails: the caller turns that into a StorageError, so a broken database fails closed.
    */
   get(id: string): SessionRecord | undefined {
-    this.#checkForeignCommits();
-    return this.#local.get(id) ?? undefined;
+    return this.#local.get(id, this.#checkForeignCommits()) ?? undefined;
   }
 
   /** Keeps a record just read on this connection, given the time the read began. */
@@ -103,19 +102,21 @@ export class SqliteReadCache {
     this.#local.clear();
   }
 
-  #checkForeignCommits(): void {
+  /** Clears the cache if another connection committed since the last check; returns the time. */
+  #checkForeignCommits(): number {
     if (this.connection.open === false) {
       this.#local.clear();
       throw new Error("The database connection is not open");
     }
     const now = cacheClock();
-    if (now - this.#checkedAt < this.checkInterval) return;
+    if (now - this.#checkedAt < this.checkInterval) return now;
     const version = this.#dataVersion.get();
     this.#checkedAt = now;
     if (version !== this.#version) {
       this.#version = version;
       this.#local.clear();
     }
+    return now;
   }
 }
 
