@@ -39,7 +39,13 @@ try {
       ...(postgresUrl ? { postgresUrl } : {}),
       ...(/redis/.test(variant) ? { redisUrl, redisPrefix: `skbench:profile${process.pid}:` } : {}),
     },
-    { execArgv: ["--cpu-prof", `--cpu-prof-dir=${dir}`] },
+    {
+      execArgv: [
+        "--cpu-prof",
+        `--cpu-prof-dir=${dir}`,
+        `--cpu-prof-interval=${process.env.PROFILE_INTERVAL ?? 1000}`,
+      ],
+    },
   );
   const cookies = await signInMany(server.url, 1000, {
     sessions: !/^(node-http|express|hono|fastify)(-async-noop)?$/.test(variant),

@@ -63,14 +63,20 @@ export interface Ratio {
   ratio: number;
 }
 
-/** Each sessionkeeper figure as a ratio to its framework's ceiling and to the anchors it replaces. */
+/** Variants whose rows show ratios: sessionkeeper and the references and floors it is judged by. */
+const COMPARED = new Set<Variant["kind"]>(["sessionkeeper", "reference", "floor"]);
+
+/**
+ * Each sessionkeeper figure as a ratio to its framework's ceiling, to its hashed-token floor and
+ * to the anchors it replaces; references and floors as ratios to their ceiling.
+ */
 export function ratios(results: PhaseResult[]): Ratio[] {
   const rps = new Map(results.map((r) => [r.variant, r.requestsPerSecond]));
   const out: Ratio[] = [];
-  for (const v of VARIANTS.filter((x) => x.kind === "sessionkeeper" || x.kind === "reference")) {
+  for (const v of VARIANTS.filter((x) => COMPARED.has(x.kind))) {
     const own = rps.get(v.name);
     if (!own) continue;
-    for (const against of [v.ceiling, ...(v.anchors ?? [])]) {
+    for (const against of [v.ceiling, v.floor, ...(v.anchors ?? [])]) {
       const base = against ? rps.get(against) : undefined;
       if (against && base) out.push({ variant: v.name, against, ratio: round(own / base, 2) });
     }
@@ -84,21 +90,41 @@ export interface TargetResult {
   ratio: number | null;
   atLeast: number;
   met: boolean | null;
+  /** For a ceiling target: the hashed-token floor's ratio to the same ceiling in the same phase. */
+  floorRatio?: number | null;
+  /** The ratio within each round (both measured in that round), in round order. */
+  perRound?: number[];
+}
+
+/** Ratios of two variants' req/s round by round: each pair was measured in the same round. */
+function perRound(a: PhaseResult | undefined, b: PhaseResult | undefined): number[] {
+  if (!a || !b) return [];
+  const n = Math.min(a.rounds.length, b.rounds.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const base = b.rounds[i]?.requestsPerSecond ?? 0;
+    if (base > 0) out.push(round((a.rounds[i]?.requestsPerSecond ?? 0) / base, 2));
+  }
+  return out;
 }
 
 /** The issue's targets, judged on one phase's medians. */
 export function judgeTargets(phase: string, results: PhaseResult[]): TargetResult[] {
   const rps = new Map(results.map((r) => [r.variant, r.requestsPerSecond]));
+  const byName = new Map(results.map((r) => [r.variant, r]));
   const out: TargetResult[] = TARGETS.map((t) => {
     const a = rps.get(t.variant);
     const b = rps.get(t.baseline);
     const ratio = a && b ? round(a / b, 2) : null;
+    const floor = t.floor ? rps.get(t.floor) : undefined;
     return {
       label: t.label,
       phase,
       ratio,
       atLeast: t.atLeast,
       met: ratio === null ? null : ratio >= t.atLeast,
+      ...(t.floor ? { floorRatio: floor && b ? round(floor / b, 2) : null } : {}),
+      perRound: perRound(byName.get(t.variant), byName.get(t.baseline)),
     };
   });
   const writes = results.filter(
@@ -122,13 +148,18 @@ export function judgeTargets(phase: string, results: PhaseResult[]): TargetResul
 const fmt = (n: number | null | undefined, digits = 2) =>
   n === null || n === undefined || Number.isNaN(n) ? "—" : String(round(n, digits));
 
-function ratioCell(all: Ratio[], v: Variant): { ceiling: string; anchor: string } {
+function ratioCell(all: Ratio[], v: Variant): { ceiling: string; floor: string; anchor: string } {
   const mine = all.filter((r) => r.variant === v.name);
   const ceiling = mine.find((r) => r.against === v.ceiling);
+  const floor = mine.find((r) => r.against === v.floor);
   const anchors = mine
-    .filter((r) => r.against !== v.ceiling)
+    .filter((r) => r.against !== v.ceiling && r.against !== v.floor)
     .map((r) => `${r.ratio}× ${short(r.against)}`);
-  return { ceiling: ceiling ? `${ceiling.ratio}×` : "", anchor: anchors.join(", ") };
+  return {
+    ceiling: ceiling ? `${ceiling.ratio}×` : "",
+    floor: floor ? `${floor.ratio}×` : "",
+    anchor: anchors.join(", "),
+  };
 }
 
 function short(name: string): string {
@@ -148,28 +179,32 @@ function short(name: string): string {
 /** One phase as a Markdown table. */
 export function phaseTable(results: PhaseResult[], allRatios: Ratio[]): string {
   const lines = [
-    "| variant | framework | store | req/s | p50 ms | p99 ms | server CPU µs/req | RSS MiB | DB statements/req | rows written/req | Redis cmds/req | × ceiling | × anchor | wrk req/s |",
-    "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|",
+    "| variant | framework | store | req/s | p50 ms | p99 ms | server CPU µs/req | RSS MiB | DB statements/req | rows written/req | Redis cmds/req | × ceiling | × floor | × anchor | wrk req/s |",
+    "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|",
   ];
   for (const r of results) {
     const v = VARIANTS.find((x) => x.name === r.variant) as Variant;
-    const cells =
-      v.kind === "sessionkeeper" || v.kind === "reference"
-        ? ratioCell(allRatios, v)
-        : { ceiling: "", anchor: "" };
+    const cells = COMPARED.has(v.kind)
+      ? ratioCell(allRatios, v)
+      : { ceiling: "", floor: "", anchor: "" };
     const name = v.kind === "sessionkeeper" ? `**${v.label}**` : v.label;
     lines.push(
-      `| ${name} | ${v.framework} | ${v.store} | ${r.requestsPerSecond} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuMicrosPerRequest, 0)} | ${fmt(r.rssMiB, 0)} | ${fmt(r.statementsPerRequest, 3)} | ${fmt(r.rowsWrittenPerRequest, 3)} | ${fmt(r.redisCommandsPerRequest, 2)} | ${cells.ceiling} | ${cells.anchor} | ${r.wrk ? Math.round(r.wrk.requestsPerSecond) : "—"} |`,
+      `| ${name} | ${v.framework} | ${v.store} | ${r.requestsPerSecond} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.cpuMicrosPerRequest, 0)} | ${fmt(r.rssMiB, 0)} | ${fmt(r.statementsPerRequest, 3)} | ${fmt(r.rowsWrittenPerRequest, 3)} | ${fmt(r.redisCommandsPerRequest, 2)} | ${cells.ceiling} | ${cells.floor} | ${cells.anchor} | ${r.wrk ? Math.round(r.wrk.requestsPerSecond) : "—"} |`,
     );
   }
   return lines.join("\n");
 }
 
 export function targetsTable(targets: TargetResult[]): string {
-  const lines = ["| target | phase | measured | met |", "|---|---|--:|:-:|"];
+  const lines = [
+    "| target | phase | measured | met | the floor reaches | per round |",
+    "|---|---|--:|:-:|--:|---|",
+  ];
+  const floorCell = (t: TargetResult) =>
+    t.floorRatio === undefined ? "" : t.floorRatio === null ? "not run" : `${t.floorRatio}×`;
   for (const t of targets)
     lines.push(
-      `| ${t.label} | ${t.phase} | ${t.ratio === null ? "not run" : t.label.startsWith("sessionkeeper rows") ? String(t.ratio) : `${t.ratio}×`} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} |`,
+      `| ${t.label} | ${t.phase} | ${t.ratio === null ? "not run" : t.label.startsWith("sessionkeeper rows") ? String(t.ratio) : `${t.ratio}×`} | ${t.met === null ? "—" : t.met ? "yes" : "**no**"} | ${floorCell(t)} | ${t.perRound?.join(" ") ?? ""} |`,
     );
   return lines.join("\n");
 }

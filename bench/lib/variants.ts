@@ -2,8 +2,11 @@
 export interface Variant {
   name: string;
   label: string;
-  /** A reference is a ceiling plus one async no-op middleware: the floor for any session middleware. */
-  kind: "ceiling" | "reference" | "anchor" | "sessionkeeper";
+  /**
+   * A reference is a ceiling plus one async no-op middleware: the cost of any asynchronous
+   * middleware. A floor is the least work of any hashed-token session, synchronous from a Map.
+   */
+  kind: "ceiling" | "reference" | "floor" | "anchor" | "sessionkeeper";
   framework: "node:http" | "Express 5" | "Hono" | "Fastify 5";
   store: string;
   postgres?: boolean;
@@ -12,6 +15,8 @@ export interface Variant {
   modules?: string[];
   /** The framework's own no-session ceiling. */
   ceiling?: string;
+  /** The framework's hashed-token floor: the least session work, for comparison. */
+  floor?: string;
   /** The anchors it replaces, first the main one. */
   anchors?: string[];
 }
@@ -53,6 +58,22 @@ export const VARIANTS: Variant[] = [
     kind: "reference",
     framework: "Hono",
     store: "—",
+    ceiling: "hono",
+  },
+  {
+    name: "express-floor",
+    label: "Express 5 + hashed-token floor",
+    kind: "floor",
+    framework: "Express 5",
+    store: "Map",
+    ceiling: "express",
+  },
+  {
+    name: "hono-floor",
+    label: "Hono + hashed-token floor",
+    kind: "floor",
+    framework: "Hono",
+    store: "Map",
     ceiling: "hono",
   },
   {
@@ -115,6 +136,7 @@ export const VARIANTS: Variant[] = [
     framework: "Express 5",
     store: "SQLite",
     ceiling: "express",
+    floor: "express-floor",
     anchors: ["express-session-memory"],
   },
   {
@@ -124,6 +146,7 @@ export const VARIANTS: Variant[] = [
     framework: "Hono",
     store: "SQLite",
     ceiling: "hono",
+    floor: "hono-floor",
     anchors: ["express-session-memory"],
   },
   {
@@ -145,6 +168,7 @@ export const VARIANTS: Variant[] = [
     postgres: true,
     modules: ["sessionkeeper/postgres"],
     ceiling: "express",
+    floor: "express-floor",
     anchors: ["express-session-pg", "better-auth-pg", "better-auth-pg-cookie-cache"],
   },
   {
@@ -156,6 +180,7 @@ export const VARIANTS: Variant[] = [
     postgres: true,
     modules: ["sessionkeeper/postgres"],
     ceiling: "hono",
+    floor: "hono-floor",
     anchors: ["express-session-pg", "better-auth-pg"],
   },
   {
@@ -168,6 +193,7 @@ export const VARIANTS: Variant[] = [
     redis: true,
     modules: ["sessionkeeper/postgres", "sessionkeeper/redis"],
     ceiling: "express",
+    floor: "express-floor",
     anchors: ["express-session-redis", "better-auth-pg-cookie-cache"],
   },
   {
@@ -180,6 +206,7 @@ export const VARIANTS: Variant[] = [
     redis: true,
     modules: ["sessionkeeper/postgres", "sessionkeeper/redis"],
     ceiling: "hono",
+    floor: "hono-floor",
     anchors: ["express-session-redis"],
   },
 ];
@@ -190,11 +217,13 @@ export interface Target {
   variant: string;
   baseline: string;
   atLeast: number;
+  /** For a ceiling target: the floor variant, whose ratio to the same baseline is shown beside it. */
+  floor?: string;
 }
 
 /** True for variants that keep sessions (and so get sign-in checks, seeding and counters). */
 export function hasSessions(v: Variant): boolean {
-  return v.kind === "anchor" || v.kind === "sessionkeeper";
+  return v.kind === "anchor" || v.kind === "floor" || v.kind === "sessionkeeper";
 }
 
 export const TARGETS: Target[] = [
@@ -203,12 +232,14 @@ export const TARGETS: Target[] = [
     variant: "sk-express-sqlite",
     baseline: "express",
     atLeast: 0.9,
+    floor: "express-floor",
   },
   {
     label: "SQLite, Hono: ≥ 0.8× the Hono ceiling",
     variant: "sk-hono-sqlite",
     baseline: "hono",
     atLeast: 0.8,
+    floor: "hono-floor",
   },
   {
     label: "PostgreSQL: ≥ 3× express-session + connect-pg-simple",
@@ -221,12 +252,14 @@ export const TARGETS: Target[] = [
     variant: "sk-express-pg-redis",
     baseline: "express",
     atLeast: 0.9,
+    floor: "express-floor",
   },
   {
     label: "PostgreSQL + Redis cache, Hono: ≥ 0.9× the Hono ceiling",
     variant: "sk-hono-pg-redis",
     baseline: "hono",
     atLeast: 0.9,
+    floor: "hono-floor",
   },
   {
     label: "PostgreSQL: ≥ 5× Better Auth getSession (no cookie cache)",

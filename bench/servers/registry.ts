@@ -8,6 +8,8 @@ export const factories: Record<string, () => Promise<CreateApp>> = {
   fastify: async () => (await import("./ceilings.js")).fastifyCeiling,
   "express-async-noop": async () => (await import("./ceilings.js")).expressAsyncNoop,
   "hono-async-noop": async () => (await import("./ceilings.js")).honoAsyncNoop,
+  "express-floor": async () => (await import("./floor.js")).expressFloor,
+  "hono-floor": async () => (await import("./floor.js")).honoFloor,
   "express-session-memory": async () => (await import("./express-session.js")).expressSessionMemory,
   "express-session-pg": async () => (await import("./express-session.js")).expressSessionPostgres,
   "express-session-redis": async () => (await import("./express-session.js")).expressSessionRedis,
