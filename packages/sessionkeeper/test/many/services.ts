@@ -154,10 +154,25 @@ export interface OwnRedis {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts a redis-server on a port that was free a moment ago. Another test running beside it can
+ * take that port in between, so a start that finds it taken tries a fresh port (a few times).
+ */
 export async function startOwnRedis(): Promise<OwnRedis> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    const redis = ownRedis(await freePort());
+    try {
+      await redis.start();
+      return redis;
+    } catch (error) {
+      if (attempt >= 5 || !/already in use/i.test(String(error))) throw error;
+    }
+  }
+}
+
+function ownRedis(port: number): OwnRedis {
   let child: ChildProcess | null = null;
-  const redis: OwnRedis = {
+  return {
     port,
     url: `redis://127.0.0.1:${port}`,
     get running() {
@@ -182,7 +197,13 @@ export async function startOwnRedis(): Promise<OwnRedis> {
         { stdio: ["ignore", "pipe", "pipe"] },
       );
       child = proc;
-      await waitForLine(proc, /Ready to accept connections/);
+      try {
+        await waitForLine(proc, /Ready to accept connections/);
+      } catch (error) {
+        child = null;
+        proc.kill("SIGKILL");
+        throw error;
+      }
     },
     async stop() {
       const proc = child;
@@ -194,8 +215,6 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       await exited;
     },
   };
-  await redis.start();
-  return redis;
 }
 
 async function waitForLine(proc: ChildProcess, pattern: RegExp): Promise<void> {
