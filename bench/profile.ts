@@ -4,6 +4,7 @@
 // PROFILE_TOP=<n> prints n frames in each list (default 25).
 // PROFILE_CALLERS=<regexp> also prints the call paths into matching frames.
 // PROFILE_UNDER=<regexp> also prints where the time inside matching frames goes (self time).
+// PROFILE_INTERVAL=<µs> sets the sampling interval (default 1000; 100 shows sub-µs frames).
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
