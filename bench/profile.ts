@@ -15,8 +15,12 @@ import { runAutocannon } from "./lib/load.js";
 import { ServerProcess } from "./lib/server-process.js";
 import { PostgresDatabases, RedisKeys } from "./lib/services.js";
 import { signInMany } from "./lib/sessions.js";
+import { hasSessions, VARIANTS } from "./lib/variants.js";
 
 const variant = process.argv[2] ?? "sk-express-sqlite";
+const known = VARIANTS.find((v) => v.name === variant);
+if (!known)
+  throw new Error(`unknown variant ${variant}: one of ${VARIANTS.map((v) => v.name).join(", ")}`);
 const seconds = Number(process.argv[3] ?? 10);
 const postgres = new PostgresDatabases(
   process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
@@ -49,7 +53,7 @@ try {
     },
   );
   const cookies = await signInMany(server.url, 1000, {
-    sessions: !/^(node-http|express|hono|fastify)(-async-noop)?$/.test(variant),
+    sessions: hasSessions(known),
   });
   const load = await runAutocannon({
     url: server.url,

@@ -52,7 +52,7 @@ export function verifySecret(secret: string, storedHash: string): boolean {
   if (storedHash.length !== 64) return false;
   // The hex digests are compared as bytes: a hex string out of the one-shot hash and two writes into
   // fixed buffers cost half as much as a fresh digest Buffer and a decoded copy of the stored hash.
-  presentedScratch.write(hash("sha256", secret, "hex"), 0, "latin1");
+  presentedScratch.write(hashSecret(secret), 0, "latin1");
   storedScratch.write(storedHash, 0, "latin1");
   return timingSafeEqual(presentedScratch, storedScratch);
 }

@@ -1,3 +1,4 @@
+import type { MaybePromise } from "../maybe-promise.js";
 import type { LoginEvent, SessionRecord, SessionStatus } from "../types.js";
 
 /** How a session is ended: the status it takes, why, and when. */
@@ -22,7 +23,7 @@ export interface SessionStore {
    * synchronous driver) may return the record itself, and may then throw its `StorageError`
    * synchronously: the per-request path then costs no promise.
    */
-  findSession(id: string): SessionRecord | null | Promise<SessionRecord | null>;
+  findSession(id: string): MaybePromise<SessionRecord | null>;
   /**
    * Writes last-seen time and IP (and location, when given), only if `lastSeenAt` in the row is still
    * `previousLastSeenAt`: concurrent requests and instances write once. True when a row changed.

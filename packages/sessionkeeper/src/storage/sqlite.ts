@@ -2,6 +2,7 @@ import type { SqliteDatabase } from "kysely";
 import { Kysely, SqliteDialect } from "kysely";
 import { cacheClock } from "../cache/local-cache.js";
 import { StorageError } from "../errors.js";
+import type { MaybePromise } from "../maybe-promise.js";
 import type { SessionRecord } from "../types.js";
 import type { EndSessionInput, SessionStore } from "./contract.js";
 import { fromSessionRow, KyselyStore, type KyselyStoreOptions } from "./kysely-store.js";
@@ -89,7 +90,7 @@ class SqliteStore extends KyselyStore {
   }
 
   /** Answers synchronously outside a transaction; a failure throws its `StorageError` at once. */
-  override findSession(id: string): SessionRecord | null | Promise<SessionRecord | null> {
+  override findSession(id: string): MaybePromise<SessionRecord | null> {
     // Another task's transaction is open between its awaits: queue behind it, never read its
     // uncommitted rows (nor cache them). A client without better-sqlite3's API takes the same path.
     if (this.database.inTransaction !== false) return super.findSession(id);
