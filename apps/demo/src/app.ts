@@ -28,6 +28,7 @@ import { DBIP_ATTRIBUTION } from "./geo.js";
 import { authApi } from "./routes/api.js";
 import { linkRoutes } from "./routes/links.js";
 import { pageRenderer, pageRoutes } from "./routes/pages.js";
+import { SignUpAttempts } from "./signup-attempts.js";
 import { UserStore } from "./users.js";
 
 const TITLE = "sessionkeeper demo";
@@ -95,7 +96,19 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     // With Redis, an IP rule changed on one instance is reloaded by every other at once.
     ...(deps.redis ? { broadcast: deps.redis.cache } : {}),
   });
+  // A global deny rule also ends live sessions from the addresses it covers, on their next request.
+  keeper.addSessionGate(guard.sessionGate);
   await applyDenyList(guard, config.ipDenyList);
+  // Sign-up answers for taken addresses, counted per IP beside the guard's sign-in failures.
+  const signUpAttempts = new SignUpAttempts({
+    counter: deps.redis?.counters ?? protectionStore(deps.storage.db as never),
+    mailer,
+    maxPerIp: config.lockoutMaxFailures,
+    windowMs: 15 * 60_000,
+    appName: TITLE,
+    signInUrl: `${deps.publicUrl}/signin`,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
 
   const app = express();
   app.disable("x-powered-by");
@@ -126,7 +139,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   app.use("/api", accountApi(keeper));
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
-  app.use("/api", authApi(users, guard));
+  app.use("/api", authApi(users, guard, signUpAttempts));
   app.use(linkRoutes(guard));
   if (mailbox) {
     app.get("/dev/mailbox.json", (_req, res) => {
@@ -137,7 +150,9 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       res.status(page.status).set(page.headers).send(page.body);
     });
   }
-  app.use(pageRoutes(users, guard, pageRenderer(TITLE), { devMailbox: mailbox !== null }));
+  app.use(
+    pageRoutes(users, guard, pageRenderer(TITLE), { devMailbox: mailbox !== null, signUpAttempts }),
+  );
   app.use((req, res) => {
     res.status(404).json({ error: "not_found", path: req.path.slice(0, 200) });
   });

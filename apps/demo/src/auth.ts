@@ -1,5 +1,6 @@
 import type { Guard, Refusal, RequestSession } from "sessionkeeper";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.js";
+import type { SignUpAttempts } from "./signup-attempts.js";
 import { EmailTakenError, normalizeEmail, type User, type UserStore } from "./users.js";
 
 /** Outcomes of a sign-in attempt, shared by the JSON API and the HTML form. */
@@ -61,24 +62,40 @@ export async function signInWithPassword(
   return { kind: result.status === "active" ? "signed_in" : "verification_required", user: plain };
 }
 
-/** Creates an account and signs it in. */
+/**
+ * Creates an account and signs it in. An address that already has an account answers 409
+ * `email_taken` (a new address signs in at once, so the answers must differ), but that answer is
+ * counted per client IP and the owner is mailed (see {@link SignUpAttempts}): an IP over the limit
+ * gets 429 `too_many_attempts` for every sign-up, whatever the address. Either way the password is
+ * hashed first, so a taken address costs one scrypt, like a failed sign-in.
+ */
 export async function signUp(
   users: UserStore,
   ctx: RequestSession,
   body: { email?: unknown; password?: unknown },
   guard: Guard,
-): Promise<{ kind: "signed_up"; user: User } | { kind: "error"; status: number; error: string }> {
+  attempts: SignUpAttempts,
+): Promise<
+  | { kind: "signed_up"; user: User }
+  | { kind: "error"; status: number; error: string; retryAfter?: number }
+> {
+  const tooMany = (retryAfter: number) =>
+    ({ kind: "error", status: 429, error: "too_many_attempts", retryAfter }) as const;
+  const wait = await attempts.retryAfter(ctx.info.ip);
+  if (wait !== null) return tooMany(wait);
   const email = normalizeEmail(body.email);
   if (!email) return { kind: "error", status: 400, error: "invalid_email" };
   if (!validPassword(body.password))
     return { kind: "error", status: 400, error: "invalid_password" };
+  const passwordHash = await hashPassword(body.password);
   let user: User;
   try {
-    user = await users.create(email, await hashPassword(body.password));
+    user = await users.create(email, passwordHash);
   } catch (error) {
-    if (error instanceof EmailTakenError)
-      return { kind: "error", status: 409, error: "email_taken" };
-    throw error;
+    if (!(error instanceof EmailTakenError)) throw error;
+    const over = await attempts.recordTaken(email, ctx.info);
+    if (over !== null) return tooMany(over);
+    return { kind: "error", status: 409, error: "email_taken" };
   }
   // The device that created the account is known from the start: no code, no alert for it.
   await guard.completeSignUp(ctx, user.id);

@@ -23,12 +23,19 @@ export class EmailTakenError extends Error {
   override readonly name = "EmailTakenError";
 }
 
+// Refused anywhere in an address, before trimming: C0 and C1 controls (NUL included), format
+// characters (bidi overrides and isolates U+202A–202E and U+2066–2069, zero-width U+200B–200D,
+// U+2060, U+FEFF, the soft hyphen), lone surrogates, private-use and unassigned code points (all
+// of \p{C}), and U+FFFD, what invalid UTF-8 in a request body decodes to. They make the address a
+// person reads differ from the one stored and mailed. The library's mailer refuses them too.
+const BAD_CHARACTER = /[\p{C}\uFFFD]/u;
+
 /**
  * Normalises an e-mail address for lookup (trimmed, NFC, lower-cased) or returns null when it is
  * not a plausible address. Bounded at 254 characters, the SMTP limit.
  */
 export function normalizeEmail(value: unknown): string | null {
-  if (typeof value !== "string") return null;
+  if (typeof value !== "string" || BAD_CHARACTER.test(value)) return null;
   const email = value.trim().normalize("NFC").toLowerCase();
   if (email.length < 3 || email.length > 254) return null;
   if (!/^[^\s@<>"'`]+@[^\s@<>"'`]+\.[^\s@<>"'`]+$/.test(email)) return null;

@@ -8,6 +8,7 @@ import {
 } from "sessionkeeper";
 import { requireSession, sessionContext } from "sessionkeeper/express";
 import { changePassword, type SignInOutcome, signInWithPassword, signUp } from "../auth.js";
+import type { SignUpAttempts } from "../signup-attempts.js";
 import { publicUser, type UserStore } from "../users.js";
 
 export function jsonBody(req: Request): Record<string, unknown> {
@@ -38,13 +39,15 @@ function sendOutcome(res: Response, outcome: SignInOutcome, ctx: RequestSession)
 }
 
 /** The reference app's JSON API for accounts (the session list and history come from the library). */
-export function authApi(users: UserStore, guard: Guard): Router {
+export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAttempts): Router {
   const router = Router();
 
   router.post("/signup", async (req, res) => {
-    const result = await signUp(users, sessionContext(req), jsonBody(req), guard);
-    if (result.kind === "error")
+    const result = await signUp(users, sessionContext(req), jsonBody(req), guard, signUpAttempts);
+    if (result.kind === "error") {
+      if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
       return void res.status(result.status).json({ error: result.error });
+    }
     res.status(201).json({ user: publicUser(result.user) });
   });
 

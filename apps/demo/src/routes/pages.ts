@@ -3,6 +3,7 @@ import { type AppPage, appPageRenderer, type Guard, type SafeHtml } from "sessio
 import { sessionContext } from "sessionkeeper/express";
 import { changePassword, signInWithPassword, signUp } from "../auth.js";
 import { safeNextPath } from "../next-path.js";
+import type { SignUpAttempts } from "../signup-attempts.js";
 import type { UserStore } from "../users.js";
 import { securityPage, signInForm, signUpForm, verifyForm } from "../views.js";
 
@@ -16,6 +17,7 @@ const MESSAGES: Record<string, string> = {
   ip_denied: "Sign-ins from your network are blocked.",
   ip_not_allowed: "This account does not allow sign-ins from your network.",
   locked_out: "Too many failed attempts. Try again later.",
+  too_many_attempts: "Too many attempts from your network. Try again later.",
   invalid_code: "That code is not valid. Check the e-mail and try again.",
 };
 
@@ -46,9 +48,9 @@ export function pageRoutes(
   users: UserStore,
   guard: Guard,
   render: RenderPage,
-  options: { devMailbox: boolean },
+  options: { devMailbox: boolean; signUpAttempts: SignUpAttempts },
 ): Router {
-  const { devMailbox } = options;
+  const { devMailbox, signUpAttempts } = options;
   const router = Router();
 
   router.get("/", (req, res) => {
@@ -94,8 +96,10 @@ export function pageRoutes(
       sessionContext(req),
       { email: field(req, "email"), password: field(req, "password") },
       guard,
+      signUpAttempts,
     );
     if (result.kind === "signed_up") return res.redirect(303, "/account/sessions");
+    if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
     const error = MESSAGES[result.error] ?? "Sign-up failed.";
     send(
       res,

@@ -15,7 +15,31 @@ export interface Mailer {
 // A header value with a line break could smuggle in headers of its own.
 const LINE_BREAK = /[\r\n]/;
 
-/** Throws a TypeError for a message that is not four strings or has a line break in a header. */
+// Never in a recipient: C0 and C1 controls (NUL and the rest), format characters (bidi overrides
+// and isolates U+202A–202E and U+2066–2069, zero-width U+200B–200D, U+2060, U+FEFF, the soft
+// hyphen), lone surrogates (a `u` regexp sees them as \p{Cs} code points), private-use and
+// unassigned code points (all of \p{C}), and U+FFFD, which is what invalid UTF-8 became when it
+// was decoded. They hide or reorder what a person reads (the address shown is not the one mail
+// goes to), or are not text an SMTP server should see.
+const BAD_ADDRESS_CHARACTER = /[\p{C}\uFFFD]/u;
+
+/**
+ * Throws a TypeError when `to` holds a control, invisible or bidi character, a lone surrogate
+ * or U+FFFD. Apps should refuse such addresses when they are entered; this is the last check
+ * before anything is sent.
+ */
+export function checkRecipient(to: string): void {
+  if (BAD_ADDRESS_CHARACTER.test(to)) {
+    throw new TypeError(
+      "mail message.to must not contain control, invisible or bidi characters, or invalid text (refused before sending)",
+    );
+  }
+}
+
+/**
+ * Throws a TypeError for a message that is not four strings, has a line break in a header, or a
+ * recipient that {@link checkRecipient} refuses.
+ */
 export function checkMessage(message: MailMessage): void {
   for (const field of ["to", "subject", "text", "html"] as const) {
     if (typeof message?.[field] !== "string")
@@ -24,4 +48,5 @@ export function checkMessage(message: MailMessage): void {
   if (LINE_BREAK.test(message.to) || LINE_BREAK.test(message.subject)) {
     throw new TypeError("mail message.to and .subject must be one line");
   }
+  checkRecipient(message.to);
 }

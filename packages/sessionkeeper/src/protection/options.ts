@@ -41,7 +41,7 @@ export interface GuardOptions {
   baseUrl?: string;
   /** Paths of the link pages. Defaults "/signin/approve" and "/signin/not-me". */
   paths?: { approve?: string; notMe?: string };
-  /** Digits in a code, 6 to 8. Default 6. */
+  /** Digits in a code, 6 to 8. Default 8. */
   codeLength?: number;
   /** How long codes and verification links work, 1 to 60 minutes. Default "10m". */
   codeTtl?: Duration;
@@ -164,7 +164,7 @@ export function resolveGuardOptions(options: GuardOptions): ResolvedGuardOptions
       approve: resolvePath("paths.approve", options.paths?.approve ?? "/signin/approve"),
       notMe: resolvePath("paths.notMe", options.paths?.notMe ?? "/signin/not-me"),
     },
-    codeLength: integer("codeLength", options.codeLength ?? 6, 6, 8),
+    codeLength: integer("codeLength", options.codeLength ?? 8, 6, 8),
     codeTtl,
     maxCodeAttempts: integer("maxCodeAttempts", options.maxCodeAttempts ?? 5, 1, 20),
     alertLinkTtl: requireDuration("alertLinkTtl", options.alertLinkTtl ?? "7d"),
