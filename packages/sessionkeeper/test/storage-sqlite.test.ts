@@ -3,13 +3,29 @@ import { readFile } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import { createSessionKeeper, type SessionKeeper } from "../src/session-keeper.js";
+import { sqliteStorage } from "../src/storage/sqlite.js";
 import type { RequestInfo } from "../src/types.js";
 import { runStorageConformance } from "./conformance/storage-suite.js";
 import { cookieValue, type TempSqlite, tempSqlite } from "./helpers/sqlite-fixture.js";
 
-runStorageConformance("sqlite (better-sqlite3 file)", async () => {
+// sqliteStorage() by default: the store behind the cache layer over the connection's read cache.
+runStorageConformance("sqlite (better-sqlite3 file) behind its read cache", async () => {
   const t = await tempSqlite("sk-conformance-");
   return { store: t.store, cleanup: t.cleanup };
+});
+
+runStorageConformance("sqlite (better-sqlite3 file) without a cache", async () => {
+  const t = await tempSqlite("sk-conformance-");
+  const db = new Database(t.file);
+  const store = sqliteStorage(db, { cache: false });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      if (db.open) db.close();
+      await t.cleanup();
+    },
+  };
 });
 
 function browser(cookieHeader: string | null = null): RequestInfo {

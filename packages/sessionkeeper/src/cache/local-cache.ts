@@ -1,4 +1,9 @@
+import { cacheClock } from "../clock.js";
 import type { SessionRecord } from "../types.js";
+import type { TouchUpdate } from "./contract.js";
+
+// Kept here too: the clock lived in this module before the core needed it (see ../clock.ts).
+export { cacheClock };
 
 /** Limits of one instance's in-memory session cache. Times are milliseconds. */
 export interface LocalCacheOptions {
@@ -19,9 +24,6 @@ interface Entry {
   /** When the entry took its place in recency order, counted in insertions. */
   stamp: number;
 }
-
-/** The clock every `readStartedAt` is measured on: monotonic, sub-millisecond. */
-export const cacheClock = (): number => performance.now();
 
 /**
  * One instance's copy of validated session records, with the rule that keeps an ended session
@@ -97,6 +99,28 @@ export class LocalSessionCache {
       this.#tombstones.set(id, now);
     }
     if (this.#tombstones.size > this.options.maxEntries) this.#purgeTombstones(now);
+  }
+
+  /**
+   * This instance's last-seen write to `id` is over: `update` when it changed the row, null when it
+   * did not (or failed). A cached copy the write was based on takes the new values, keeping its
+   * expiry; any other copy is forgotten here, so the next lookup reads the row. Never adds an
+   * entry and leaves no tombstone: a touch revokes nothing, so a racing read may still store its copy.
+   */
+  touch(id: string, update: TouchUpdate | null): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    if (update === null || entry.record.lastSeenAt !== update.previousLastSeenAt) {
+      this.#entries.delete(id);
+      return;
+    }
+    const { lastSeenAt, lastIp, location } = update;
+    entry.record = Object.freeze({
+      ...entry.record,
+      lastSeenAt,
+      lastIp,
+      ...(location && { country: location.country, region: location.region, city: location.city }),
+    });
   }
 
   /** Forgets everything; no read that began before now is stored. */

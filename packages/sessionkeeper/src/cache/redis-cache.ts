@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { type Duration, requireDuration } from "../duration.js";
 import type { SessionRecord } from "../types.js";
-import type { SessionCache } from "./contract.js";
+import type { SessionCache, TouchUpdate } from "./contract.js";
 import { LocalSessionCache } from "./local-cache.js";
 import { type RedisClientLike, type RedisLink, redisLink, withTimeout } from "./redis-link.js";
 
@@ -62,6 +62,8 @@ export class RedisCache implements SessionCache {
   readonly #listeners = new Set<CacheMessageListener>();
   readonly #pending = new Set<string>();
   readonly #waiters = new Set<() => void>();
+  // A clear that could not be broadcast yet: sent before any pending drop once Redis is back.
+  #pendingClear = false;
   #trusted = false;
   #subscribed = false;
   // Bumped by every disruption: a probe that saw one while in flight proves nothing.
@@ -103,9 +105,9 @@ export class RedisCache implements SessionCache {
     return this.#trusted;
   }
 
-  /** Session ids whose drop could not be broadcast yet; they are sent when Redis is back. */
+  /** Drops (one per session id, one for a clear) not broadcast yet; they are sent when Redis is back. */
   get pendingBroadcasts(): number {
-    return this.#pending.size;
+    return this.#pending.size + (this.#pendingClear ? 1 : 0);
   }
 
   get(id: string): SessionRecord | null {
@@ -133,6 +135,25 @@ export class RedisCache implements SessionCache {
     }
   }
 
+  /** This instance's own touch: patched or forgotten here only (see `SessionCache.touched`). */
+  touched(id: string, update: TouchUpdate | null): void {
+    this.#local.touch(id, update);
+  }
+
+  /**
+   * Forgets every session here and tells every instance to do the same. Never throws: if Redis
+   * cannot take it, the clear is sent later and this instance stops trusting its cache meanwhile.
+   */
+  async clear(): Promise<void> {
+    this.#local.clear();
+    try {
+      await this.#send(JSON.stringify({ k: "clr" }));
+    } catch {
+      this.#pendingClear = true;
+      this.#distrust();
+    }
+  }
+
   /** Resolves true once the cache is trusted, or false after `timeoutMs`. */
   ready(timeoutMs = 5000): Promise<boolean> {
     if (this.#trusted) return Promise.resolve(true);
@@ -151,7 +172,7 @@ export class RedisCache implements SessionCache {
   /** Tries to send every pending drop now; true when none is left (e.g. before a CLI exits). */
   async flush(timeoutMs = 5000): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
-    while (this.#pending.size > 0 && !this.#closed) {
+    while (this.pendingBroadcasts > 0 && !this.#closed) {
       try {
         await this.#flushPending();
       } catch {
@@ -159,7 +180,7 @@ export class RedisCache implements SessionCache {
         await new Promise((r) => setTimeout(r, Math.min(200, timeoutMs)));
       }
     }
-    return this.#pending.size === 0;
+    return this.pendingBroadcasts === 0;
   }
 
   /** Sends an app-defined message to every instance (e.g. "a deny rule changed"). False if Redis is unreachable. */
@@ -227,6 +248,8 @@ export class RedisCache implements SessionCache {
       // Applied trusted or not: a drop must never be lost, and tombstones guard reads in flight.
       this.#local.drop(ids);
       this.#notify(ids, "remote");
+    } else if (parsed?.k === "clr") {
+      this.#local.clear();
     } else if (parsed?.k === "probe" && this.#probe !== null && parsed.n === this.#probe.nonce) {
       this.#probe.received();
     } else if (parsed?.k === "msg" && typeof parsed.topic === "string") {
@@ -298,6 +321,10 @@ export class RedisCache implements SessionCache {
   }
 
   async #flushPending(): Promise<void> {
+    if (this.#pendingClear) {
+      await this.#send(JSON.stringify({ k: "clr" }));
+      this.#pendingClear = false;
+    }
     if (this.#pending.size === 0) return;
     const ids = [...this.#pending];
     await this.#publishIds(ids);

@@ -19,6 +19,11 @@ export interface KyselyStoreOptions {
   updateReturning?: boolean;
 }
 
+/** A session store over SQL, with its Kysely instance (e.g. for `protectionStore(store.db)`). */
+export interface SqlSessionStore extends SessionStore {
+  readonly db: Kysely<Database>;
+}
+
 /**
  * The one SQL implementation of {@link SessionStore}, over any Kysely dialect (SQLite, PostgreSQL,
  * MySQL). Driver errors become `StorageError`s so adapters can fail closed with a 503.

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { type Duration, requireDuration } from "../duration.js";
-import type { KyselyStore } from "./kysely-store.js";
+import type { SqlSessionStore } from "./kysely-store.js";
 
 export interface OpenStorageOptions {
   /** Most connections per instance (PostgreSQL, MySQL). Default 10. */
@@ -14,7 +14,7 @@ export interface OpenStorageOptions {
 
 /** The store {@link openStorage} opened, which kind it is, and the one call that closes it. */
 export interface OpenedStorage {
-  store: KyselyStore;
+  store: SqlSessionStore;
   dialect: "sqlite" | "postgres" | "mysql";
   close(): Promise<void>;
 }
@@ -89,7 +89,7 @@ export function parseDatabaseUrl(databaseUrl: string): DatabaseTarget {
   );
 }
 
-async function openSqlite(path: string): Promise<KyselyStore> {
+async function openSqlite(path: string): Promise<SqlSessionStore> {
   const { default: Database } = await importDriver(
     () => import("better-sqlite3"),
     "better-sqlite3",
@@ -108,7 +108,7 @@ interface PoolLimits {
   statementTimeout: number;
 }
 
-async function openPostgres(url: string, limits: PoolLimits): Promise<KyselyStore> {
+async function openPostgres(url: string, limits: PoolLimits): Promise<SqlSessionStore> {
   const { default: pg } = await importDriver(() => import("pg"), "pg", "a postgres:// URL");
   const { postgresStorage } = await import("./postgres.js");
   const pool = new pg.Pool({
@@ -126,7 +126,7 @@ async function openPostgres(url: string, limits: PoolLimits): Promise<KyselyStor
   return postgresStorage(pool);
 }
 
-async function openMysql(url: string, limits: PoolLimits): Promise<KyselyStore> {
+async function openMysql(url: string, limits: PoolLimits): Promise<SqlSessionStore> {
   const { default: mysql } = await importDriver(() => import("mysql2"), "mysql2", "a mysql:// URL");
   const { mysqlStorage } = await import("./mysql.js");
   const pool = mysql.createPool({

@@ -1,4 +1,6 @@
-import { cacheClock, LocalSessionCache } from "../cache/local-cache.js";
+import type { SessionCache, TouchUpdate } from "../cache/contract.js";
+import { LocalSessionCache } from "../cache/local-cache.js";
+import { cacheClock } from "../clock.js";
 import { type Duration, describe, requireDuration } from "../duration.js";
 import type { SessionRecord } from "../types.js";
 
@@ -8,8 +10,8 @@ export interface SqliteCacheOptions {
   maxEntries?: number;
   /**
    * How often a lookup asks SQLite whether another connection (the CLI, another process on the
-   * same file) has committed since; if so everything cached is forgotten. Writes through this
-   * connection drop what they change at once. Default "1ms"; 0 asks on every lookup.
+   * same file) has committed since; if so everything cached is forgotten. Writes through the
+   * store drop what they change at once. Default "1ms"; 0 asks on every lookup.
    */
   checkInterval?: Duration | 0;
   /** Longest a session is served from memory before it is read again. Default "60s". */
@@ -20,6 +22,7 @@ export interface SqliteCacheOptions {
 export interface CacheConnection {
   prepare(sql: string): unknown;
   readonly open?: boolean;
+  readonly inTransaction?: boolean;
 }
 
 interface PluckedStatement {
@@ -28,12 +31,12 @@ interface PluckedStatement {
 
 /**
  * Sessions read from one SQLite connection, kept while the database is provably unchanged:
- * `PRAGMA data_version` moves when any other connection commits, and every write through this
- * connection goes through the store, which drops the ids it touched. One cache per connection,
- * so every store (and keeper) on that connection sees the same drops. The records themselves
- * live in a {@link LocalSessionCache}, as the Redis cache's do.
+ * `PRAGMA data_version` moves when any other connection commits; this connection's own writes do
+ * not move it, so they must go through `cachedStore()` over this cache, which drops what they
+ * change. One cache per connection, so every cached store on that connection sees the same
+ * drops. The records themselves live in a {@link LocalSessionCache}, as the Redis cache's do.
  */
-export class SqliteReadCache {
+export class SqliteReadCache implements SessionCache {
   readonly #local: LocalSessionCache;
   readonly #dataVersion: PluckedStatement;
   #version: unknown;
@@ -72,33 +75,42 @@ export class SqliteReadCache {
     return cache;
   }
 
-  /** The connection's cache if any store made one: writes drop from it even when they read uncached. */
-  static existing(connection: CacheConnection): SqliteReadCache | undefined {
-    return SqliteReadCache.#byConnection.get(connection);
-  }
-
   get size(): number {
     return this.#local.size;
   }
 
   /**
-   * The cached record (frozen), or undefined. Throws when the connection is closed or SQLite
-   * fails: the caller turns that into a StorageError, so a broken database fails closed.
+   * The cached record (frozen), or null. Throws when the connection is closed or SQLite fails:
+   * the caller turns that into a StorageError, so a broken database fails closed.
    */
-  get(id: string): SessionRecord | undefined {
-    return this.#local.get(id, this.#checkForeignCommits()) ?? undefined;
+  get(id: string): SessionRecord | null {
+    return this.#local.get(id, this.#checkForeignCommits());
   }
 
-  /** Keeps a record just read on this connection, given the time the read began. */
+  /**
+   * Keeps a record just read on this connection, given the time the read began. Not while a
+   * transaction is open on the connection: a read may have seen its uncommitted rows.
+   */
   set(record: SessionRecord, readStartedAt: number): void {
+    if (this.connection.inTransaction !== false) return;
     this.#local.set(record, readStartedAt);
   }
 
-  drop(ids: readonly string[]): void {
+  /** Synchronous: the one connection is the only writer this cache need hear of. */
+  invalidate(ids: readonly string[]): void {
     this.#local.drop(ids);
   }
 
+  touched(id: string, update: TouchUpdate | null): void {
+    this.#local.touch(id, update);
+  }
+
   clear(): void {
+    this.#local.clear();
+  }
+
+  /** Nothing to release: the cache lives as long as its connection. Forgets what it holds. */
+  async close(): Promise<void> {
     this.#local.clear();
   }
 

@@ -1,11 +1,16 @@
 import type { SqliteDatabase } from "kysely";
 import { Kysely, SqliteDialect } from "kysely";
-import { cacheClock } from "../cache/local-cache.js";
 import { StorageError } from "../errors.js";
 import type { MaybePromise } from "../maybe-promise.js";
 import type { SessionRecord } from "../types.js";
-import type { EndSessionInput, SessionStore } from "./contract.js";
-import { fromSessionRow, KyselyStore, type KyselyStoreOptions } from "./kysely-store.js";
+import { cachedStore } from "./cached-store.js";
+import type { SessionStore } from "./contract.js";
+import {
+  fromSessionRow,
+  KyselyStore,
+  type KyselyStoreOptions,
+  type SqlSessionStore,
+} from "./kysely-store.js";
 import type { Database } from "./schema.js";
 import { FIND_SESSION_COLUMNS, rowOf } from "./session-row.js";
 import { type SqliteCacheOptions, SqliteReadCache } from "./sqlite-cache.js";
@@ -20,15 +25,19 @@ export type { SqliteCacheOptions } from "./sqlite-cache.js";
 export interface SqliteStorageOptions {
   /**
    * Sessions read are kept in memory while the database is provably unchanged (see
-   * {@link SqliteCacheOptions}); `false` reads the file on every lookup.
+   * {@link SqliteCacheOptions}); `false` reads the file on every lookup. Stores on one connection
+   * share its cache; one made with `false` does not drop from it, so give every store on a
+   * connection the cache, or none.
    */
   cache?: SqliteCacheOptions | false;
 }
 
 /**
  * Session storage in an SQLite file through better-sqlite3 (WAL mode, busy timeout set).
- * Write sessions only through the store (the keeper does): its writes drop what they change from
- * the connection's read cache, and commits from other connections clear it within `checkInterval`.
+ * It is the store wrapped in `cachedStore()` over the connection's read cache: write sessions only
+ * through it (the keeper does), so its writes drop what they change; commits from other
+ * connections clear the cache within `checkInterval`. `db` is the Kysely instance, for
+ * `protectionStore(storage.db)`.
  * @example
  * import Database from "better-sqlite3";
  * const storage = sqliteStorage(new Database("data/sessions.db"));
@@ -36,7 +45,7 @@ export interface SqliteStorageOptions {
 export function sqliteStorage(
   database: SqliteClient,
   options: SqliteStorageOptions = {},
-): KyselyStore {
+): SqlSessionStore {
   if (typeof options !== "object" || options === null)
     throw new TypeError("sqliteStorage(database, options): options must be an object");
   const cache = options.cache === false ? null : SqliteReadCache.for(database, options.cache);
@@ -46,10 +55,11 @@ export function sqliteStorage(
   database.pragma("synchronous = NORMAL");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   // Kysely's SQLite driver closes the database when the store is closed.
-  return new SqliteStore(db, database, cache, {
+  const store = new SqliteStore(db, database, {
     onClose: () => db.destroy(),
     updateReturning: true,
   });
+  return cache ? Object.assign(cachedStore(store, cache), { db }) : store;
 }
 
 const FIND_SESSION = `select ${FIND_SESSION_COLUMNS} from "sk_sessions" where "id" = ?`;
@@ -71,10 +81,10 @@ interface RawStatement {
 }
 
 /**
- * The SQL store with the per-request lookup on a prepared statement and a read cache. better-sqlite3
- * is synchronous, so outside a transaction the read needs no turn on Kysely's one-connection queue;
- * that saves a query build, a prepare and several awaits per request (the bench's profile showed
- * them on top). A cache hit also saves the read transaction's two file-lock system calls.
+ * The SQL store with the per-request lookup on a prepared statement. better-sqlite3 is synchronous,
+ * so outside a transaction the read needs no turn on Kysely's one-connection queue; that saves a
+ * query build, a prepare and several awaits per request (the bench's profile showed them on top).
+ * Caching is not its business: `cachedStore()` wraps it, so no write here need know of a cache.
  */
 class SqliteStore extends KyselyStore {
   #find: RawStatement | undefined;
@@ -83,7 +93,6 @@ class SqliteStore extends KyselyStore {
   constructor(
     db: Kysely<Database>,
     private readonly database: SqliteClient & { inTransaction?: boolean },
-    private readonly cache: SqliteReadCache | null,
     options: KyselyStoreOptions,
   ) {
     super(db, options);
@@ -92,29 +101,21 @@ class SqliteStore extends KyselyStore {
   /** Answers synchronously outside a transaction; a failure throws its `StorageError` at once. */
   override findSession(id: string): MaybePromise<SessionRecord | null> {
     // Another task's transaction is open between its awaits: queue behind it, never read its
-    // uncommitted rows (nor cache them). A client without better-sqlite3's API takes the same path.
+    // uncommitted rows. A client without better-sqlite3's API takes the same path.
     if (this.database.inTransaction !== false) return super.findSession(id);
     try {
-      const cached = this.cache?.get(id);
-      if (cached !== undefined) return cached;
       if (!this.#find) {
         const statement = this.database.prepare(FIND_SESSION) as unknown as Partial<RawStatement>;
         if (typeof statement.raw !== "function") return super.findSession(id);
         this.#find = statement.raw(true);
       }
-      const readStartedAt = cacheClock();
       const values = this.#find.get(id);
-      const record = values ? fromSessionRow(rowOf(values)) : null;
-      // Stored in the same synchronous step as the read: no write can fall in between.
-      if (record && (record.status === "active" || record.status === "pending"))
-        this.cache?.set(record, readStartedAt);
-      return record;
+      return values ? fromSessionRow(rowOf(values)) : null;
     } catch (error) {
       throw new StorageError("session storage failed during findSession", { cause: error });
     }
   }
 
-  // Every write that can change a live session drops it once the write is over (committed or not).
   // The last-seen write is the one write of ordinary requests (once per session per touch
   // interval): outside a transaction it runs on a statement prepared once, where Kysely's driver
   // would build, compile and prepare it anew each time.
@@ -122,8 +123,7 @@ class SqliteStore extends KyselyStore {
     id: string,
     update: Parameters<SessionStore["touchSession"]>[1],
   ): Promise<boolean> {
-    if (this.database.inTransaction !== false)
-      return this.#dropping([id], super.touchSession(id, update));
+    if (this.database.inTransaction !== false) return super.touchSession(id, update);
     try {
       const { lastSeenAt, lastIp, previousLastSeenAt, location } = update;
       const result = location
@@ -142,8 +142,6 @@ class SqliteStore extends KyselyStore {
       return Promise.reject(
         new StorageError("session storage failed during touchSession", { cause: error }),
       );
-    } finally {
-      SqliteReadCache.existing(this.database)?.drop([id]);
     }
   }
 
@@ -154,53 +152,5 @@ class SqliteStore extends KyselyStore {
       this.#statements.set(sql, statement);
     }
     return statement;
-  }
-
-  override rotateSession(id: string, update: Parameters<SessionStore["rotateSession"]>[1]) {
-    return this.#dropping([id], super.rotateSession(id, update));
-  }
-
-  override endSession(id: string, end: EndSessionInput, options?: { userId?: string }) {
-    return this.#dropping([id], super.endSession(id, end, options));
-  }
-
-  override async endUserSessions(
-    userId: string,
-    end: EndSessionInput,
-    options?: { exceptId?: string },
-  ): Promise<string[]> {
-    try {
-      const ids = await super.endUserSessions(userId, end, options);
-      SqliteReadCache.existing(this.database)?.drop(ids);
-      return ids;
-    } catch (error) {
-      // Which sessions ended is unknown: forget them all.
-      SqliteReadCache.existing(this.database)?.clear();
-      throw error;
-    }
-  }
-
-  override async prune(options: Parameters<SessionStore["prune"]>[0]) {
-    try {
-      return await super.prune(options);
-    } finally {
-      SqliteReadCache.existing(this.database)?.clear();
-    }
-  }
-
-  override async migrate(): Promise<void> {
-    try {
-      await super.migrate();
-    } finally {
-      SqliteReadCache.existing(this.database)?.clear();
-    }
-  }
-
-  async #dropping<T>(ids: string[], write: Promise<T>): Promise<T> {
-    try {
-      return await write;
-    } finally {
-      SqliteReadCache.existing(this.database)?.drop(ids);
-    }
   }
 }

@@ -643,10 +643,93 @@ export function runStorageConformance(name: string, open: OpenStore): void {
         }));
     });
 
+    // Each write after a lookup, then the same lookup again: a store with a cache layer must have
+    // dropped (or updated) the copy the first lookup kept, for every write path.
+    describe("a lookup after each write sees the write", () => {
+      it("touchSession: the new last-seen time, IP and place", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          await mustFind(store, record.id);
+          const place = { country: "JP", region: null, city: "Ōsaka" };
+          const update = { lastSeenAt: T0 + MINUTE, lastIp: "192.0.2.7", previousLastSeenAt: T0 };
+          assert.equal(await store.touchSession(record.id, { ...update, location: place }), true);
+          const expected = { ...record, lastSeenAt: T0 + MINUTE, lastIp: "192.0.2.7", ...place };
+          assert.deepEqual(await store.findSession(record.id), expected);
+          // A touch that lost the race changes nothing, and the next lookup still sees the row.
+          assert.equal(await store.touchSession(record.id, update), false);
+          assert.deepEqual(await store.findSession(record.id), expected);
+        }));
+
+      it("rotateSession: the new secret hash, and a pending session activated", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          const pending = await seed(store, { status: "pending" });
+          await mustFind(store, record.id);
+          await mustFind(store, pending.id);
+          const secretHash = hex64();
+          await store.rotateSession(record.id, { secretHash, expectStatus: "active" });
+          assert.equal((await mustFind(store, record.id)).secretHash, secretHash);
+          await store.rotateSession(pending.id, {
+            secretHash,
+            status: "active",
+            expectStatus: "pending",
+          });
+          assert.equal((await mustFind(store, pending.id)).status, "active");
+        }));
+
+      it("endSession: the session ended, with and without userId", () =>
+        withStore(async (store) => {
+          const a = await seed(store);
+          const b = await seed(store);
+          await mustFind(store, a.id);
+          await mustFind(store, b.id);
+          await store.endSession(a.id, revoked(T0 + 1));
+          await store.endSession(b.id, revoked(T0 + 1), { userId: b.userId });
+          assert.equal((await mustFind(store, a.id)).status, "revoked");
+          assert.equal((await mustFind(store, b.id)).status, "revoked");
+        }));
+
+      it("endUserSessions: every session it ended, the kept one unchanged", () =>
+        withStore(async (store) => {
+          const kept = await seed(store);
+          const others = [await seed(store), await seed(store, { status: "pending" })];
+          for (const s of [kept, ...others]) await mustFind(store, s.id);
+          await store.endUserSessions("user-a", revoked(T0 + 1), { exceptId: kept.id });
+          for (const s of others) assert.equal((await mustFind(store, s.id)).status, "revoked");
+          assert.deepEqual(await store.findSession(kept.id), kept);
+          await store.endUserSessions("user-a", revoked(T0 + 2));
+          assert.equal((await mustFind(store, kept.id)).status, "revoked");
+        }));
+
+      it("prune: a live session it deleted is gone", () =>
+        withStore(async (store) => {
+          const idle = await seed(store, { lastSeenAt: T0, expiresAt: T0 + 90 * DAY });
+          await mustFind(store, idle.id);
+          const cutoff = T0 + 30 * DAY;
+          await store.prune({
+            endedBefore: cutoff,
+            expiredBefore: cutoff,
+            idleBefore: T0 + 1,
+            eventsBefore: T0,
+          });
+          assert.equal(await store.findSession(idle.id), null);
+        }));
+
+      it("migrate: sessions are still found as stored", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          await mustFind(store, record.id);
+          await store.migrate();
+          assert.deepEqual(await store.findSession(record.id), record);
+        }));
+    });
+
     describe("close", () => {
       it("fails closed afterwards: a lookup rejects with a StorageError rather than answering", () =>
         withStore(async (store) => {
           const record = await seed(store);
+          // Found once first, so a cache layer holds it: that copy must not answer either.
+          await mustFind(store, record.id);
           await store.close();
           // A synchronous store may throw at once rather than reject: both are a failure.
           await assert.rejects(async () => store.findSession(record.id), isStorageError);

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { KyselyStore } from "../../src/storage/kysely-store.js";
+import type { SqlSessionStore } from "../../src/storage/kysely-store.js";
 import { sqliteStorage } from "../../src/storage/sqlite.js";
 
 /** A real SQLite file in a fresh temp dir, the store over it, and a cleanup that removes both. */
@@ -10,7 +10,7 @@ export interface TempSqlite {
   dir: string;
   file: string;
   db: Database.Database;
-  store: KyselyStore;
+  store: SqlSessionStore;
   cleanup(): Promise<void>;
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cacheClock, LocalSessionCache } from "../../src/cache/local-cache.js";
+import { LocalSessionCache } from "../../src/cache/local-cache.js";
+import { cacheClock } from "../../src/clock.js";
 import type { SessionRecord } from "../../src/types.js";
 import { sessionRecord } from "../helpers/records.js";
 
@@ -106,5 +107,30 @@ describe("local session cache", () => {
     // Overflowing the drops cleared everything: the oldest drop's stale read is still refused.
     cache.set(record("drop-0"), started);
     assert.equal(cache.get("drop-0"), null);
+  });
+  it("applies this instance's touch to the copy it was based on, and forgets any other copy", () => {
+    const cache = new LocalSessionCache({ ttl: 60_000, maxEntries: 10, maxReadTime: 60_000 });
+    const original = record("a");
+    cache.set(original, cacheClock());
+    const seenAt = original.lastSeenAt;
+    const place = { country: "JP", region: null, city: "Kyoto" };
+    cache.touch("a", {
+      lastSeenAt: seenAt + 1,
+      lastIp: "192.0.2.1",
+      previousLastSeenAt: seenAt,
+      location: place,
+    });
+    assert.deepEqual(cache.get("a"), {
+      ...original,
+      lastSeenAt: seenAt + 1,
+      lastIp: "192.0.2.1",
+      ...place,
+    });
+    // Based on another copy (or a touch that changed nothing): forgotten, never stored anew.
+    cache.touch("a", { lastSeenAt: seenAt + 2, lastIp: "192.0.2.1", previousLastSeenAt: seenAt });
+    assert.equal(cache.get("a"), null);
+    cache.touch("b", { lastSeenAt: 1, lastIp: "192.0.2.1", previousLastSeenAt: 0 });
+    cache.touch("b", null);
+    assert.equal(cache.size, 0);
   });
 });

@@ -128,7 +128,7 @@ describe("Redis session cache across instances (one PostgreSQL, one Redis)", { s
     await warm(b, s.info);
 
     const revokedAt = nowMs();
-    assert.equal(await a.keeper.revokeSession(s.userId, s.id, null), true);
+    assert.equal(await a.keeper.revokeSession(s.id, { userId: s.userId }), true);
     const before = b.finds();
     assert.equal(await b.keeper.authenticate(s.info), null, "B refuses the revoked session");
     assert.equal(b.finds(), before + 1, "B had to read the database: its cached copy was dropped");
@@ -149,8 +149,8 @@ describe("Redis session cache across instances (one PostgreSQL, one Redis)", { s
     const s2 = await signIn(c, "bob");
     await warm(c, s1.info);
     await warm(a, s2.info);
-    await a.keeper.revokeSession("bob", s1.id, null);
-    await c.keeper.revokeSession("bob", s2.id, null);
+    await a.keeper.revokeSession(s1.id, { userId: "bob" });
+    await c.keeper.revokeSession(s2.id, { userId: "bob" });
     assert.equal(await c.keeper.authenticate(s1.info), null);
     assert.equal(await a.keeper.authenticate(s2.info), null);
   });
@@ -180,10 +180,10 @@ describe("Redis session cache across instances (one PostgreSQL, one Redis)", { s
       assert.equal(on.finds(), before + 2, "no request is served from memory while Redis is down");
     }
     // A revocation through A cannot be broadcast: it is refused everywhere anyway, and queued.
-    assert.equal(await a.keeper.revokeSession("carol", revokedByA.id, null), true);
+    assert.equal(await a.keeper.revokeSession(revokedByA.id, { userId: "carol" }), true);
     assert.ok(a.cache.pendingBroadcasts >= 1);
     // And one made by a process without Redis (say, a script on the database) is never broadcast at all.
-    assert.equal(await noCache.revokeSession("carol", revokedElsewhere.id, null), true);
+    assert.equal(await noCache.revokeSession(revokedElsewhere.id, { userId: "carol" }), true);
     for (const on of [a, b]) {
       assert.equal(await on.keeper.authenticate(revokedByA.info), null);
       assert.equal(await on.keeper.authenticate(revokedElsewhere.info), null);
@@ -211,7 +211,7 @@ describe("Redis session cache across instances (one PostgreSQL, one Redis)", { s
     assert.equal(d.cache.trusted, false);
     assert.equal(d.cache.get(s.id), null);
     // A revocation still works (the database is the truth) and does not throw.
-    assert.equal(await d.keeper.revokeSession("dave", s.id, null), true);
+    assert.equal(await d.keeper.revokeSession(s.id, { userId: "dave" }), true);
     assert.equal(await d.keeper.authenticate(s.info), null);
     assert.equal(await d.cache.ready(300), false);
   });
@@ -226,7 +226,7 @@ describe("Redis session cache across instances (one PostgreSQL, one Redis)", { s
         assert.ok(await plain.authenticate(info));
         assert.equal(counted.finds(), i);
       }
-      await plain.revokeSession("gina", signed.record.id, null);
+      await plain.revokeSession(signed.record.id, { userId: "gina" });
       assert.equal(await plain.authenticate(info), null);
     } finally {
       await plain.close();

@@ -7,9 +7,11 @@ import { mysqlStorage } from "../../src/storage/mysql.js";
 import type { LoginEvent, SessionRecord } from "../../src/types.js";
 import { runStorageConformance } from "../conformance/storage-suite.js";
 import { DAY, sessionRecord, signInEventFor } from "../helpers/records.js";
+import { redisCachedStore, redisSkip } from "./redis-kit.js";
 import { freshMysqlDatabase, type MysqlDatabase, mysqlSkip } from "./services.js";
 
 const skip = await mysqlSkip();
+const redisSkipped = skip || (await redisSkip());
 
 if (skip) {
   describe("storage conformance: MariaDB/MySQL", { skip }, () => {
@@ -24,6 +26,29 @@ if (skip) {
       store,
       async cleanup() {
         await store.close().catch(() => {}); // the suite may have closed it already
+        await database.drop();
+      },
+    };
+  });
+}
+
+if (redisSkipped) {
+  describe("storage conformance: MariaDB/MySQL behind the Redis cache", {
+    skip: redisSkipped,
+  }, () => {
+    it("needs MariaDB/MySQL and Redis", () => {});
+  });
+} else {
+  // The same contract through the cache layer, with a Redis cache of its own (fresh prefix).
+  runStorageConformance("MariaDB (mysql2) behind cachedStore + Redis cache", async () => {
+    const database = await freshMysqlDatabase();
+    const cached = await redisCachedStore(
+      mysqlStorage(mysql.createPool({ uri: database.url, connectionLimit: 4 })),
+    );
+    return {
+      store: cached.store,
+      async cleanup() {
+        await cached.close();
         await database.drop();
       },
     };

@@ -5,9 +5,11 @@ import { postgresStorage } from "../../src/storage/postgres.js";
 import type { LoginEvent, SessionRecord } from "../../src/types.js";
 import { runStorageConformance } from "../conformance/storage-suite.js";
 import { DAY, loginEvent, sessionRecord } from "../helpers/records.js";
+import { redisCachedStore, redisSkip } from "./redis-kit.js";
 import { freshPgSchema, type PgSchema, postgresSkip } from "./services.js";
 
 const skip = await postgresSkip();
+const redisSkipped = skip || (await redisSkip());
 
 if (skip) {
   describe("storage conformance: PostgreSQL", { skip }, () => {
@@ -22,6 +24,25 @@ if (skip) {
       store,
       async cleanup() {
         await store.close().catch(() => {}); // the suite may have closed it already
+        await schema.drop();
+      },
+    };
+  });
+}
+
+if (redisSkipped) {
+  describe("storage conformance: PostgreSQL behind the Redis cache", { skip: redisSkipped }, () => {
+    it("needs PostgreSQL and Redis", () => {});
+  });
+} else {
+  // The same contract through the cache layer, with a Redis cache of its own (fresh prefix).
+  runStorageConformance("PostgreSQL (pg) behind cachedStore + Redis cache", async () => {
+    const schema = await freshPgSchema();
+    const cached = await redisCachedStore(postgresStorage(schema.pool()));
+    return {
+      store: cached.store,
+      async cleanup() {
+        await cached.close();
         await schema.drop();
       },
     };

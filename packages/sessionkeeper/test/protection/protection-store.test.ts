@@ -7,14 +7,14 @@ import {
   type KyselyProtectionStore,
   protectionStore,
 } from "../../src/storage/kysely-protection.js";
-import type { KyselyStore } from "../../src/storage/kysely-store.js";
+import type { SqlSessionStore } from "../../src/storage/kysely-store.js";
 import { mysqlStorage } from "../../src/storage/mysql.js";
 import { postgresStorage } from "../../src/storage/postgres.js";
 import type { VerificationRecord } from "../../src/storage/protection-store.js";
 import { tempSqlite } from "../helpers/sqlite-fixture.js";
 import { freshMysqlDatabase, freshPgSchema, mysqlSkip, postgresSkip } from "../many/services.js";
 
-type Open = () => Promise<{ store: KyselyStore; cleanup(): Promise<void> }>;
+type Open = () => Promise<{ store: SqlSessionStore; cleanup(): Promise<void> }>;
 
 function verification(overrides: Partial<VerificationRecord> = {}): VerificationRecord {
   return {
