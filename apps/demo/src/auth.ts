@@ -110,7 +110,6 @@ export async function changePassword(
   users: UserStore,
   ctx: RequestSession,
   body: { currentPassword?: unknown; newPassword?: unknown },
-  options: { signOutOthers: boolean } = { signOutOthers: true },
 ): Promise<
   { kind: "changed"; revoked: number } | { kind: "error"; status: number; error: string }
 > {
@@ -125,15 +124,7 @@ export async function changePassword(
   if (!(await verifyPassword(current, user.passwordHash)))
     return { kind: "error", status: 403, error: "invalid_current_password" };
   await users.setPassword(user.id, await hashPassword(body.newPassword));
-  await ctx.keeper.recordEvent(
-    { type: "password_changed", userId: user.id, sessionId: session.id },
-    ctx.info,
-  );
-  await ctx.rotate();
-  const revoked = options.signOutOthers
-    ? await ctx.keeper.revokeOtherSessions(user.id, session.id, ctx.info, {
-        reason: "password_changed",
-      })
-    : 0;
+  // The library's transition: recorded, this token rotated, every other session ended.
+  const { revoked } = await ctx.passwordChanged();
   return { kind: "changed", revoked };
 }

@@ -134,7 +134,7 @@ describe("new-device verification through the reference app (dev mailbox)", () =
     const { events } = (await (await owner.get("/api/history")).json()) as {
       events: { type: string; reason: string | null }[];
     };
-    assert.ok(events.some((e) => e.type === "verification_denied" && e.reason === "not_me"));
+    assert.ok(events.some((e) => e.type === "session_locked" && e.reason === "not_me"));
   });
 });
 

@@ -11,6 +11,9 @@ import { createSessionKeeper, type SessionKeeper } from "./session-keeper.js";
 import { type OpenedStorage, openStorage } from "./storage/open.js";
 import type { Session } from "./types.js";
 
+/** Who the history records as having ended sessions from the command line. */
+const ADMIN = { kind: "admin", name: "cli" } as const;
+
 /** Exit codes: 0 done, 1 the operation failed (database, Redis, not found), 2 a usage or configuration mistake. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -180,20 +183,20 @@ async function sessions(
         "sessions revoke needs a session id, e.g. `sessionkeeper sessions revoke <id>`",
       );
     await withKeeper(env, { broadcast: true }, async (keeper, redis) => {
-      const record = await keeper.storage.findSession(id);
+      const record = await keeper.getSession(id);
       if (!record) throw new FailedError(`no session with id ${id}`);
       if (record.status !== "active" && record.status !== "pending") {
         io.out(`sessionkeeper: session ${id} had already ended (${record.status})`);
         return;
       }
-      await keeper.revokeSession(record.userId, id, null, { reason });
+      await keeper.revokeSession(id, { reason, by: ADMIN });
       io.out(`sessionkeeper: revoked session ${id} of user ${printable(record.userId)}`);
       await confirmBroadcast(redis, env, io);
     });
   } else if (sub === "revoke-all") {
     const userId = requireUser(args);
     await withKeeper(env, { broadcast: true }, async (keeper, redis) => {
-      const count = await keeper.revokeAllSessions(userId, null, { reason });
+      const count = await keeper.revokeAllSessions(userId, { reason, by: ADMIN });
       io.out(
         `sessionkeeper: revoked ${count} session${count === 1 ? "" : "s"} of user ${printable(userId)}`,
       );

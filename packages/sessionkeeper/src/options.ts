@@ -2,9 +2,9 @@ import type { SessionCache } from "./cache/contract.js";
 import { compileTrustProxy, type ProxyTrust, type TrustProxy } from "./client-ip.js";
 import { isValidCookieName } from "./cookies.js";
 import { type Duration, describe, requireDuration } from "./duration.js";
+import type { SessionEventListener } from "./events.js";
 import type { GeoProvider } from "./geo/provider.js";
 import type { SessionStore } from "./storage/contract.js";
-import type { LoginEvent } from "./types.js";
 
 export interface SessionKeeperOptions {
   /** Where sessions live, e.g. `sqliteStorage(db)`. Required. */
@@ -31,8 +31,8 @@ export interface SessionKeeperOptions {
   geo?: GeoProvider;
   /** Cache of validated sessions shared with a revocation broadcast (see `sessionkeeper/redis`). */
   cache?: SessionCache;
-  /** Called after each login event is recorded. Errors thrown here are ignored. */
-  onEvent?: (event: LoginEvent) => void | Promise<void>;
+  /** Subscribed at once to every event (the same as `keeper.subscribe(onEvent)`). Errors are ignored. */
+  onEvent?: SessionEventListener;
   /** The clock, in epoch ms. Tests move it. Default `Date.now`. */
   now?: () => number;
   /** Longest User-Agent kept. Default 512. */
@@ -52,7 +52,7 @@ export interface ResolvedOptions {
   excludePaths: ReadonlyArray<string | RegExp>;
   geo: GeoProvider | undefined;
   cache: SessionCache | undefined;
-  onEvent: ((event: LoginEvent) => void | Promise<void>) | undefined;
+  onEvent: SessionEventListener | undefined;
   now: () => number;
   userAgentMaxLength: number;
 }

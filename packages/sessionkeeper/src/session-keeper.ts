@@ -1,49 +1,83 @@
 import { createHash, randomBytes } from "node:crypto";
-import { cacheClock } from "./cache/local-cache.js";
 import { readSingleCookie, serializeCookie } from "./cookies.js";
+import {
+  type ActivityType,
+  type Actor,
+  EventBus,
+  endEventType,
+  type RequestFacts,
+  type SessionEvent,
+  type SessionEventListener,
+  type SessionSnapshot,
+  snapshotOf,
+  type TransitionEvent,
+  toHistoryRow,
+} from "./events.js";
 import { isPromise, type MaybePromise } from "./maybe-promise.js";
 import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
+import { beginRequest, type Outcome, type RawRequest, requestInfo } from "./request.js";
 import { toSession } from "./session-view.js";
-import type { EndSessionInput } from "./storage/contract.js";
+import { cachedStore } from "./storage/cached-store.js";
+import type { EndSessionInput, SessionStore } from "./storage/contract.js";
 import {
   formatToken,
   generateToken,
   hashSecret,
   parseToken,
   randomId,
-  type SessionToken,
   verifySecret,
 } from "./token.js";
-import type { Location, LoginEvent, RequestInfo, Session, SessionRecord } from "./types.js";
-import { type DeviceInfo, parseUserAgent } from "./user-agent.js";
+import type {
+  EndReason,
+  Location,
+  LoginEvent,
+  RequestInfo,
+  Session,
+  SessionRecord,
+} from "./types.js";
+import { parseUserAgent } from "./user-agent.js";
 
 /** What sign-in and token rotation hand back: the session, and the cookies to send with the response. */
 export interface CookieResult {
+  record: SessionRecord;
   session: Session;
   setCookies: string[];
 }
 
-/** The result of validating a request: the live session record, or null for "no session". */
+/** The result of validating a request: the live session record and its public view. */
 export interface Validated {
   record: SessionRecord;
   session: Session;
 }
 
 /**
- * A check every live session must pass on each request (e.g. IP deny rules). A returned reason
- * ends the session as `revoked` with that reason; null lets it through.
+ * A check every live session must pass on each request (e.g. the guard's IP deny rules). A
+ * returned reason ends the session as `revoked` with that reason; null lets it through.
  */
 export type SessionGate = (
   record: SessionRecord,
   info: RequestInfo,
 ) => string | null | Promise<string | null>;
 
+/** Who did it and from which request; every ending and activity takes these. */
+export interface ChangeContext {
+  /** Default: the user (`{ kind: "user" }`). */
+  by?: Actor;
+  /** The request that caused it, for the history's device and place. */
+  info?: RequestInfo | null;
+}
+
+type EndedStatus = EndSessionInput["status"];
+
 const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const LIST_LIMIT = 200;
+const USER = Object.freeze({ kind: "user" }) as Actor;
+const SYSTEM = Object.freeze({ kind: "system" }) as Actor;
 
 /**
- * The session engine. Frameworks reach it through adapters (`sessionkeeper/express`,
- * `sessionkeeper/web`); it speaks only strings and plain objects.
+ * The session engine: every change of a session's state is one of its methods, and each is
+ * announced once on its event stream (stored as the login history). Frameworks reach it through
+ * adapters (`sessionkeeper/express`, `sessionkeeper/web`, `sessionkeeper/fastify`).
  * @example
  * const keeper = createSessionKeeper({ storage: sqliteStorage(new Database("data/app.db")) });
  * await keeper.migrate();
@@ -53,14 +87,52 @@ export function createSessionKeeper(options: SessionKeeperOptions): SessionKeepe
 }
 
 export class SessionKeeper {
+  readonly #o: ResolvedOptions;
+  // Every read and write goes through here; with a cache it is the cache layer around the store.
+  readonly #store: SessionStore;
+  readonly #bus = new EventBus();
   // Sessions whose last-seen write is in flight: concurrent requests on this instance skip it.
   readonly #touching = new Set<string>();
   readonly #gates: SessionGate[] = [];
 
-  constructor(readonly options: ResolvedOptions) {}
+  constructor(options: ResolvedOptions) {
+    this.#o = options;
+    const { cache, storage, idleTimeout, now } = options;
+    // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
+    this.#store = cache
+      ? cachedStore(storage, cache, { isFresh: (r) => now() < r.lastSeenAt + idleTimeout })
+      : storage;
+    if (options.onEvent) this.#bus.subscribe(options.onEvent);
+  }
 
-  get storage() {
-    return this.options.storage;
+  /** The timeouts in force, in milliseconds. */
+  get settings(): { idleTimeout: number; absoluteTimeout: number; touchInterval: number } {
+    const { idleTimeout, absoluteTimeout, touchInterval } = this.#o;
+    return { idleTimeout, absoluteTimeout, touchInterval };
+  }
+
+  /** The keeper's clock, in epoch ms (the `now` option). */
+  now(): number {
+    return this.#o.now();
+  }
+
+  /** Creates or upgrades the storage schema. */
+  migrate(): Promise<void> {
+    return this.#store.migrate();
+  }
+
+  /** Closes the cache and the storage. */
+  async close(): Promise<void> {
+    await this.#o.cache?.close();
+    await this.#o.storage.close();
+  }
+
+  /**
+   * Tells `listener` of every transition and activity, after it is stored. Returns the function
+   * that unsubscribes. A listener that throws or rejects changes nothing.
+   */
+  subscribe(listener: SessionEventListener): () => void {
+    return this.#bus.subscribe(listener);
   }
 
   /** Adds a {@link SessionGate}: from now on every validated session must pass it. */
@@ -69,33 +141,11 @@ export class SessionKeeper {
     this.#gates.push(gate);
   }
 
-  /** Creates or upgrades the storage schema. */
-  migrate(): Promise<void> {
-    return this.options.storage.migrate();
-  }
-
-  /** Closes the cache and the storage. */
-  async close(): Promise<void> {
-    await this.options.cache?.close();
-    await this.options.storage.close();
-  }
-
-  /** The session cookie's name for a request: `__Host-` prefixed over HTTPS, so no subdomain can set it. */
-  cookieName(secure: boolean): string {
-    return secure ? `__Host-${this.options.cookieName}` : this.options.cookieName;
-  }
-
-  deviceCookieName(secure: boolean): string {
-    return secure ? `__Host-${this.options.deviceCookieName}` : this.options.deviceCookieName;
-  }
-
-  isSecure(requestIsHttps: boolean): boolean {
-    return this.options.secure === "auto" ? requestIsHttps : this.options.secure;
-  }
+  // ---- requests ----------------------------------------------------------------------------
 
   /** True when a path is excluded from session handling: no lookup, no touch, no cookie. */
   isExcluded(path: string): boolean {
-    for (const rule of this.options.excludePaths) {
+    for (const rule of this.#o.excludePaths) {
       if (typeof rule === "string") {
         if (path === rule || path.startsWith(rule.endsWith("/") ? rule : `${rule}/`)) return true;
       } else if (rule.test(path)) return true;
@@ -103,78 +153,39 @@ export class SessionKeeper {
     return false;
   }
 
-  /** True when the request carries a session cookie at all (a lookup would be needed). */
-  hasSessionCookie(info: RequestInfo): boolean {
-    return (
-      readSingleCookie(info.cookieHeader, this.cookieName(this.isSecure(info.secure))) !== null
-    );
+  /** The request facts the keeper needs: client IP by the trustProxy rules, HTTPS or not. */
+  requestInfo(req: RawRequest): RequestInfo {
+    return requestInfo(req, this.#o.trust, this.#o.secure);
   }
 
   /**
-   * Validates the session cookie of a request. Returns the active session, or null for anything
-   * else (absent, malformed, unknown, tampered, ended, expired). Only a storage failure throws.
+   * What every adapter does first: skip excluded paths, refuse cross-origin unsafe requests, and
+   * validate the session cookie (storage failure → 503). Ready at once when nothing had to wait.
    */
-  async authenticate(info: RequestInfo): Promise<Validated | null> {
-    const found = await this.validateNow(info);
-    return found && found.record.status === "active" ? found : null;
-  }
-
-  /** Like {@link authenticate} but for a `pending` session awaiting new-device verification. */
-  async authenticatePending(info: RequestInfo): Promise<Validated | null> {
-    const found = await this.validateNow(info);
-    return found && found.record.status === "pending" ? found : null;
-  }
-
-  async validate(info: RequestInfo): Promise<Validated | null> {
-    return this.validateNow(info);
+  beginRequest(req: RawRequest, setCookie: (value: string) => void): MaybePromise<Outcome> {
+    return beginRequest(this, req, setCookie);
   }
 
   /**
-   * {@link validate} without a promise when every step can answer at once: cookie, a cache or store
-   * that answers from memory (or synchronous SQLite), the hash compare. Adapters use it so that the
-   * common request costs no microtask turn; anything that must wait (a network read, ending an
-   * expired session, a gate, the last-seen write) continues as a promise. Only storage failures
-   * throw, synchronously or as a rejection.
+   * Validates the session cookie of a request: the live (active or pending) session, or null for
+   * anything else (absent, malformed, unknown, tampered, ended, expired). Only a storage failure
+   * throws. Answers without a promise when every step could answer at once (a cache hit, or
+   * synchronous SQLite): the common request then costs no microtask turn.
    */
-  validateNow(info: RequestInfo): MaybePromise<Validated | null> {
-    const raw = readSingleCookie(info.cookieHeader, this.cookieName(this.isSecure(info.secure)));
+  validate(info: RequestInfo): MaybePromise<Validated | null> {
+    const raw = readSingleCookie(info.cookieHeader, this.#cookieName(info.secure));
     const token = parseToken(raw);
     if (!token) return null;
-    const cache = this.options.cache;
-    if (!cache) {
-      // Without an engine cache (SQLite keeps its own in the store) no read time is needed.
-      const found = this.options.storage.findSession(token.id);
-      return isPromise(found)
-        ? found.then((record) => this.#accept(token.secret, record, info, 0))
-        : this.#accept(token.secret, found, info, 0);
-    }
-    // Taken before any read: the cache refuses what was read before a revocation reached it.
-    const readStartedAt = cacheClock();
-    const cached = cache.get(token.id);
-    return isPromise(cached)
-      ? cached.then((record) => this.#fromCache(token, record, info, readStartedAt))
-      : this.#fromCache(token, cached, info, readStartedAt);
+    const found = this.#store.findSession(token.id);
+    return isPromise(found)
+      ? found.then((record) => this.#accept(token.secret, record, info))
+      : this.#accept(token.secret, found, info);
   }
 
-  #fromCache(
-    token: SessionToken,
-    cached: SessionRecord | null,
-    info: RequestInfo,
-    readStartedAt: number,
-  ): MaybePromise<Validated | null> {
-    // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
-    if (cached && this.options.now() < cached.lastSeenAt + this.options.idleTimeout)
-      return this.#accept(token.secret, cached, info, readStartedAt);
-    const found = this.options.storage.findSession(token.id);
-    const store = (record: SessionRecord | null): MaybePromise<Validated | null> => {
-      if (record && (record.status === "active" || record.status === "pending")) {
-        const stored = this.options.cache?.set(record, readStartedAt);
-        if (isPromise(stored))
-          return stored.then(() => this.#accept(token.secret, record, info, readStartedAt));
-      }
-      return this.#accept(token.secret, record, info, readStartedAt);
-    };
-    return isPromise(found) ? found.then(store) : store(found);
+  /** Like {@link validate}, but only an `active` session counts (a pending one grants nothing). */
+  async authenticate(info: RequestInfo): Promise<Validated | null> {
+    const found = await this.validate(info);
+    return found && found.record.status === "active" ? found : null;
   }
 
   /** Checks a looked-up record against the presented secret, its status and its timeouts. */
@@ -182,456 +193,522 @@ export class SessionKeeper {
     secret: string,
     record: SessionRecord | null,
     info: RequestInfo,
-    readStartedAt: number,
   ): MaybePromise<Validated | null> {
     // Constant-time comparison of hashes; an unknown id and a wrong secret look the same to the caller.
     if (!record || !verifySecret(secret, record.secretHash)) return null;
     if (record.status !== "active" && record.status !== "pending") return null;
-    const now = this.options.now();
+    const now = this.#o.now();
     const timedOut =
       now >= record.expiresAt
         ? "absolute_timeout"
-        : now >= record.lastSeenAt + this.options.idleTimeout
+        : now >= record.lastSeenAt + this.#o.idleTimeout
           ? "idle_timeout"
           : null;
-    if (timedOut) {
-      return this.#end(
-        record,
-        { status: "expired", reason: timedOut, endedAt: now },
-        "session_expired",
-        info,
-      ).then(() => null);
-    }
-    if (this.#gates.length > 0) return this.#gateThenTouch(record, info, now, readStartedAt);
-    if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now, readStartedAt);
-    return new ValidatedSession(record, this.options.idleTimeout);
+    if (timedOut)
+      return this.#endOne(record, { status: "expired", reason: timedOut }, SYSTEM, info).then(
+        () => null,
+      );
+    if (this.#gates.length > 0) return this.#gateThenTouch(record, info, now);
+    if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
+    return new ValidatedSession(record, this.#o.idleTimeout);
   }
 
   async #gateThenTouch(
     record: SessionRecord,
     info: RequestInfo,
     now: number,
-    readStartedAt: number,
   ): Promise<Validated | null> {
     for (const gate of this.#gates) {
       const reason = await gate(record, info);
       if (reason !== null) {
-        await this.#end(
-          record,
-          { status: "revoked", reason, endedAt: now },
-          "session_revoked",
-          info,
-        );
+        await this.#endOne(record, { status: "revoked", reason }, SYSTEM, info);
         return null;
       }
     }
-    if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now, readStartedAt);
-    return new ValidatedSession(record, this.options.idleTimeout);
+    if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
+    return new ValidatedSession(record, this.#o.idleTimeout);
   }
 
   #touchDue(record: SessionRecord, now: number): boolean {
-    return now - record.lastSeenAt >= this.options.touchInterval && !this.#touching.has(record.id);
+    return now - record.lastSeenAt >= this.#o.touchInterval && !this.#touching.has(record.id);
   }
 
+  /** Writes last-seen time and IP (not a transition: the state stays; no event). */
   async #touchThenAccept(
     record: SessionRecord,
     info: RequestInfo,
     now: number,
-    readStartedAt: number,
   ): Promise<Validated> {
-    const touched = await this.#touch(record, info.ip, now, readStartedAt);
-    return new ValidatedSession(touched, this.options.idleTimeout);
-  }
-
-  async #touch(
-    record: SessionRecord,
-    ip: string,
-    now: number,
-    readStartedAt: number,
-  ): Promise<SessionRecord> {
     this.#touching.add(record.id);
     try {
+      const ip = info.ip;
       // Geolocate only when the IP changed: at most once per touch interval, never per request.
-      const location = ip !== record.lastIp ? await this.#locate(ip) : undefined;
-      const touched = await this.options.storage.touchSession(record.id, {
+      const place = ip !== record.lastIp ? placeOf(await this.locate(ip)) : undefined;
+      // Another request or instance may have written it first: fine, the row is fresh either way.
+      await this.#store.touchSession(record.id, {
         lastSeenAt: now,
         lastIp: ip,
         previousLastSeenAt: record.lastSeenAt,
         // Only the three place columns: a provider's extra fields (coordinates) are not session columns.
-        ...(location !== undefined ? { location: nullLocation(location) } : {}),
+        ...(place !== undefined ? { location: place } : {}),
       });
-      const next: SessionRecord = {
-        ...record,
-        lastSeenAt: now,
-        lastIp: ip,
-        ...(location !== undefined ? nullLocation(location) : {}),
-      };
-      // Another request or instance already wrote it: fine, the row is fresh; refresh our cache from it.
-      if (touched) await this.options.cache?.set(next, readStartedAt);
-      return next;
+      const next: SessionRecord = { ...record, lastSeenAt: now, lastIp: ip, ...place };
+      return new ValidatedSession(next, this.#o.idleTimeout);
     } finally {
       this.#touching.delete(record.id);
     }
   }
 
-  async #locate(ip: string): Promise<Location | null> {
-    return this.options.geo ? await this.options.geo.lookup(ip) : null;
-  }
+  // ---- transitions -------------------------------------------------------------------------
 
   /**
-   * Signs a user in: always a new session (new id and secret), never a value the request presented.
-   * Records a `sign_in` event in the same transaction. With `status: "pending"` the session can do
-   * nothing until verified.
+   * Signs a user in: always a new session (new id and secret), never a value the request
+   * presented; a live session the browser already held ends as `replaced`. The session row and
+   * its `sign_in` history row are written atomically. A `pending` session can only be verified.
    */
   async signIn(
     userId: string,
     info: RequestInfo,
-    options: { status?: "active" | "pending" } = {},
-  ): Promise<CookieResult & { record: SessionRecord; deviceKnown: boolean }> {
+    options: { status?: "active" | "pending"; replaces?: SessionRecord | null } = {},
+  ): Promise<CookieResult> {
     if (typeof userId !== "string" || userId.length === 0 || userId.length > 255) {
       throw new TypeError("userId must be a non-empty string of at most 255 characters");
     }
-    const now = this.options.now();
-    const secure = this.isSecure(info.secure);
-    const device = parseUserAgent(info.userAgent, this.options.userAgentMaxLength);
-    const location = await this.#locate(info.ip);
+    const previous = options.replaces === undefined ? await this.validate(info) : options.replaces;
+    const old = previous && "record" in previous ? previous.record : previous;
+    if (old) await this.#endOne(old, { status: "revoked", reason: "replaced" }, USER, info);
+    const now = this.#o.now();
+    const secure = this.#secure(info.secure);
+    const request = await this.#factsOf(info);
     const token = generateToken();
-    const presentedDevice = readSingleCookie(info.cookieHeader, this.deviceCookieName(secure));
+    const presentedDevice = readSingleCookie(info.cookieHeader, this.#deviceCookieName(secure));
     const hasDevice = presentedDevice !== null && DEVICE_ID_PATTERN.test(presentedDevice);
     const deviceSecret = hasDevice
       ? (presentedDevice as string)
       : randomBytes(32).toString("base64url");
+    const pending = options.status === "pending";
     const record: SessionRecord = {
       id: token.id,
       secretHash: hashSecret(token.secret),
       userId,
-      status: options.status ?? "active",
+      status: pending ? "pending" : "active",
       endReason: null,
       createdAt: now,
       lastSeenAt: now,
-      expiresAt: now + this.options.absoluteTimeout,
+      expiresAt: now + this.#o.absoluteTimeout,
       endedAt: null,
       ip: info.ip,
       lastIp: info.ip,
-      userAgent: device.userAgent,
-      browserName: device.browserName,
-      browserVersion: device.browserVersion,
-      osName: device.osName,
-      osVersion: device.osVersion,
-      deviceType: device.deviceType,
-      ...nullLocation(location),
+      userAgent: request.userAgent ?? "",
+      browserName: request.browserName,
+      browserVersion: request.browserVersion,
+      osName: request.osName,
+      osVersion: request.osVersion,
+      deviceType: request.deviceType,
+      country: request.country,
+      region: request.region,
+      city: request.city,
       // The device cookie is a bearer value too: store only its hash.
-      deviceId: createHash("sha256").update(deviceSecret).digest("hex"),
+      deviceId: sha256(deviceSecret),
     };
-    const event = this.#event(
-      {
-        type: "sign_in",
-        userId,
-        sessionId: record.id,
-        reason: options.status === "pending" ? "pending_verification" : null,
-      },
-      info,
-      device,
-      location,
+    const event = this.#transition(
+      { type: "sign_in", reason: pending ? "pending_verification" : null },
+      record,
+      USER,
+      request,
       now,
     );
-    await this.options.storage.createSession(record, event);
-    this.#emit(event);
+    await this.#store.createSession(record, toHistoryRow(event));
+    this.#bus.emit(event);
     const setCookies = [this.#sessionCookie(formatToken(token), secure)];
     if (!hasDevice) {
       setCookies.push(
-        serializeCookie(this.deviceCookieName(secure), deviceSecret, {
+        serializeCookie(this.#deviceCookieName(secure), deviceSecret, {
           secure,
-          maxAge: Math.floor(this.options.deviceCookieMaxAge / 1000),
+          maxAge: Math.floor(this.#o.deviceCookieMaxAge / 1000),
         }),
       );
     }
-    return {
-      record,
-      session: toSession(record, { currentId: record.id, idleTimeout: this.options.idleTimeout }),
-      setCookies,
-      deviceKnown: hasDevice,
-    };
+    return { record, session: this.#view(record), setCookies };
   }
 
-  /** The hashed device id a request's device cookie stands for, or null without one. */
-  deviceIdOf(info: RequestInfo): string | null {
-    const value = readSingleCookie(
-      info.cookieHeader,
-      this.deviceCookieName(this.isSecure(info.secure)),
+  /**
+   * Pending → active after new-device verification, with a new token: the pending cookie dies.
+   * `method` says how it was confirmed; `by` is the approving session when another device did.
+   * Null when the session is no longer pending.
+   */
+  activate(
+    record: SessionRecord,
+    info: RequestInfo,
+    options: { method: "code" | "link" | "approved"; by?: Actor },
+  ): Promise<CookieResult | null> {
+    return this.#rotate(
+      record,
+      info,
+      { type: "session_activated", reason: options.method },
+      options.by ?? USER,
     );
-    return value !== null && DEVICE_ID_PATTERN.test(value)
-      ? createHash("sha256").update(value).digest("hex")
-      : null;
+  }
+
+  /**
+   * Issues a new secret for the same session (a privilege change): the old cookie stops working
+   * at once. Null when the session is no longer active.
+   */
+  rotate(
+    record: SessionRecord,
+    info: RequestInfo,
+    options: { reason?: "privilege_change" | "password_changed" } = {},
+  ): Promise<CookieResult | null> {
+    return this.#rotate(
+      record,
+      info,
+      { type: "token_rotated", reason: options.reason ?? "privilege_change" },
+      USER,
+    );
+  }
+
+  async #rotate(
+    record: SessionRecord,
+    info: RequestInfo,
+    change:
+      | { type: "session_activated"; reason: "code" | "link" | "approved" }
+      | { type: "token_rotated"; reason: "privilege_change" | "password_changed" },
+    by: Actor,
+  ): Promise<CookieResult | null> {
+    const activate = change.type === "session_activated";
+    const token = { id: record.id, secret: generateToken().secret };
+    const secretHash = hashSecret(token.secret);
+    const ok = await this.#store.rotateSession(record.id, {
+      secretHash,
+      expectStatus: activate ? "pending" : "active",
+      ...(activate ? { status: "active" as const } : {}),
+    });
+    if (!ok) return null;
+    const next: SessionRecord = { ...record, secretHash, status: "active" };
+    await this.#publish(this.#transition(change, next, by, await this.#facts(info), this.#o.now()));
+    return {
+      record: next,
+      session: this.#view(next),
+      setCookies: [this.#sessionCookie(formatToken(token), this.#secure(info.secure))],
+    };
   }
 
   /** Ends the session as `inactive` (reason `sign_out`), keeps the row, and returns the cookie that clears it. */
   async signOut(record: SessionRecord, info: RequestInfo): Promise<{ setCookies: string[] }> {
-    const now = this.options.now();
-    await this.#end(
-      record,
-      { status: "inactive", reason: "sign_out", endedAt: now },
-      "sign_out",
-      info,
-    );
+    await this.#endOne(record, { status: "inactive", reason: "sign_out" }, USER, info);
     return { setCookies: [this.clearCookie(info)] };
   }
 
-  /** The `Set-Cookie` value that removes the session cookie. */
-  clearCookie(info: RequestInfo): string {
-    const secure = this.isSecure(info.secure);
-    return serializeCookie(this.cookieName(secure), "", { secure, maxAge: 0 });
-  }
-
   /**
-   * Issues a new secret for the same session (privilege change, password change, verification).
-   * The old cookie stops working at once. With `activate`, a pending session becomes active.
-   * Returns null when the session is no longer live.
+   * Ends one live session as `revoked` (default reason `revoked_by_user`). With `userId`, another
+   * user's session id behaves exactly like an unknown one: false, nothing changed.
    */
-  async rotate(
-    record: SessionRecord,
-    info: RequestInfo,
-    options: { activate?: boolean } = {},
-  ): Promise<CookieResult | null> {
-    const token = { id: record.id, secret: generateToken().secret };
-    const secretHash = hashSecret(token.secret);
-    const ok = await this.options.storage.rotateSession(record.id, {
-      secretHash,
-      expectStatus: options.activate ? "pending" : "active",
-      ...(options.activate ? { status: "active" as const } : {}),
-    });
-    if (!ok) return null;
-    await this.options.cache?.invalidate([record.id]);
-    const now = this.options.now();
-    await this.#record(
-      {
-        type: "token_rotated",
-        userId: record.userId,
-        sessionId: record.id,
-        reason: options.activate ? "verified" : null,
-      },
-      info,
-      now,
-    );
-    const next: SessionRecord = { ...record, secretHash, status: "active" };
-    const secure = this.isSecure(info.secure);
-    return {
-      session: toSession(next, { currentId: next.id, idleTimeout: this.options.idleTimeout }),
-      setCookies: [this.#sessionCookie(formatToken(token), secure)],
-    };
-  }
-
-  /** A user's sessions, current first then by last activity. Active (and pending) only unless `includeEnded`. */
-  async listSessions(
-    userId: string,
-    options: { currentId?: string | null; includeEnded?: boolean; limit?: number } = {},
-  ): Promise<Session[]> {
-    const now = this.options.now();
-    const records = await this.options.storage.listUserSessions(userId, {
-      includeEnded: options.includeEnded ?? false,
-      limit: Math.min(Math.max(1, options.limit ?? LIST_LIMIT), 1000),
-      // Filtered in the query, so the limit counts only sessions that will be shown.
-      liveAt: { now, idleTimeout: this.options.idleTimeout },
-    });
-    const sessions = records
-      // A session past its deadline that nobody has presented yet is not shown as live.
-      .filter(
-        (r) =>
-          options.includeEnded ||
-          (now < r.expiresAt && now < r.lastSeenAt + this.options.idleTimeout),
-      )
-      .map((r) =>
-        toSession(r, {
-          currentId: options.currentId ?? null,
-          idleTimeout: this.options.idleTimeout,
-        }),
-      );
-    return sessions.sort((a, b) => Number(b.current) - Number(a.current));
-  }
-
-  /**
-   * Ends one of a user's sessions. Another user's session id behaves exactly like an unknown one:
-   * false, nothing changed.
-   */
-  async revokeSession(
-    userId: string,
+  revokeSession(
     sessionId: string,
-    info: RequestInfo | null,
-    options: { reason?: string } = {},
+    options: ChangeContext & { userId?: string; reason?: EndReason } = {},
   ): Promise<boolean> {
-    if (typeof sessionId !== "string" || sessionId.length > 64) return false;
-    const now = this.options.now();
-    const reason = options.reason ?? "revoked_by_user";
-    const ended = await this.options.storage.endSession(
-      sessionId,
-      { status: "revoked", reason, endedAt: now },
-      { userId },
-    );
-    if (!ended) return false;
-    await this.options.cache?.invalidate([sessionId]);
-    await this.#record({ type: "session_revoked", userId, sessionId, reason }, info, now);
-    return true;
+    return this.endSession(sessionId, {
+      ...options,
+      status: "revoked",
+      reason: options.reason ?? "revoked_by_user",
+    });
   }
 
-  /** Ends every live session of the user except `currentId`. Returns how many ended. */
+  /**
+   * Ends one live session with any ended status: `locked_out` (`not_me`, `verification_failed`),
+   * `expired` (`verification_expired`), `revoked`. True when this call ended it.
+   */
+  async endSession(
+    sessionId: string,
+    options: ChangeContext & { status: EndedStatus; reason: EndReason; userId?: string },
+  ): Promise<boolean> {
+    if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64)
+      return false;
+    const record = await this.#store.findSession(sessionId);
+    if (!record || (options.userId !== undefined && record.userId !== options.userId)) return false;
+    const end = { status: options.status, reason: options.reason };
+    return this.#endOne(record, end, options.by ?? USER, options.info ?? null);
+  }
+
+  /** Ends every live session of the user except `keep`. Returns how many this call ended. */
   revokeOtherSessions(
     userId: string,
-    currentId: string,
-    info: RequestInfo | null,
-    options: { reason?: string } = {},
+    options: ChangeContext & { keep: string; reason?: EndReason },
   ): Promise<number> {
-    return this.#endMany(userId, options.reason ?? "revoked_by_user", info, currentId);
+    const reason = options.reason ?? "revoked_by_user";
+    return this.#endMany(userId, reason, options, options.keep);
   }
 
-  /** Ends every live session of the user, e.g. with reason `password_changed` or `revoked_by_admin`. */
+  /** Ends every live session of the user (default reason `revoked_by_admin`). */
   revokeAllSessions(
     userId: string,
-    info: RequestInfo | null,
-    options: { reason?: string } = {},
+    options: ChangeContext & { reason?: EndReason } = {},
   ): Promise<number> {
-    return this.#endMany(userId, options.reason ?? "revoked_by_admin", info);
+    return this.#endMany(userId, options.reason ?? "revoked_by_admin", options);
+  }
+
+  /**
+   * The password of `userId` changed: records it, rotates the kept session's token (the request
+   * that changed it) and ends every other session with reason `password_changed`. Without `keep`
+   * every session ends. Alert mail is a subscriber of the `password_changed` event (the guard).
+   */
+  async passwordChanged(
+    userId: string,
+    options: ChangeContext & { keep?: SessionRecord | null } = {},
+  ): Promise<{ rotated: CookieResult | null; revoked: number }> {
+    const keep = options.keep ?? null;
+    const info = options.info ?? null;
+    await this.recordActivity(
+      { type: "password_changed", userId, sessionId: keep?.id ?? null },
+      options,
+    );
+    const rotated =
+      keep && info ? await this.rotate(keep, info, { reason: "password_changed" }) : null;
+    const revoked = await this.#endMany(
+      userId,
+      "password_changed",
+      options,
+      rotated ? keep?.id : undefined,
+    );
+    return { rotated, revoked };
+  }
+
+  async #endOne(
+    record: SessionRecord,
+    end: { status: EndedStatus; reason: EndReason },
+    by: Actor,
+    info: RequestInfo | null,
+  ): Promise<boolean> {
+    const endedAt = this.#o.now();
+    const ended = await this.#store.endSession(
+      record.id,
+      { ...end, endedAt },
+      { userId: record.userId },
+    );
+    // Someone else ended it first (another request or instance): their event, not ours.
+    if (!ended) return false;
+    const after: SessionRecord = { ...record, ...end, endReason: end.reason, endedAt };
+    const type = endEventType(end.status);
+    const facts = await this.#facts(info);
+    await this.#publish(this.#transition({ type, reason: end.reason }, after, by, facts, endedAt));
+    return true;
   }
 
   async #endMany(
     userId: string,
-    reason: string,
-    info: RequestInfo | null,
+    reason: EndReason,
+    context: ChangeContext,
     exceptId?: string,
   ): Promise<number> {
-    const now = this.options.now();
-    const ids = await this.options.storage.endUserSessions(
+    const endedAt = this.#o.now();
+    // Read first, so each event can carry the session it ended; the write decides which ended.
+    const live = await this.#store.listUserSessions(userId, { includeEnded: false, limit: 10_000 });
+    const ids = await this.#store.endUserSessions(
       userId,
-      { status: "revoked", reason, endedAt: now },
+      { status: "revoked", reason, endedAt },
       exceptId !== undefined ? { exceptId } : {},
     );
-    if (ids.length > 0) await this.options.cache?.invalidate(ids);
-    for (const id of ids)
-      await this.#record({ type: "session_revoked", userId, sessionId: id, reason }, info, now);
+    const byId = new Map(live.map((r) => [r.id, r]));
+    const facts = await this.#facts(context.info ?? null);
+    for (const id of ids) {
+      // One that began between the read and the write: read it now (it is ended by then).
+      const before = byId.get(id) ?? (await this.#store.findSession(id));
+      if (!before) continue;
+      const after: SessionRecord = {
+        ...before,
+        status: "revoked",
+        endReason: reason,
+        endedAt,
+      };
+      const change = { type: "session_revoked" as const, reason };
+      await this.#publish(this.#transition(change, after, context.by ?? USER, facts, endedAt));
+    }
     return ids.length;
+  }
+
+  // ---- reads and activity ------------------------------------------------------------------
+
+  /** One session by id, as events carry it (no hashes), or null when unknown. Ended ones too. */
+  async getSession(sessionId: string): Promise<SessionSnapshot | null> {
+    if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64)
+      return null;
+    const record = await this.#store.findSession(sessionId);
+    return record ? snapshotOf(record) : null;
+  }
+
+  /** A user's sessions, current first then by last activity. Live ones only unless `includeEnded`. */
+  async listSessions(
+    userId: string,
+    options: { currentId?: string | null; includeEnded?: boolean; limit?: number } = {},
+  ): Promise<Session[]> {
+    const now = this.#o.now();
+    const idle = this.#o.idleTimeout;
+    const includeEnded = options.includeEnded ?? false;
+    const records = await this.#store.listUserSessions(userId, {
+      includeEnded,
+      limit: Math.min(Math.max(1, options.limit ?? LIST_LIMIT), 1000),
+      // Filtered in the query, so the limit counts only sessions that will be shown.
+      liveAt: { now, idleTimeout: idle },
+    });
+    const sessions = records
+      // A session past its deadline that nobody has presented yet is not shown as live.
+      .filter((r) => includeEnded || (now < r.expiresAt && now < r.lastSeenAt + idle))
+      .map((r) => toSession(r, { currentId: options.currentId ?? null, idleTimeout: idle }));
+    return sessions.sort((a, b) => Number(b.current) - Number(a.current));
   }
 
   /** A user's login history, newest first. */
   listEvents(userId: string, options: { limit?: number } = {}): Promise<LoginEvent[]> {
-    return this.options.storage.listEvents(userId, {
+    return this.#store.listEvents(userId, {
       limit: Math.min(Math.max(1, options.limit ?? 100), 1000),
     });
   }
 
-  /** Records an event such as a failed sign-in, with the request's device and location. */
-  async recordEvent(
+  /** Records and announces something that changed no session, such as a failed sign-in. */
+  async recordActivity(
     fields: {
-      type: string;
+      type: ActivityType;
       userId: string | null;
       sessionId?: string | null;
       reason?: string | null;
     },
-    info: RequestInfo | null,
-  ): Promise<LoginEvent> {
-    return this.#record({ sessionId: null, reason: null, ...fields }, info, this.options.now());
+    context: ChangeContext = {},
+  ): Promise<SessionEvent> {
+    const event: SessionEvent = {
+      id: randomId(),
+      at: this.#o.now(),
+      type: fields.type,
+      userId: fields.userId,
+      sessionId: fields.sessionId ?? null,
+      reason: fields.reason ?? null,
+      actor: context.by ?? USER,
+      request: await this.#facts(context.info ?? null),
+    };
+    await this.#publish(event);
+    return event;
   }
 
   /**
    * Deletes sessions that ended (or silently expired) longer than `retention` ago, and events
    * older than `eventRetention` (default: the same). Returns what was deleted.
    */
-  prune(options: {
-    retention: number;
-    eventRetention?: number;
-  }): Promise<{ sessions: number; events: number }> {
-    const now = this.options.now();
+  prune(options: { retention: number; eventRetention?: number }): Promise<{
+    sessions: number;
+    events: number;
+  }> {
+    const now = this.#o.now();
     const cutoff = now - options.retention;
-    return this.options.storage.prune({
+    return this.#store.prune({
       endedBefore: cutoff,
       expiredBefore: cutoff,
-      idleBefore: cutoff - this.options.idleTimeout,
+      idleBefore: cutoff - this.#o.idleTimeout,
       eventsBefore: now - (options.eventRetention ?? options.retention),
     });
   }
 
-  async #end(
+  // ---- devices, places, cookies ------------------------------------------------------------
+
+  /** The hashed device id a request's device cookie stands for, or null without one. */
+  deviceIdOf(info: RequestInfo): string | null {
+    const value = readSingleCookie(
+      info.cookieHeader,
+      this.#deviceCookieName(this.#secure(info.secure)),
+    );
+    return value !== null && DEVICE_ID_PATTERN.test(value) ? sha256(value) : null;
+  }
+
+  /** Where an IP is, by the `geo` provider; null without one, when unknown, or when it fails. */
+  async locate(ip: string): Promise<Location | null> {
+    if (!this.#o.geo) return null;
+    try {
+      return (await this.#o.geo.lookup(ip)) ?? null;
+    } catch {
+      return null; // a broken geolocation database never blocks a sign-in
+    }
+  }
+
+  /** The `Set-Cookie` value that removes the session cookie. */
+  clearCookie(info: RequestInfo): string {
+    const secure = this.#secure(info.secure);
+    return serializeCookie(this.#cookieName(secure), "", { secure, maxAge: 0 });
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  /** History first (it is the stream, stored), then the listeners. */
+  async #publish(event: SessionEvent): Promise<void> {
+    await this.#store.recordEvent(toHistoryRow(event));
+    this.#bus.emit(event);
+  }
+
+  #transition<T extends Pick<TransitionEvent, "type" | "reason">>(
+    change: T,
     record: SessionRecord,
-    end: EndSessionInput,
-    type: string,
-    info: RequestInfo | null,
-  ): Promise<void> {
-    const ended = await this.options.storage.endSession(record.id, end);
-    await this.options.cache?.invalidate([record.id]);
-    if (ended)
-      await this.#record(
-        { type, userId: record.userId, sessionId: record.id, reason: end.reason },
-        info,
-        end.endedAt,
-      );
-  }
-
-  async #record(
-    fields: {
-      type: string;
-      userId: string | null;
-      sessionId: string | null;
-      reason: string | null;
-    },
-    info: RequestInfo | null,
-    now: number,
-  ): Promise<LoginEvent> {
-    const device = info ? parseUserAgent(info.userAgent, this.options.userAgentMaxLength) : null;
-    const location = info ? await this.#locate(info.ip) : null;
-    const event = this.#event(fields, info, device, location, now);
-    await this.options.storage.recordEvent(event);
-    this.#emit(event);
-    return event;
-  }
-
-  #event(
-    fields: {
-      type: string;
-      userId: string | null;
-      sessionId: string | null;
-      reason: string | null;
-    },
-    info: RequestInfo | null,
-    device: DeviceInfo | null,
-    location: Location | null,
-    now: number,
-  ): LoginEvent {
+    actor: Actor,
+    request: RequestFacts | null,
+    at: number,
+  ): TransitionEvent {
     return {
+      ...change,
       id: randomId(),
-      ...fields,
-      ip: info?.ip ?? null,
-      userAgent: device?.userAgent ?? null,
-      browserName: device?.browserName ?? null,
-      browserVersion: device?.browserVersion ?? null,
-      osName: device?.osName ?? null,
-      osVersion: device?.osVersion ?? null,
-      deviceType: device?.deviceType ?? null,
-      ...nullLocation(location),
-      createdAt: now,
+      at,
+      userId: record.userId,
+      sessionId: record.id,
+      session: snapshotOf(record),
+      actor,
+      request,
+    } as TransitionEvent;
+  }
+
+  async #facts(info: RequestInfo | null): Promise<RequestFacts | null> {
+    return info ? this.#factsOf(info) : null;
+  }
+
+  async #factsOf(info: RequestInfo): Promise<RequestFacts> {
+    const device = parseUserAgent(info.userAgent, this.#o.userAgentMaxLength);
+    return {
+      ip: info.ip,
+      userAgent: device.userAgent,
+      browserName: device.browserName,
+      browserVersion: device.browserVersion,
+      osName: device.osName,
+      osVersion: device.osVersion,
+      deviceType: device.deviceType,
+      ...placeOf(await this.locate(info.ip)),
     };
   }
 
-  #emit(event: LoginEvent): void {
-    const hook = this.options.onEvent;
-    if (!hook) return;
-    // A subscriber's failure must not undo or fail the sign-in it is told about.
-    try {
-      const result = hook(event);
-      if (result && typeof (result as Promise<void>).catch === "function")
-        (result as Promise<void>).catch(() => {});
-    } catch {
-      /* ignored by design */
-    }
+  #view(record: SessionRecord): Session {
+    return toSession(record, { currentId: record.id, idleTimeout: this.#o.idleTimeout });
+  }
+
+  #secure(requestIsHttps: boolean): boolean {
+    return this.#o.secure === "auto" ? requestIsHttps : this.#o.secure;
+  }
+
+  /** `__Host-` prefixed over HTTPS, so no subdomain can set it. */
+  #cookieName(secure: boolean): string {
+    return secure ? `__Host-${this.#o.cookieName}` : this.#o.cookieName;
+  }
+
+  #deviceCookieName(secure: boolean): string {
+    return secure ? `__Host-${this.#o.deviceCookieName}` : this.#o.deviceCookieName;
   }
 
   #sessionCookie(value: string, secure: boolean): string {
     // A session cookie without Max-Age would die with the browser; the server decides the lifetime.
-    return serializeCookie(this.cookieName(secure), value, {
+    return serializeCookie(this.#cookieName(secure), value, {
       secure,
-      maxAge: Math.floor(this.options.absoluteTimeout / 1000),
+      maxAge: Math.floor(this.#o.absoluteTimeout / 1000),
     });
   }
 }
 
-function nullLocation(location: Location | null): {
+function sha256(value: string): string {
+  return createHash("sha256").update(value).digest("hex");
+}
+
+function placeOf(location: Location | null): {
   city: string | null;
   region: string | null;
   country: string | null;

@@ -117,12 +117,13 @@ describe("engine: tokens are issued, never adopted", () => {
       assert.notEqual(token, value);
       assert.notEqual(token.split(".")[0], value.split(".")[0], "a new session id too");
       assert.equal(record.userId, "user-a");
-      // The planted session is still user-b's, untouched.
-      assert.equal(
-        (await f.keeper.authenticate(request(cookie(other.token))))?.record.userId,
-        "user-b",
-      );
     }
+    // A live session the browser presented is ended as replaced, never adopted or kept alive.
+    assert.equal(await f.keeper.authenticate(request(cookie(other.token))), null);
+    assert.deepEqual(
+      [f.row(other.record.id).status, f.row(other.record.id).end_reason],
+      ["revoked", "replaced"],
+    );
   });
 
   it("two sign-ins never share an id or secret", async () => {
@@ -151,7 +152,10 @@ describe("engine: tokens are issued, never adopted", () => {
   it("after revoke, replaying the old cookie gets no session", async () => {
     const f = await fixture();
     const { token, record } = await f.signIn("user-a");
-    assert.equal(await f.keeper.revokeSession("user-a", record.id, request()), true);
+    assert.equal(
+      await f.keeper.revokeSession(record.id, { userId: "user-a", info: request() }),
+      true,
+    );
     assert.equal(await f.keeper.authenticate(request(cookie(token))), null);
     assert.equal(f.row(record.id).status, "revoked");
   });
@@ -195,7 +199,6 @@ describe("engine: tampered tokens are no session and write nothing", () => {
     for (const [name, header] of Object.entries(cases)) {
       assert.equal(await f.keeper.validate(request(header)), null, name);
       assert.equal(await f.keeper.authenticate(request(header)), null, name);
-      assert.equal(await f.keeper.authenticatePending(request(header)), null, name);
     }
     assert.equal(writeCalls(f.calls), 0, "no store write");
     assert.equal(dataVersion(f.reader), version, "no commit reached the database");
@@ -373,9 +376,18 @@ describe("engine: a user controls only their own sessions", () => {
     const b = await f.signIn("user-b");
     const before = snapshotTables(f.reader);
     resetCalls(f.calls);
-    assert.equal(await f.keeper.revokeSession("user-a", b.record.id, request()), false);
-    assert.equal(await f.keeper.revokeSession("user-a", "x".repeat(65), request()), false);
-    assert.equal(await f.keeper.revokeSession("user-a", "no-such-session", request()), false);
+    assert.equal(
+      await f.keeper.revokeSession(b.record.id, { userId: "user-a", info: request() }),
+      false,
+    );
+    assert.equal(
+      await f.keeper.revokeSession("x".repeat(65), { userId: "user-a", info: request() }),
+      false,
+    );
+    assert.equal(
+      await f.keeper.revokeSession("no-such-session", { userId: "user-a", info: request() }),
+      false,
+    );
     assert.equal(f.calls.recordEvent, 0);
     assert.deepEqual(snapshotTables(f.reader), before);
     assert.ok(await f.keeper.authenticate(request(cookie(b.token))));
@@ -387,7 +399,7 @@ describe("engine: a user controls only their own sessions", () => {
     f.clock.now = T0 + MINUTE;
     const a2 = await f.signIn("user-a");
     const b = await f.signIn("user-b");
-    await f.keeper.revokeSession("user-b", (await f.signIn("user-b")).record.id, null);
+    await f.keeper.revokeSession((await f.signIn("user-b")).record.id, { userId: "user-b" });
     const live = await f.keeper.listSessions("user-a", { currentId: a1.record.id });
     assert.deepEqual(
       live.map((s) => [s.id, s.current]),
@@ -411,11 +423,10 @@ describe("engine: a user controls only their own sessions", () => {
     const stranger = await f.signIn("user-b");
     f.clock.now = T0 + SECOND;
     assert.equal(
-      await f.keeper.revokeOtherSessions(
-        "user-a",
-        current.record.id,
-        request(cookie(current.token)),
-      ),
+      await f.keeper.revokeOtherSessions("user-a", {
+        keep: current.record.id,
+        info: request(cookie(current.token)),
+      }),
       2,
     );
     assert.ok(await f.keeper.authenticate(request(cookie(current.token))));
@@ -435,7 +446,7 @@ describe("engine: a user controls only their own sessions", () => {
       revokedEvents.map((e) => e.sessionId).sort(),
       [other1.record.id, other2.record.id].sort(),
     );
-    assert.equal(await f.keeper.revokeOtherSessions("user-a", current.record.id, null), 0);
+    assert.equal(await f.keeper.revokeOtherSessions("user-a", { keep: current.record.id }), 0);
   });
 
   it("revokeAllSessions ends every session of the user with the given reason", async () => {
@@ -443,10 +454,7 @@ describe("engine: a user controls only their own sessions", () => {
     const a1 = await f.signIn("user-a");
     const a2 = await f.signIn("user-a");
     const b = await f.signIn("user-b");
-    assert.equal(
-      await f.keeper.revokeAllSessions("user-a", null, { reason: "password_changed" }),
-      2,
-    );
+    assert.equal(await f.keeper.revokeAllSessions("user-a", { reason: "password_changed" }), 2);
     for (const a of [a1, a2]) {
       assert.equal(await f.keeper.authenticate(request(cookie(a.token))), null);
       assert.equal(f.row(a.record.id).end_reason, "password_changed");
@@ -456,7 +464,7 @@ describe("engine: a user controls only their own sessions", () => {
       (e) => e.type === "session_revoked",
     );
     assert.ok(events.length === 2 && events.every((e) => e.reason === "password_changed"));
-    assert.equal(await f.keeper.revokeAllSessions("user-b", null), 1);
+    assert.equal(await f.keeper.revokeAllSessions("user-b"), 1);
     assert.equal(f.row(b.record.id).end_reason, "revoked_by_admin");
   });
 });
@@ -485,19 +493,25 @@ describe("engine: rotation and pruning", () => {
     assert.equal(await f.keeper.authenticate(request(cookie(next))), null);
   });
 
-  it("rotate with activate turns a pending session active; a pending session never authenticates", async () => {
+  it("activate turns a pending session active with a new token; a pending session never authenticates", async () => {
     const f = await fixture();
     const signed = await f.keeper.signIn("user-a", request(), { status: "pending" });
     const token = cookieValue(signed.setCookies) as string;
     assert.equal(await f.keeper.authenticate(request(cookie(token))), null);
-    const pending = await f.keeper.authenticatePending(request(cookie(token)));
+    const pending = await f.keeper.validate(request(cookie(token)));
+    assert.equal(pending?.record.status, "pending");
     assert.ok(pending);
-    const rotated = await f.keeper.rotate(pending.record, request(cookie(token)), {
-      activate: true,
+    assert.equal(
+      await f.keeper.rotate(pending.record, request(cookie(token))),
+      null,
+      "rotate needs active",
+    );
+    const rotated = await f.keeper.activate(pending.record, request(cookie(token)), {
+      method: "code",
     });
     assert.ok(rotated);
     const next = cookieValue(rotated.setCookies) as string;
-    assert.equal(await f.keeper.authenticatePending(request(cookie(token))), null);
+    assert.equal(await f.keeper.validate(request(cookie(token))), null);
     assert.equal((await f.keeper.authenticate(request(cookie(next))))?.record.status, "active");
   });
 

@@ -6,7 +6,6 @@ import {
   type AccountResponse,
   createAccountPagesHandler,
 } from "../ui/account-handler.js";
-import { type AccountApiOptions, createAccountApiHandler } from "../ui/api-handler.js";
 import {
   concatChunks,
   declaresTooLarge,
@@ -15,6 +14,7 @@ import {
   parseQuery,
 } from "../ui/form.js";
 import type { AccountPagesOptions } from "../ui/options.js";
+import { type AccountApiOptions, createAccountApiHandler } from "./account-api.js";
 
 /**
  * The ready-made devices and history pages as Express middleware. Mount it after

@@ -1,9 +1,11 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { isStorageError } from "../errors.js";
 import { isPromise } from "../maybe-promise.js";
+import type { Outcome } from "../request.js";
+import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
-import { beginRequest, nodeHeaderValue, type Outcome, type RequestSession } from "./context.js";
+import { nodeHeaderValue } from "./context.js";
 
 declare global {
   namespace Express {
@@ -25,8 +27,7 @@ export function sessionMiddleware(keeper: SessionKeeper): RequestHandler {
   // Not an async function: a session answered from memory goes on to the route in the same turn,
   // with no promise for Express to wait on. A late outcome's failure goes to Express's error path.
   return (req: Request, res: Response, next: NextFunction) => {
-    const outcome = beginRequest(
-      keeper,
+    const outcome = keeper.beginRequest(
       {
         method: req.method,
         path: req.path,
@@ -88,5 +89,5 @@ export function storageErrorHandler(): ErrorRequestHandler {
   };
 }
 
-export { RequestSession } from "./context.js";
+export { RequestSession } from "../request-session.js";
 export { accountApi, accountPages } from "./express-account.js";

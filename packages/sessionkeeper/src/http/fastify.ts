@@ -8,15 +8,11 @@ import type {
 } from "fastify";
 import { isStorageError } from "../errors.js";
 import { isPromise } from "../maybe-promise.js";
+import type { Outcome, RawRequest } from "../request.js";
+import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
-import {
-  beginRequest,
-  nodeHeaderValue,
-  type Outcome,
-  type RawRequest,
-  type RequestSession,
-} from "./context.js";
+import { nodeHeaderValue } from "./context.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -42,7 +38,7 @@ export function fastifySessions(keeper: SessionKeeper): FastifyPluginCallback {
     // A callback hook, not an async one: a session answered from memory calls done() in the same
     // turn. Answering here (403/503) means not calling done, as Fastify's hooks guide says.
     app.addHook("onRequest", (request, reply, hookDone) => {
-      const outcome = beginRequest(keeper, rawRequest(request), (cookie) => {
+      const outcome = keeper.beginRequest(rawRequest(request), (cookie) => {
         reply.header("set-cookie", cookie); // Fastify appends repeated set-cookie values
         // A response that sets a session cookie must never be stored by a shared cache.
         reply.header("cache-control", "no-store");
@@ -128,4 +124,4 @@ function rawRequest(request: FastifyRequest): RawRequest {
   };
 }
 
-export { RequestSession } from "./context.js";
+export { RequestSession } from "../request-session.js";

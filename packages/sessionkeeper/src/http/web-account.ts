@@ -1,10 +1,10 @@
+import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import {
   type AccountHandler,
   type AccountResponse,
   createAccountPagesHandler,
 } from "../ui/account-handler.js";
-import { type AccountApiOptions, createAccountApiHandler } from "../ui/api-handler.js";
 import {
   concatChunks,
   declaresTooLarge,
@@ -13,7 +13,7 @@ import {
   parseQuery,
 } from "../ui/form.js";
 import { type AccountPagesOptions, requireBasePath } from "../ui/options.js";
-import type { RequestSession } from "./context.js";
+import { type AccountApiOptions, createAccountApiHandler } from "./account-api.js";
 
 /** Answers a request it owns, or null so the app's own routing goes on. */
 export type AccountFetchHandler = (

@@ -1,13 +1,9 @@
 import { isStorageError } from "../errors.js";
 import { isPromise } from "../maybe-promise.js";
+import type { Outcome, RawRequest } from "../request.js";
+import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
-import {
-  beginRequest,
-  nodeHeaderValue,
-  type Outcome,
-  type RawRequest,
-  type RequestSession,
-} from "./context.js";
+import { nodeHeaderValue } from "./context.js";
 
 export interface WebOptions<Env = unknown> {
   /**
@@ -33,7 +29,7 @@ export function withSessions<Env = unknown>(
 ): (request: Request, env: Env) => Promise<Response> {
   return async (request, env) => {
     const cookies: string[] = [];
-    const outcome = await beginRequest(keeper, rawRequest(request, env, options), (c) =>
+    const outcome = await keeper.beginRequest(rawRequest(request, env, options), (c) =>
       cookies.push(c),
     );
     if (outcome.kind === "excluded") return handler(request, null, env);
@@ -71,7 +67,7 @@ export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
   // Not an async function: a session answered from memory costs no extra promise before `next()`.
   return (c: HonoLikeContext, next: () => Promise<void>): Promise<Response | undefined> => {
     const cookies: string[] = [];
-    const outcome = beginRequest(keeper, rawRequest(c.req.raw, c.env, options, c.req.path), (v) =>
+    const outcome = keeper.beginRequest(rawRequest(c.req.raw, c.env, options, c.req.path), (v) =>
       cookies.push(v),
     );
     return isPromise(outcome)
@@ -174,7 +170,7 @@ function withCookies(response: Response, cookies: string[]): Response {
   return out;
 }
 
-export { RequestSession } from "./context.js";
+export { RequestSession } from "../request-session.js";
 export type {
   AccountFetchHandler,
   WebAccountApiOptions,

@@ -1,3 +1,4 @@
+import type { SessionSnapshot } from "../events.js";
 import type { Mailer } from "../mail/mailer.js";
 import type { VerificationRecord } from "../storage/protection-store.js";
 import { randomId } from "../token.js";
@@ -86,7 +87,7 @@ export class Confirmations {
   async findLink(
     kind: LinkKind,
     token: unknown,
-  ): Promise<{ verification: VerificationRecord; record: SessionRecord } | null> {
+  ): Promise<{ verification: VerificationRecord; record: SessionSnapshot } | null> {
     const parsed = parseLinkToken(token);
     if (!parsed) return null;
     const verification = await this.o.store.findVerification(parsed.id);
@@ -99,7 +100,7 @@ export class Confirmations {
       (verification.kind !== "verification" || verification.approvedAt !== null)
     )
       return null;
-    const record = await this.o.keeper.storage.findSession(verification.sessionId);
+    const record = await this.o.keeper.getSession(verification.sessionId);
     if (!record || record.userId !== verification.userId) return null;
     return kind === "not-me" || record.status === "pending" ? { verification, record } : null;
   }

@@ -1,7 +1,9 @@
-import type { RequestSession } from "../http/context.js";
+import type { ActivityType, Actor, SessionSnapshot } from "../events.js";
 import type { HtmlPage } from "../mail/page.js";
+import type { RequestSession } from "../request-session.js";
+import type { SessionGate } from "../session-keeper.js";
 import type { IpRule, VerificationRecord } from "../storage/protection-store.js";
-import type { Location, RequestInfo, SessionRecord, SessionStatus } from "../types.js";
+import type { RequestInfo, SessionRecord, SessionStatus } from "../types.js";
 import { matchesHash, normalizeCode } from "./codes.js";
 import { Confirmations } from "./confirmations.js";
 import { type IpRefusal, RuleBook, type RuleResult } from "./ip-rules.js";
@@ -16,7 +18,7 @@ import {
   type SignInResult,
   type Verdict,
 } from "./results.js";
-import { endSessionAs, SessionCap } from "./session-cap.js";
+import { SessionCap } from "./session-cap.js";
 import { impossibleTravel } from "./travel.js";
 
 /**
@@ -39,6 +41,7 @@ interface Assessment {
 }
 
 const RULES_TOPIC = "sessionkeeper:ip-rules";
+const SYSTEM: Actor = Object.freeze({ kind: "system" });
 
 /** The sign-in guard; make one with {@link createGuard}. Holds the IP rule cache of this instance. */
 export class Guard {
@@ -63,11 +66,14 @@ export class Guard {
     options.broadcast?.onMessage((topic) => {
       if (topic === RULES_TOPIC) this.#rules.reload().catch(() => {});
     });
-    // A deny rule also refuses live sessions from the addresses it covers, on their next request.
-    options.keeper.addSessionGate(async (_record, info) =>
-      (await this.#rules.isDenied(info.ip)) ? "ip_denied" : null,
-    );
   }
+
+  /**
+   * The check that makes a global deny rule end live sessions from the addresses it covers, on
+   * their next request (reason `ip_denied`): `keeper.addSessionGate(guard.sessionGate)`.
+   */
+  readonly sessionGate: SessionGate = async (_record, info) =>
+    (await this.#rules.isDenied(info.ip)) ? "ip_denied" : null;
 
   /** The policies in force, e.g. for a security page. */
   get policies() {
@@ -213,15 +219,13 @@ export class Guard {
     if (typed !== null && matchesHash(typed, verification.codeHash)) {
       if (!(await this.#o.store.spendVerification(verification.id, this.#now())))
         return refuse(400, "invalid_code");
-      await this.#record("verification_approved", record.userId, record.id, "code", info);
-      return this.#activate(rs, record);
+      return this.#activate(rs, record, "code");
     }
     const attempts = await this.#o.store.addVerificationAttempt(verification.id);
     await this.#record("verification_failed", record.userId, record.id, "invalid_code", info);
     if (attempts !== null && attempts >= this.#o.maxCodeAttempts) {
       await this.#o.store.spendVerification(verification.id, this.#now());
-      await this.#end(record, "locked_out", "verification_failed");
-      await this.#record("locked_out", record.userId, record.id, "verification_failed", info);
+      await this.#end(record, "locked_out", "verification_failed", info);
       await rs.signOut();
       return refuse(403, "locked_out");
     }
@@ -267,8 +271,7 @@ export class Guard {
     if (!found || !(await this.#o.store.spendVerification(found.verification.id, this.#now())))
       return refuse(400, "invalid_link");
     const { record } = found;
-    await this.#end(record, "locked_out", "not_me");
-    await this.#record("verification_denied", record.userId, record.id, "not_me", info);
+    await this.#end(record, "locked_out", "not_me", info);
     return { ok: true, action: "denied", userId: record.userId, sessionId: record.id };
   }
 
@@ -352,27 +355,17 @@ export class Guard {
   // ---- internals ----------------------------------------------------------------------------
 
   #now(): number {
-    return this.#o.keeper.options.now();
+    return this.#o.keeper.now();
   }
 
   async #record(
-    type: string,
+    type: ActivityType,
     userId: string | null,
     sessionId: string | null,
     reason: string | null,
     info: RequestInfo | null,
   ): Promise<void> {
-    await this.#o.keeper.recordEvent({ type, userId, sessionId, reason }, info);
-  }
-
-  async #locate(ip: string): Promise<Location | null> {
-    const geo = this.#o.keeper.options.geo;
-    if (!geo) return null;
-    try {
-      return (await geo.lookup(ip)) ?? null;
-    } catch {
-      return null; // a broken geolocation database never blocks a sign-in
-    }
+    await this.#o.keeper.recordActivity({ type, userId, sessionId, reason }, { info, by: SYSTEM });
   }
 
   async #assess(userId: string, info: RequestInfo): Promise<Assessment> {
@@ -395,7 +388,7 @@ export class Guard {
     if (!limits) return null;
     const [previous, here] = await Promise.all([
       this.#o.store.previousSignIn(userId),
-      this.#locate(ip),
+      this.#o.keeper.locate(ip),
     ]);
     if (!previous || previous.latitude === null || previous.longitude === null) return null;
     if (typeof here?.latitude !== "number" || typeof here.longitude !== "number") return null;
@@ -408,7 +401,7 @@ export class Guard {
 
   /** Remembers a completed sign-in: device and IP become known, with where the IP was. */
   async #remember(record: SessionRecord): Promise<void> {
-    const place = this.#o.impossibleTravel ? await this.#locate(record.ip) : null;
+    const place = this.#o.impossibleTravel ? await this.#o.keeper.locate(record.ip) : null;
     await this.#o.store.rememberSignIn(record.userId, {
       deviceId: record.deviceId,
       ip: record.ip,
@@ -428,8 +421,7 @@ export class Guard {
     const { id, sent } = await this.#mail.issueVerification(record, email);
     if (!sent) {
       await this.#o.store.spendVerification(id, this.#now());
-      await this.#end(record, "revoked", "mail_failed");
-      await this.#record("verification_failed", record.userId, record.id, "mail_failed", rs.info);
+      await this.#end(record, "revoked", "mail_failed", rs.info);
       await rs.signOut();
       return refuse(503, "mail_unavailable");
     }
@@ -460,12 +452,21 @@ export class Guard {
     else await this.#record("alert_failed", record.userId, record.id, "mail_failed", info);
   }
 
+  /** Ends a session on the guard's decision (the system acts; the request is the one refused). */
   #end(
-    record: SessionRecord,
+    record: SessionSnapshot,
     status: Exclude<SessionStatus, "active" | "pending">,
     reason: string,
+    info: RequestInfo | null,
   ): Promise<boolean> {
-    return endSessionAs(this.#o.keeper, record, { status, reason });
+    const by: Actor = reason === "not_me" ? { kind: "user" } : SYSTEM;
+    return this.#o.keeper.endSession(record.id, {
+      status,
+      reason,
+      userId: record.userId,
+      info,
+      by,
+    });
   }
 
   /** The pending session of the request and its open verification, or why there is none. */
@@ -486,8 +487,7 @@ export class Guard {
         : (verification?.expiresAt ?? 0);
     if (!verification || now >= deadline) {
       if (verification) await this.#o.store.spendVerification(verification.id, now);
-      await this.#end(record, "expired", "verification_expired");
-      await this.#record("verification_failed", record.userId, record.id, "expired", rs.info);
+      await this.#end(record, "expired", "verification_expired", rs.info);
       await rs.signOut();
       return refuse(400, "verification_expired");
     }
@@ -501,18 +501,21 @@ export class Guard {
   ): Promise<SignInResult> {
     if (!(await this.#o.store.spendVerification(verification.id, this.#now())))
       return refuse(400, "invalid_code");
-    return this.#activate(rs, record);
+    return this.#activate(rs, record, "link");
   }
 
   /** Pending → active with a new token, within the session cap; the device and IP become known. */
-  async #activate(rs: RequestSession, record: SessionRecord): Promise<SignInResult> {
+  async #activate(
+    rs: RequestSession,
+    record: SessionRecord,
+    method: "code" | "link",
+  ): Promise<SignInResult> {
     if (await this.#cap.refuses(record.userId, record.id)) {
-      await this.#end(record, "revoked", "session_limit");
-      await this.#record("sign_in_blocked", record.userId, record.id, "session_limit", rs.info);
+      await this.#end(record, "revoked", "session_limit", rs.info);
       await rs.signOut();
       return refuse(403, "session_limit");
     }
-    const session = await rs.rotate({ activate: true });
+    const session = await rs.activate({ method });
     if (!session) return refuse(401, "unauthenticated");
     await this.#cap.makeRoom(record.userId, record.id, rs.info);
     await this.#remember(record);

@@ -1,5 +1,5 @@
+import type { SessionSnapshot } from "../events.js";
 import type { MailMessage } from "../mail/mailer.js";
-import type { SessionRecord } from "../types.js";
 import { describeDevice, describeLocation } from "../ui/format.js";
 import { html, type SafeHtml } from "../ui/html.js";
 
@@ -13,7 +13,7 @@ export interface SignInDetails {
 }
 
 /** The details of a session's sign-in, as mail and link pages show them. */
-export function signInDetails(record: SessionRecord): SignInDetails {
+export function signInDetails(record: SessionSnapshot): SignInDetails {
   return {
     device: describeDevice(record),
     userAgent: record.userAgent.length > 0 ? record.userAgent : "(none)",

@@ -1,5 +1,5 @@
 import type { SessionKeeper } from "../session-keeper.js";
-import type { RequestInfo, SessionRecord, SessionStatus } from "../types.js";
+import type { RequestInfo } from "../types.js";
 import type { ResolvedGuardOptions } from "./options.js";
 
 /** The per-user session cap: at most `max` active sessions, ending the oldest or refusing. */
@@ -26,7 +26,12 @@ export class SessionCap {
     );
     const excess = others.length - (limit.max - 1);
     for (const session of others.slice(0, Math.max(0, excess))) {
-      await this.keeper.revokeSession(userId, session.id, info, { reason: "session_limit" });
+      await this.keeper.revokeSession(session.id, {
+        userId,
+        reason: "session_limit",
+        info,
+        by: { kind: "system" },
+      });
     }
   }
 
@@ -34,22 +39,4 @@ export class SessionCap {
     const sessions = await this.keeper.listSessions(userId, { limit: 1000 });
     return sessions.filter((s) => s.status === "active" && s.id !== exceptId);
   }
-}
-
-/**
- * Ends a live session with a status the keeper's revoke does not set (`locked_out`, `expired`),
- * and drops it from every instance's cache as the keeper does for its own endings.
- */
-export async function endSessionAs(
-  keeper: SessionKeeper,
-  record: SessionRecord,
-  end: { status: Exclude<SessionStatus, "active" | "pending">; reason: string },
-): Promise<boolean> {
-  const ended = await keeper.storage.endSession(
-    record.id,
-    { ...end, endedAt: keeper.options.now() },
-    { userId: record.userId },
-  );
-  await keeper.options.cache?.invalidate([record.id]);
-  return ended;
 }

@@ -1,5 +1,5 @@
 import { isStorageError } from "../errors.js";
-import type { RequestSession } from "../http/context.js";
+import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
 import { renderDevicesPage } from "./devices-page.js";
@@ -128,7 +128,7 @@ async function answerPage(
     return redirect(options, withQuery(options.signInPath, { next: `${base}${page}` }));
   }
   if (request.body === "too_large") return tooLargePage(options, base);
-  const now = keeper.options.now();
+  const now = keeper.now();
 
   if (route.name === "sessions") {
     const sessions = (await keeper.listSessions(session.userId, { currentId: session.id })).filter(
@@ -138,7 +138,7 @@ async function answerPage(
     const body = renderDevicesPage(options, {
       sessions,
       now,
-      touchInterval: keeper.options.touchInterval,
+      touchInterval: keeper.settings.touchInterval,
       basePath: base,
       notice,
     });
@@ -160,7 +160,11 @@ async function answerPage(
     return { status: 200, headers: pageHeaders(options), body };
   }
   if (route.name === "revoke-others") {
-    const count = await keeper.revokeOtherSessions(session.userId, session.id, context.info);
+    const count = await keeper.revokeOtherSessions(session.userId, {
+      keep: session.id,
+      info: context.info,
+      by: { kind: "session", sessionId: session.id },
+    });
     return redirect(
       options,
       withQuery(`${base}/sessions`, { done: "signed-out-others", count: String(count) }),
@@ -172,7 +176,13 @@ async function answerPage(
     await context.signOut();
     return redirect(options, options.signInPath);
   }
-  const ended = isSessionId(id) && (await keeper.revokeSession(session.userId, id, context.info));
+  const ended =
+    isSessionId(id) &&
+    (await keeper.revokeSession(id, {
+      userId: session.userId,
+      info: context.info,
+      by: { kind: "session", sessionId: session.id },
+    }));
   // Another user's id reads exactly like an unknown one: "already ended", nothing changed.
   const query: Record<string, string> = ended
     ? { done: "signed-out", session: id as string }
@@ -200,7 +210,7 @@ async function confirmation(
   if (done === "signed-out") {
     const id = query.get("session");
     if (!isSessionId(id)) return null;
-    const record = await keeper.storage.findSession(id);
+    const record = await keeper.getSession(id);
     if (
       !record ||
       record.userId !== session.userId ||

@@ -180,7 +180,10 @@ const EVENTS: Record<string, EventDescription> = {
   session_expired: { title: "Session expired", tone: "neutral" },
   token_rotated: { title: "Session renewed", tone: "neutral" },
   verification_sent: { title: "Confirmation requested", tone: "neutral" },
-  verification_approved: { title: "New device confirmed", tone: "ok" },
+  session_activated: { title: "New device confirmed", tone: "ok" },
+  session_locked: { title: "Session locked", tone: "warn" },
+  verification_approved: { title: "Sign-in approved by the emailed link", tone: "ok" },
+  // Rows recorded before the life cycle moved into the keeper.
   verification_denied: { title: "Sign-in rejected as not you", tone: "warn" },
   verification_failed: { title: "Wrong confirmation code", tone: "warn" },
   locked_out: { title: "Sign-in locked after repeated failures", tone: "warn" },

@@ -38,7 +38,8 @@ async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
     const ctx = sessionContext(req);
     const id = (req.body as { id?: unknown } | undefined)?.id;
     const userId = ctx.session?.userId as string;
-    const ended = typeof id === "string" && (await ctx.keeper.revokeSession(userId, id, ctx.info));
+    const ended =
+      typeof id === "string" && (await keeper.revokeSession(id, { userId, info: ctx.info }));
     if (ended) res.status(204).end();
     else res.status(404).json({ error: "not_found" });
   });

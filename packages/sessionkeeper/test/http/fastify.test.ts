@@ -48,7 +48,8 @@ function buildFastify(keeper: SessionKeeper, options: FastifyServerOptions = {})
     const ctx = sessionContext(request);
     const id = (request.body as { id?: unknown } | undefined)?.id;
     const userId = ctx.session?.userId as string;
-    const ended = typeof id === "string" && (await ctx.keeper.revokeSession(userId, id, ctx.info));
+    const ended =
+      typeof id === "string" && (await keeper.revokeSession(id, { userId, info: ctx.info }));
     if (ended) return reply.code(204).send();
     return reply.code(404).send({ error: "not_found" });
   });

@@ -2,8 +2,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type HttpBindings, serve } from "@hono/node-server";
 import { Hono } from "hono";
-import type { RequestSession } from "../../src/http/context.js";
 import { honoRequireSession, honoSessions } from "../../src/http/web.js";
+import type { RequestSession } from "../../src/request-session.js";
 import type { SessionKeeper } from "../../src/session-keeper.js";
 import { sessionToJSON } from "../../src/session-view.js";
 import { type RunningApp, runHttpBehaviour } from "./behaviour-suite.js";
@@ -36,7 +36,8 @@ async function startHono(keeper: SessionKeeper): Promise<RunningApp> {
     const body = await c.req.json<{ id?: unknown }>().catch(() => null);
     const userId = ctx.session?.userId as string;
     const ended =
-      typeof body?.id === "string" && (await ctx.keeper.revokeSession(userId, body.id, ctx.info));
+      typeof body?.id === "string" &&
+      (await keeper.revokeSession(body.id, { userId, info: ctx.info }));
     return ended ? c.body(null, 204) : c.json({ error: "not_found" }, 404);
   });
   app.get("/whoami", (c) => c.json({ userId: c.get("sessionkeeper").userId }));

@@ -178,7 +178,7 @@ describe("sessionkeeper CLI", { skip }, () => {
     }).finally(() => nowhere.close());
     assert.equal(result.code, EXIT.failed, result.stderr);
     assert.match(result.stderr, /broadcast over Redis/);
-    assert.equal((await keeper.storage.findSession(s.id))?.status, "revoked");
+    assert.equal((await keeper.getSession(s.id))?.status, "revoked");
   });
 
   it("prune: deletes what is past retention and reports it", async () => {

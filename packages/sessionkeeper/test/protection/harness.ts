@@ -117,6 +117,7 @@ export async function startApp(options: TestAppOptions): Promise<TestApp> {
     baseUrl: url,
     ...options.guard,
   });
+  keeper.addSessionGate(guard.sessionGate);
   const users = new Map<string, { id: string; email: string; password: string }>();
   server.on("request", buildApp(keeper, guard, users));
   return {

@@ -114,8 +114,7 @@ describe("new-device verification (policy new-device)", () => {
     for (const expected of [
       "verification_sent:new_device",
       "verification_failed:invalid_code",
-      "verification_approved:code",
-      "token_rotated:verified",
+      "session_activated:code",
     ]) {
       assert.ok(types.includes(expected), `history has ${expected}`);
       assert.ok(emitted.includes(expected), `onEvent heard ${expected}`);
@@ -217,7 +216,7 @@ describe("new-device verification (policy new-device)", () => {
       "approve is dead too",
     );
     const events = eventRows(app.sqlite).filter((e) => e.session_id === pendingId);
-    assert.ok(events.some((e) => e.type === "verification_denied" && e.reason === "not_me"));
+    assert.ok(events.some((e) => e.type === "session_locked" && e.reason === "not_me"));
   });
 
   it("the approve link's POST approves; the pending device then continues with a new token", async () => {

@@ -254,10 +254,11 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
     it("escapes a hostile User-Agent on the devices and history pages", async () => {
       const evil = await signIn("escape-user", HOSTILE_UA);
       const me = await signIn("escape-user", CHROME_MAC);
-      await keeper.recordEvent(
-        { type: "<script>custom()</script>", userId: "escape-user", reason: `"><i>why</i>` },
-        null,
-      );
+      await keeper.recordActivity({
+        type: "sign_in_blocked",
+        userId: "escape-user",
+        reason: `"><i>why</i><script>custom()</script>`,
+      });
       for (const path of ["/account/sessions", "/account/history"]) {
         const reply = await send(app.url, "GET", path, { cookie: me.cookie });
         assert.equal(reply.status, 200);
@@ -466,10 +467,11 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
         ua: CHROME_MAC,
       });
       clock.now += MINUTE;
-      await keeper.recordEvent(
-        { type: "sign_in_failed", userId: "history-user", reason: "invalid_credentials" },
-        null,
-      );
+      await keeper.recordActivity({
+        type: "sign_in_failed",
+        userId: "history-user",
+        reason: "invalid_credentials",
+      });
 
       const api = await send(app.url, "GET", "/api/history", { cookie: mac.cookie });
       const events = (

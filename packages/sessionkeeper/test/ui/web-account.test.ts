@@ -1,13 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
-import type { RequestSession } from "../../src/http/context.js";
 import {
   accountApiFetch,
   accountPagesFetch,
   honoSessions,
   withSessions,
 } from "../../src/http/web.js";
+import type { RequestSession } from "../../src/request-session.js";
 import { accountSuite, type TestApp } from "./account-suite.js";
 
 function listen(

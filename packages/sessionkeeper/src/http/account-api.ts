@@ -7,7 +7,7 @@ import {
   type AccountRoute,
   isSessionId,
   matchAccountPath,
-} from "./account-handler.js";
+} from "../ui/account-handler.js";
 
 /** Options of the JSON account API (`accountApi`, `accountApiFetch`). */
 export interface AccountApiOptions {
@@ -67,11 +67,11 @@ export function createAccountApiHandler(
             return json(200, { events: events.map(eventToJSON) });
           }
           case "revoke-others": {
-            const revoked = await keeper.revokeOtherSessions(
-              session.userId,
-              session.id,
-              context.info,
-            );
+            const revoked = await keeper.revokeOtherSessions(session.userId, {
+              keep: session.id,
+              info: context.info,
+              by: { kind: "session", sessionId: session.id },
+            });
             return json(200, { revoked });
           }
           case "revoke": {
@@ -83,7 +83,12 @@ export function createAccountApiHandler(
             }
             // Another user's id is answered exactly like an unknown one.
             const ended =
-              isSessionId(id) && (await keeper.revokeSession(session.userId, id, context.info));
+              isSessionId(id) &&
+              (await keeper.revokeSession(id, {
+                userId: session.userId,
+                info: context.info,
+                by: { kind: "session", sessionId: session.id },
+              }));
             return ended ? noContent() : json(404, { error: "not_found" });
           }
         }

@@ -1,0 +1,126 @@
+import type { CookieResult, SessionKeeper, Validated } from "./session-keeper.js";
+import type { RequestInfo, Session, SessionRecord } from "./types.js";
+
+/**
+ * The per-request face of sessionkeeper that adapters hand to the app: the current session (or
+ * null) and the changes a request can make to its own session, which queue their cookies on the
+ * response. Every change is a keeper transition.
+ */
+export class RequestSession {
+  readonly #keeper: SessionKeeper;
+  readonly #setCookie: (value: string) => void;
+  // The live record (active or pending) and its validation result, whose public view is built on
+  // first read: most requests only ask whether there is a session.
+  #record: SessionRecord | null;
+  #found: Validated | null;
+  #session: Session | null = null;
+
+  constructor(
+    keeper: SessionKeeper,
+    readonly info: RequestInfo,
+    found: Validated | null,
+    setCookie: (value: string) => void,
+  ) {
+    this.#keeper = keeper;
+    this.#setCookie = setCookie;
+    this.#found = found;
+    this.#record = found?.record ?? null;
+  }
+
+  /** The active session, or null. */
+  get session(): Session | null {
+    return this.#record?.status === "active" ? this.#view() : null;
+  }
+
+  /** The active session's user id, or null: the cheap question most routes ask. */
+  get userId(): string | null {
+    return this.#record?.status === "active" ? this.#record.userId : null;
+  }
+
+  /** A `pending` session awaiting new-device verification: it grants nothing else. */
+  get pendingSession(): Session | null {
+    return this.#record?.status === "pending" ? this.#view() : null;
+  }
+
+  /** The client IP (by the trustProxy rules). */
+  get ip(): string {
+    return this.info.ip;
+  }
+
+  /** The stored record of the current session (active or pending), or null. */
+  get record(): SessionRecord | null {
+    return this.#record;
+  }
+
+  /**
+   * Signs `userId` in with a brand-new session. A session the browser already held is ended
+   * (reason `replaced`) rather than adopted.
+   */
+  async signIn(userId: string, options: { status?: "active" | "pending" } = {}): Promise<Session> {
+    const result = await this.#keeper.signIn(userId, this.info, {
+      ...options,
+      replaces: this.#record,
+    });
+    return this.#adopt(result);
+  }
+
+  /** Ends the current session (kept as history with reason `sign_out`) and clears its cookie. */
+  async signOut(): Promise<void> {
+    const record = this.#record;
+    if (record) await this.#keeper.signOut(record, this.info);
+    this.#setCookie(this.#keeper.clearCookie(this.info));
+    this.#forget();
+  }
+
+  /** Issues a new token for the active session (after a privilege change). Old cookie dies at once. */
+  async rotate(): Promise<Session | null> {
+    const record = this.#record;
+    if (record?.status !== "active") return null;
+    const result = await this.#keeper.rotate(record, this.info);
+    return result ? this.#adopt(result) : null;
+  }
+
+  /** Pending → active after verification on this device, with a new token. Null when not pending. */
+  async activate(options: { method: "code" | "link" }): Promise<Session | null> {
+    const record = this.#record;
+    if (record?.status !== "pending") return null;
+    const result = await this.#keeper.activate(record, this.info, options);
+    return result ? this.#adopt(result) : null;
+  }
+
+  /**
+   * The user's password changed on this request: a new token here, every other session ends
+   * (reason `password_changed`). Returns how many ended.
+   */
+  async passwordChanged(): Promise<{ revoked: number }> {
+    const record = this.#record;
+    if (record?.status !== "active")
+      throw new TypeError("passwordChanged() needs an active session");
+    const { rotated, revoked } = await this.#keeper.passwordChanged(record.userId, {
+      keep: record,
+      info: this.info,
+    });
+    if (rotated) this.#adopt(rotated);
+    else this.#forget();
+    return { revoked };
+  }
+
+  #adopt(result: CookieResult): Session {
+    for (const cookie of result.setCookies) this.#setCookie(cookie);
+    this.#record = result.record;
+    this.#found = null;
+    this.#session = result.session;
+    return result.session;
+  }
+
+  #forget(): void {
+    this.#record = null;
+    this.#found = null;
+    this.#session = null;
+  }
+
+  #view(): Session {
+    this.#session ??= this.#found?.session ?? null;
+    return this.#session as Session;
+  }
+}

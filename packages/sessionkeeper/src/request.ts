@@ -1,0 +1,99 @@
+import { type ProxyTrust, resolveClientIp } from "./client-ip.js";
+import { isStorageError } from "./errors.js";
+import { isPromise, type MaybePromise } from "./maybe-promise.js";
+import { isSameOriginRequest, isUnsafeMethod } from "./origin.js";
+import { RequestSession } from "./request-session.js";
+import type { SessionKeeper, Validated } from "./session-keeper.js";
+import type { RequestInfo } from "./types.js";
+
+/** What an adapter reads off its framework's request. Everything here is hostile input. */
+export interface RawRequest {
+  method: string;
+  path: string;
+  header(name: string): string | null | undefined;
+  socketAddress: string | null | undefined;
+  /** The connection itself is TLS. */
+  encrypted: boolean;
+}
+
+/** What the adapter must do before (or instead of) calling the app. */
+export type Outcome =
+  | { kind: "excluded" }
+  | { kind: "forbidden"; status: 403; error: "cross_origin_request" }
+  | { kind: "unavailable"; status: 503; error: "storage_unavailable" }
+  | { kind: "next"; context: RequestSession };
+
+/** The request facts the core needs: client IP by the trustProxy rules, HTTPS or not. */
+export function requestInfo(
+  req: RawRequest,
+  trust: ProxyTrust,
+  secure: "auto" | boolean,
+): RequestInfo {
+  const ip = resolveClientIp(req.socketAddress, req.header("x-forwarded-for"), trust);
+  let https = req.encrypted;
+  // Only a trusted proxy may say the original request was HTTPS: with a CIDR list, the peer must be one.
+  const fromProxy =
+    trust.kind === "hops" || (trust.kind === "set" && trust.set.has(req.socketAddress ?? ""));
+  if (!https && fromProxy) {
+    const proto = req.header("x-forwarded-proto");
+    https = typeof proto === "string" && proto.split(",")[0]?.trim().toLowerCase() === "https";
+  }
+  return {
+    cookieHeader: req.header("cookie"),
+    ip,
+    userAgent: req.header("user-agent"),
+    secure: secure === "auto" ? https : secure,
+  };
+}
+
+/**
+ * What every adapter does first (through `keeper.beginRequest`): skip excluded paths, refuse
+ * cross-origin unsafe requests, and validate the session cookie. A storage failure becomes 503:
+ * authenticated routes fail closed. Ready at once when validation needed no wait.
+ */
+export function beginRequest(
+  keeper: SessionKeeper,
+  req: RawRequest,
+  setCookie: (value: string) => void,
+): MaybePromise<Outcome> {
+  if (keeper.isExcluded(req.path)) return EXCLUDED;
+  // Safe methods always pass: skip reading three headers on every GET.
+  const sameOrigin =
+    !isUnsafeMethod(req.method) ||
+    isSameOriginRequest(req.method, {
+      secFetchSite: req.header("sec-fetch-site"),
+      origin: req.header("origin"),
+      host: req.header("host"),
+    });
+  if (!sameOrigin) return FORBIDDEN;
+  const info = keeper.requestInfo(req);
+  const proceed = (found: Validated | null): Outcome => ({
+    kind: "next",
+    context: new RequestSession(keeper, info, found, setCookie),
+  });
+  let found: MaybePromise<Validated | null>;
+  try {
+    found = keeper.validate(info);
+  } catch (error) {
+    return unavailable(error);
+  }
+  return isPromise(found) ? found.then(proceed, unavailable) : proceed(found);
+}
+
+const EXCLUDED: Outcome = Object.freeze({ kind: "excluded" });
+const FORBIDDEN: Outcome = Object.freeze({
+  kind: "forbidden",
+  status: 403,
+  error: "cross_origin_request",
+});
+const UNAVAILABLE: Outcome = Object.freeze({
+  kind: "unavailable",
+  status: 503,
+  error: "storage_unavailable",
+});
+
+/** A storage failure is an answer (503); anything else is a bug and goes to the framework. */
+function unavailable(error: unknown): Outcome {
+  if (isStorageError(error)) return UNAVAILABLE;
+  throw error;
+}
