@@ -140,7 +140,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
   app.use("/api", authApi(users, guard, signUpAttempts));
-  app.use(linkRoutes(guard));
+  app.use(linkRoutes(guard, TITLE));
   if (mailbox) {
     app.get("/dev/mailbox.json", (_req, res) => {
       res.set("Cache-Control", "no-store").json({ messages: mailbox.messages() });

@@ -2,7 +2,6 @@
 // contract. Adapters and backends live in subpath exports: sessionkeeper/express, /web, /fastify,
 // /sqlite, /postgres, /mysql, /redis, /geo, /mail. Every name here is documented in docs/api.md.
 
-export type { SessionCache } from "./cache/contract.js";
 export type { TrustProxy } from "./client-ip.js";
 export type { Duration } from "./duration.js";
 export { parseDuration } from "./duration.js";
@@ -19,19 +18,28 @@ export type {
   TransitionEvent,
 } from "./events.js";
 export type { GeoProvider } from "./geo/provider.js";
+export type { HtmlValue } from "./html.js";
+export { html, SafeHtml } from "./html.js";
 export type { SessionKeeperOptions } from "./options.js";
 export { createGuard, Guard } from "./protection/guard.js";
 export type { IpRuleJSON, RuleResult } from "./protection/ip-rules.js";
 export { ipRuleToJSON } from "./protection/ip-rules.js";
-export type { LinkKind } from "./protection/link-page.js";
 export type { AlertPolicy, GuardOptions, VerificationPolicy } from "./protection/options.js";
-export type { LinkResult, Refusal, SignInResult, Verdict } from "./protection/results.js";
+export type {
+  LinkKind,
+  LinkResult,
+  LinkView,
+  Refusal,
+  SignInResult,
+  Verdict,
+} from "./protection/results.js";
 export type { Outcome, RawRequest } from "./request.js";
 export { RequestSession } from "./request-session.js";
 export type { ChangeContext, CookieResult, SessionGate, Validated } from "./session-keeper.js";
 export { createSessionKeeper, SessionKeeper } from "./session-keeper.js";
 export type { LoginEventJSON, SessionJSON } from "./session-view.js";
 export { eventToJSON, sessionToJSON } from "./session-view.js";
+export type { SessionCache } from "./storage/cache-contract.js";
 export type { EndSessionInput, SessionStore } from "./storage/contract.js";
 export { protectionStore } from "./storage/kysely-protection.js";
 export type { DatabaseTarget, OpenedStorage, OpenStorageOptions } from "./storage/open.js";
@@ -57,6 +65,5 @@ export type {
 } from "./types.js";
 export type { AppPage } from "./ui/app-page.js";
 export { appPageRenderer } from "./ui/app-page.js";
-export type { HtmlValue } from "./ui/html.js";
-export { html, SafeHtml } from "./ui/html.js";
+export { renderLinkPage, renderLinkResultPage } from "./ui/link-page.js";
 export type { AccountPagesOptions, NavItem } from "./ui/options.js";

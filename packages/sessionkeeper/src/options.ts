@@ -1,9 +1,9 @@
-import type { SessionCache } from "./cache/contract.js";
 import { compileTrustProxy, type ProxyTrust, type TrustProxy } from "./client-ip.js";
 import { isValidCookieName } from "./cookies.js";
 import { type Duration, describe, requireDuration } from "./duration.js";
 import type { SessionEventListener } from "./events.js";
 import type { GeoProvider } from "./geo/provider.js";
+import type { SessionCache } from "./storage/cache-contract.js";
 import type { SessionStore } from "./storage/contract.js";
 
 export interface SessionKeeperOptions {

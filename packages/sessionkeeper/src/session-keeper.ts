@@ -528,11 +528,14 @@ export class SessionKeeper {
 
   // ---- reads and activity ------------------------------------------------------------------
 
-  /** One session by id, as events carry it (no hashes), or null when unknown. Ended ones too. */
+  /**
+   * One session by id, as events carry it (no hashes), or null when unknown. Ended ones too. Read
+   * from the database itself, never a cache: what an admin or a confirmation page sees is the truth.
+   */
   async getSession(sessionId: string): Promise<SessionSnapshot | null> {
     if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64)
       return null;
-    const record = await this.#store.findSession(sessionId);
+    const record = await this.#o.storage.findSession(sessionId);
     return record ? snapshotOf(record) : null;
   }
 

@@ -1,5 +1,5 @@
 import { type Request, Router } from "express";
-import type { Guard } from "sessionkeeper";
+import { type Guard, renderLinkPage, renderLinkResultPage } from "sessionkeeper";
 import { sessionContext } from "sessionkeeper/express";
 
 // The links in sign-in mails. GET only shows a page with a button: mail scanners prefetch links,
@@ -10,7 +10,7 @@ function token(req: Request): unknown {
   return body?.token ?? req.query.token;
 }
 
-export function linkRoutes(guard: Guard): Router {
+export function linkRoutes(guard: Guard, appName: string): Router {
   const router = Router();
   const send = (
     res: import("express").Response,
@@ -18,22 +18,26 @@ export function linkRoutes(guard: Guard): Router {
   ) => res.status(page.status).set(page.headers).send(page.body);
 
   router.get("/signin/approve", async (req, res) =>
-    send(res, await guard.renderLinkPage("approve", req.query.token)),
+    send(res, renderLinkPage(await guard.inspectLink("approve", req.query.token))),
   );
   router.get("/signin/not-me", async (req, res) =>
-    send(res, await guard.renderLinkPage("not-me", req.query.token)),
+    send(res, renderLinkPage(await guard.inspectLink("not-me", req.query.token))),
   );
 
   router.post("/signin/approve", async (req, res) => {
     send(
       res,
-      guard.renderLinkResultPage(await guard.approveByLink(token(req), sessionContext(req).info)),
+      renderLinkResultPage(await guard.approveByLink(token(req), sessionContext(req).info), {
+        appName,
+      }),
     );
   });
   router.post("/signin/not-me", async (req, res) => {
     send(
       res,
-      guard.renderLinkResultPage(await guard.denyByLink(token(req), sessionContext(req).info)),
+      renderLinkResultPage(await guard.denyByLink(token(req), sessionContext(req).info), {
+        appName,
+      }),
     );
   });
   return router;

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { type Duration, requireDuration } from "../duration.js";
+import type { SessionCache, TouchUpdate } from "../storage/cache-contract.js";
+import { LocalSessionCache } from "../storage/local-cache.js";
 import type { SessionRecord } from "../types.js";
-import type { SessionCache, TouchUpdate } from "./contract.js";
-import { LocalSessionCache } from "./local-cache.js";
 import { type RedisClientLike, type RedisLink, redisLink, withTimeout } from "./redis-link.js";
 
 export interface RedisCacheOptions {

@@ -1,4 +1,4 @@
-import { html } from "../ui/html.js";
+import { html } from "../html.js";
 import { checkMessage, type Mailer, type MailMessage } from "./mailer.js";
 import { type HtmlPage, htmlPage } from "./page.js";
 

@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from "../ui/html.js";
+import { html, type SafeHtml } from "../html.js";
 
 /** A rendered page and the headers it must be served with: `res.status(p.status).set(p.headers).send(p.body)`. */
 export interface HtmlPage {

@@ -10,9 +10,9 @@ import {
   matchesHash,
   parseLinkToken,
 } from "./codes.js";
-import type { LinkKind } from "./link-page.js";
 import { alertMail, signInDetails, verificationMail } from "./messages.js";
 import type { ResolvedGuardOptions } from "./options.js";
+import type { LinkKind } from "./results.js";
 
 /**
  * The emailed confirmations: a verification (code, approve and not-me links) or an alert

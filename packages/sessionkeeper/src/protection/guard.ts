@@ -1,5 +1,4 @@
 import type { ActivityType, Actor, SessionSnapshot } from "../events.js";
-import type { HtmlPage } from "../mail/page.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionGate } from "../session-keeper.js";
 import type { IpRule, VerificationRecord } from "../storage/protection-store.js";
@@ -7,12 +6,13 @@ import type { RequestInfo, SessionRecord, SessionStatus } from "../types.js";
 import { matchesHash, normalizeCode } from "./codes.js";
 import { Confirmations } from "./confirmations.js";
 import { type IpRefusal, RuleBook, type RuleResult } from "./ip-rules.js";
-import { type LinkKind, renderLinkPage, renderLinkResultPage } from "./link-page.js";
 import { Lockout, normalizeAccountKey } from "./lockout.js";
 import { signInDetails } from "./messages.js";
 import { type GuardOptions, type ResolvedGuardOptions, resolveGuardOptions } from "./options.js";
 import {
+  type LinkKind,
   type LinkResult,
+  type LinkView,
   type Refusal,
   refuse,
   type SignInResult,
@@ -276,23 +276,18 @@ export class Guard {
   }
 
   /**
-   * The page a mail link's GET shows: the sign-in's details and a button that POSTs the token
-   * back to the same path. Reads only: prefetching mail scanners change nothing.
+   * What a mail link's GET shows (draw it with `renderLinkPage`): the sign-in's details and the
+   * form that POSTs the token back. Reads only: prefetching mail scanners change nothing.
    */
-  async renderLinkPage(kind: LinkKind, token: unknown): Promise<HtmlPage> {
+  async inspectLink(kind: LinkKind, token: unknown): Promise<LinkView> {
     const found = await this.#mail.findLink(kind, token);
-    return renderLinkPage({
+    return {
       kind,
       appName: this.#o.appName,
       action: this.#mail.formAction(kind),
       token: found ? (token as string) : "",
       details: found ? signInDetails(found.record) : null,
-    });
-  }
-
-  /** The page shown after a link's button was pressed. */
-  renderLinkResultPage(result: LinkResult): HtmlPage {
-    return renderLinkResultPage({ appName: this.#o.appName, result });
+    };
   }
 
   // ---- IP rules -----------------------------------------------------------------------------

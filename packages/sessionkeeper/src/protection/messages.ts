@@ -1,7 +1,7 @@
+import { describeDevice, describeLocation } from "../device-words.js";
 import type { SessionSnapshot } from "../events.js";
+import { html, type SafeHtml } from "../html.js";
 import type { MailMessage } from "../mail/mailer.js";
-import { describeDevice, describeLocation } from "../ui/format.js";
-import { html, type SafeHtml } from "../ui/html.js";
 
 /** What a mail tells about a sign-in. Every field may come from the request: escaped in HTML. */
 export interface SignInDetails {

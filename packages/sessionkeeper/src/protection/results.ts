@@ -1,4 +1,5 @@
 import type { Session } from "../types.js";
+import type { SignInDetails } from "./messages.js";
 
 /**
  * A refused request, ready to answer: `res.status(r.httpStatus).json({ error: r.error })`, with a
@@ -38,4 +39,21 @@ export function refuse(
   return retryAfter === undefined
     ? { ok: false, httpStatus, error }
     : { ok: false, httpStatus, error, retryAfter };
+}
+
+/** Which emailed link a page is for. */
+export type LinkKind = "approve" | "not-me";
+
+/**
+ * What a mail link's GET shows, as data (`renderLinkPage` draws it): the sign-in's details and the
+ * form target, or `details: null` when the link is invalid, expired or used.
+ */
+export interface LinkView {
+  kind: LinkKind;
+  appName: string;
+  /** Where the page's button POSTs the token: the link's own path (same origin). */
+  action: string;
+  /** The token to post back; empty when the link is not valid. */
+  token: string;
+  details: SignInDetails | null;
 }

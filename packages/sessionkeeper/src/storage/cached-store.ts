@@ -1,8 +1,8 @@
-import type { SessionCache } from "../cache/contract.js";
 import { cacheClock } from "../clock.js";
 import { isStorageError, StorageError } from "../errors.js";
 import { isPromise, type MaybePromise } from "../maybe-promise.js";
 import type { SessionRecord } from "../types.js";
+import type { SessionCache } from "./cache-contract.js";
 import type { SessionStore } from "./contract.js";
 
 export interface CachedStoreOptions {

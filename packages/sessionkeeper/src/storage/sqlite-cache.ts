@@ -1,8 +1,8 @@
-import type { SessionCache, TouchUpdate } from "../cache/contract.js";
-import { LocalSessionCache } from "../cache/local-cache.js";
 import { cacheClock } from "../clock.js";
 import { type Duration, describe, requireDuration } from "../duration.js";
 import type { SessionRecord } from "../types.js";
+import type { SessionCache, TouchUpdate } from "./cache-contract.js";
+import { LocalSessionCache } from "./local-cache.js";
 
 /** How the SQLite store keeps sessions it has read in memory. */
 export interface SqliteCacheOptions {

@@ -1,11 +1,11 @@
+import { describeDevice, summarizeDevice } from "../device-words.js";
 import { isStorageError } from "../errors.js";
+import { html } from "../html.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
 import { renderDevicesPage } from "./devices-page.js";
-import { describeDevice, summarizeDevice } from "./format.js";
 import { renderHistoryPage } from "./history-page.js";
-import { html } from "./html.js";
 import { pageHeaders, renderPage } from "./layout.js";
 import {
   type AccountPagesOptions,

@@ -1,4 +1,4 @@
-import type { SafeHtml } from "./html.js";
+import type { SafeHtml } from "../html.js";
 import { pageHeaders, renderPage } from "./layout.js";
 import { type AccountPagesOptions, resolvePageOptions } from "./options.js";
 

@@ -1,12 +1,7 @@
+import { describeDevice, describeDeviceType, describeLocation } from "../device-words.js";
+import { html, type SafeHtml } from "../html.js";
 import type { Session } from "../types.js";
-import {
-  dateFormatter,
-  describeDevice,
-  describeDeviceType,
-  describeLastActive,
-  describeLocation,
-} from "./format.js";
-import { html, type SafeHtml } from "./html.js";
+import { dateFormatter, describeLastActive } from "./format.js";
 import { deviceIcon } from "./icons.js";
 import { renderAttribution, renderPage, timeElement } from "./layout.js";
 import type { ResolvedPageOptions } from "./options.js";

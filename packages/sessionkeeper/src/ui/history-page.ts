@@ -1,14 +1,7 @@
+import { describeDevice, describeDeviceType, describeLocation } from "../device-words.js";
+import { html, type SafeHtml } from "../html.js";
 import type { LoginEvent } from "../types.js";
-import {
-  dateFormatter,
-  describeDevice,
-  describeDeviceType,
-  describeEvent,
-  describeLocation,
-  describeReason,
-  timeAgo,
-} from "./format.js";
-import { html, type SafeHtml } from "./html.js";
+import { dateFormatter, describeEvent, describeReason, timeAgo } from "./format.js";
 import { toneIcon } from "./icons.js";
 import { renderAttribution, renderPage, timeElement } from "./layout.js";
 import type { ResolvedPageOptions } from "./options.js";

@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from "./html.js";
+import { html, type SafeHtml } from "../html.js";
 
 // Small inline icons: markup, not images, so the CSP needs nothing for them. Constants only.
 const ICONS = {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { constantHtml, html, type SafeHtml } from "./html.js";
+import { constantHtml, html, type SafeHtml } from "../html.js";
 import type { ResolvedPageOptions } from "./options.js";
 import { STYLESHEET } from "./styles.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LocalSessionCache } from "../../src/cache/local-cache.js";
 import { cacheClock } from "../../src/clock.js";
+import { LocalSessionCache } from "../../src/storage/local-cache.js";
 import type { SessionRecord } from "../../src/types.js";
 import { sessionRecord } from "../helpers/records.js";
 

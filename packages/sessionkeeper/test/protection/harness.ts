@@ -22,6 +22,7 @@ import type { Refusal } from "../../src/protection/results.js";
 import { createSessionKeeper, type SessionKeeper } from "../../src/session-keeper.js";
 import { eventToJSON, sessionToJSON } from "../../src/session-view.js";
 import { protectionStore } from "../../src/storage/kysely-protection.js";
+import { renderLinkPage, renderLinkResultPage } from "../../src/ui/link-page.js";
 import { type TempSqlite, tempSqlite } from "../helpers/sqlite-fixture.js";
 
 /** A real SMTP server on 127.0.0.1:0; each message is parsed before the sender's DATA is acknowledged. */
@@ -199,7 +200,7 @@ function buildApp(keeper: SessionKeeper, guard: Guard, users: TestApp["users"]) 
     ["/signin/not-me", "not-me"],
   ] as const) {
     app.get(path, async (req, res) => {
-      const page = await guard.renderLinkPage(kind, req.query.token);
+      const page = renderLinkPage(await guard.inspectLink(kind, req.query.token));
       res.status(page.status).set(page.headers).send(page.body);
     });
     app.post(path, async (req, res) => {
@@ -208,7 +209,7 @@ function buildApp(keeper: SessionKeeper, guard: Guard, users: TestApp["users"]) 
         kind === "approve"
           ? await guard.approveByLink(req.body?.token, info)
           : await guard.denyByLink(req.body?.token, info);
-      const page = guard.renderLinkResultPage(result);
+      const page = renderLinkResultPage(result, { appName: "Test App" });
       res.status(page.status).set(page.headers).send(page.body);
     });
   }

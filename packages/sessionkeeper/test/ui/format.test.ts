@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  describeDevice,
-  describeEvent,
-  describeLastActive,
-  describeLocation,
-  describeReason,
-  summarizeDevice,
-  timeAgo,
-} from "../../src/ui/format.js";
+import { describeDevice, describeLocation, summarizeDevice } from "../../src/device-words.js";
+import { describeEvent, describeLastActive, describeReason, timeAgo } from "../../src/ui/format.js";
 import { resolvePageOptions } from "../../src/ui/options.js";
 import { parseUserAgent } from "../../src/user-agent.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { escapeHtml, html, SafeHtml } from "../../src/ui/html.js";
+import { escapeHtml, html, SafeHtml } from "../../src/html.js";
 
 describe("html template", () => {
   it("escapes & < > \" ' and backtick in every interpolated value", () => {

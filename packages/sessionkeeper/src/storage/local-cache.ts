@@ -1,6 +1,6 @@
 import { cacheClock } from "../clock.js";
 import type { SessionRecord } from "../types.js";
-import type { TouchUpdate } from "./contract.js";
+import type { TouchUpdate } from "./cache-contract.js";
 
 // Kept here too: the clock lived in this module before the core needed it (see ../clock.ts).
 export { cacheClock };

@@ -1,23 +1,13 @@
+import { html } from "../html.js";
 import { type HtmlPage, htmlPage } from "../mail/page.js";
-import { html } from "../ui/html.js";
-import type { SignInDetails } from "./messages.js";
-import type { LinkResult } from "./results.js";
-
-/** Which emailed link a page is for. */
-export type LinkKind = "approve" | "not-me";
+import type { LinkResult, LinkView } from "../protection/results.js";
 
 /**
  * The page a mail link opens (GET): what signed in and one button that POSTs the choice to
  * `action`. It changes nothing itself, since mail scanners prefetch links. With `details` null
  * the link is invalid, expired or used, and the page says so (status 400) without a form.
  */
-export function renderLinkPage(input: {
-  kind: LinkKind;
-  appName: string;
-  action: string;
-  token: string;
-  details: SignInDetails | null;
-}): HtmlPage {
+export function renderLinkPage(input: LinkView): HtmlPage {
   const { kind, appName, details } = input;
   if (!details) {
     return htmlPage(
@@ -49,8 +39,8 @@ export function renderLinkPage(input: {
 }
 
 /** The page after the button was pressed: done, or why not (status 400). */
-export function renderLinkResultPage(input: { appName: string; result: LinkResult }): HtmlPage {
-  const { appName, result } = input;
+export function renderLinkResultPage(result: LinkResult, options: { appName: string }): HtmlPage {
+  const { appName } = options;
   if (!result.ok) {
     return htmlPage(
       `Link expired · ${appName}`,

@@ -1,6 +1,6 @@
 import type { MaybePromise } from "../maybe-promise.js";
-import type { SessionStore } from "../storage/contract.js";
 import type { SessionRecord } from "../types.js";
+import type { SessionStore } from "./contract.js";
 
 /** A last-seen write, as `SessionStore.touchSession` takes it. */
 export type TouchUpdate = Parameters<SessionStore["touchSession"]>[1];
