@@ -52,7 +52,11 @@ function proceed(outcome: Outcome, req: Request, res: Response, next: NextFuncti
     res.status(outcome.status).json({ error: outcome.error });
     return;
   }
-  if (outcome.kind === "next") req.sessionkeeper = outcome.context;
+  if (outcome.kind === "next") {
+    req.sessionkeeper = outcome.context;
+    // What a signed-in (or pending) session is shown is never kept by a cache; a route may relax it.
+    if (outcome.context.record !== null) res.setHeader("Cache-Control", "no-store");
+  }
   next();
 }
 

@@ -44,7 +44,11 @@ export function fastifySessions(keeper: SessionKeeper): FastifyPluginCallback {
         reply.header("cache-control", "no-store");
       });
       const proceed = (ready: Outcome) => {
-        if (ready.kind === "next") request.sessionkeeper = ready.context;
+        if (ready.kind === "next") {
+          request.sessionkeeper = ready.context;
+          // What a signed-in (or pending) session is shown is never kept by a cache.
+          if (ready.context.record !== null) reply.header("cache-control", "no-store");
+        }
         if (ready.kind === "next" || ready.kind === "excluded") return hookDone();
         reply.code(ready.status).send({ error: ready.error });
       };
@@ -84,7 +88,7 @@ export function sessionContext(request: FastifyRequest): RequestSession {
 }
 
 /** A Fastify error handler, as `app.setErrorHandler` takes it. */
-export type FastifyErrorHandler = (
+type FastifyErrorHandler = (
   error: FastifyError,
   request: FastifyRequest,
   reply: FastifyReply,

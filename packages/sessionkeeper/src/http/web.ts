@@ -5,7 +5,7 @@ import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import { nodeHeaderValue } from "./context.js";
 
-export interface WebOptions<Env = unknown> {
+interface WebOptions<Env = unknown> {
   /**
    * The socket address of the client. Web `Request`s do not carry it; on Node with
    * `@hono/node-server` it is `env.incoming.socket.remoteAddress` (the default when present).
@@ -41,7 +41,7 @@ export function withSessions<Env = unknown>(
       if (isStorageError(error)) return json({ error: "storage_unavailable" }, 503);
       throw error;
     }
-    return withCookies(response, cookies);
+    return withCookies(response, cookies, outcome.context);
   };
 }
 
@@ -99,7 +99,7 @@ async function continueHono(
     c.res = c.json({ error: "storage_unavailable" }, 503);
     return undefined;
   }
-  if (cookies.length > 0) c.res = withCookies(c.res, cookies);
+  c.res = withCookies(c.res, cookies, outcome.context);
   return undefined;
 }
 
@@ -156,24 +156,24 @@ function json(body: unknown, status: number): Response {
   });
 }
 
-function withCookies(response: Response, cookies: string[]): Response {
-  if (cookies.length === 0) return response;
+/**
+ * Adds the queued cookies, and `Cache-Control: no-store` to any answer that sets a cookie or was
+ * made for a signed-in (or pending) session: what one user's session saw is never kept by a cache.
+ */
+function withCookies(response: Response, cookies: string[], context: RequestSession): Response {
+  if (cookies.length === 0 && context.record === null) return response;
   // Responses from fetch() have immutable headers: copy when needed.
   let out = response;
   try {
     for (const c of cookies) out.headers.append("set-cookie", c);
+    out.headers.set("cache-control", "no-store");
   } catch {
     out = new Response(response.body, response);
     for (const c of cookies) out.headers.append("set-cookie", c);
+    out.headers.set("cache-control", "no-store");
   }
-  out.headers.set("cache-control", "no-store");
   return out;
 }
 
 export { RequestSession } from "../request-session.js";
-export type {
-  AccountFetchHandler,
-  WebAccountApiOptions,
-  WebAccountPagesOptions,
-} from "./web-account.js";
 export { accountApiFetch, accountPagesFetch } from "./web-account.js";

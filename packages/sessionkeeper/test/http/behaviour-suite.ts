@@ -165,6 +165,18 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
         assert.match(response.headers.get("cache-control") ?? "", /no-store/);
       });
 
+      it("every answer to a signed-in request says Cache-Control: no-store, set by the adapter", async () => {
+        const { cookie } = await signIn(f, "alice");
+        // The app's own route sets no header: the adapter does, for every signed-in request.
+        const signedIn = await send(f, "GET", "/whoami", { cookie });
+        assert.equal(signedIn.status, 200);
+        assert.match(signedIn.headers.get("cache-control") ?? "", /no-store/);
+        await signedIn.text();
+        const anonymous = await send(f, "GET", "/whoami", {});
+        assert.doesNotMatch(anonymous.headers.get("cache-control") ?? "", /no-store/);
+        await anonymous.text();
+      });
+
       it("/me answers the session for its cookie and 401 without one", async () => {
         const { cookie, session } = await signIn(f, "alice");
         const found = await me(f, cookie);
