@@ -2,15 +2,12 @@
 // contract. Adapters and backends live in subpath exports: sessionkeeper/express, /web, /fastify,
 // /sqlite, /postgres, /mysql, /redis, /geo, /mail. Every name here is documented in docs/api.md.
 
-export type { TrustProxy } from "./client-ip.js";
-export type { Duration } from "./duration.js";
 export { parseDuration } from "./duration.js";
 export { isStorageError, StorageError } from "./errors.js";
 export type {
   ActivityEvent,
   ActivityType,
   Actor,
-  EndEventType,
   RequestFacts,
   SessionEvent,
   SessionEventListener,
@@ -18,13 +15,11 @@ export type {
   TransitionEvent,
 } from "./events.js";
 export type { GeoProvider } from "./geo/provider.js";
-export type { HtmlValue } from "./html.js";
 export { html, SafeHtml } from "./html.js";
 export type { SessionKeeperOptions } from "./options.js";
 export { createGuard, Guard } from "./protection/guard.js";
-export type { IpRuleJSON, RuleResult } from "./protection/ip-rules.js";
 export { ipRuleToJSON } from "./protection/ip-rules.js";
-export type { AlertPolicy, GuardOptions, VerificationPolicy } from "./protection/options.js";
+export type { GuardOptions } from "./protection/options.js";
 export type {
   LinkKind,
   LinkResult,
@@ -35,14 +30,12 @@ export type {
 } from "./protection/results.js";
 export type { Outcome, RawRequest } from "./request.js";
 export { RequestSession } from "./request-session.js";
-export type { ChangeContext, CookieResult, SessionGate, Validated } from "./session-keeper.js";
+export type { SessionGate } from "./session-keeper.js";
 export { createSessionKeeper, SessionKeeper } from "./session-keeper.js";
-export type { LoginEventJSON, SessionJSON } from "./session-view.js";
 export { eventToJSON, sessionToJSON } from "./session-view.js";
 export type { SessionCache } from "./storage/cache-contract.js";
 export type { EndSessionInput, SessionStore } from "./storage/contract.js";
 export { protectionStore } from "./storage/kysely-protection.js";
-export type { DatabaseTarget, OpenedStorage, OpenStorageOptions } from "./storage/open.js";
 // DATABASE_URL → a store (SQLite, PostgreSQL, MySQL); drivers are imported only when named.
 export { openStorage, parseDatabaseUrl } from "./storage/open.js";
 export type {
@@ -57,7 +50,6 @@ export type {
   EndReason,
   Location,
   LoginEvent,
-  LoginEventType,
   RequestInfo,
   Session,
   SessionRecord,
@@ -66,4 +58,4 @@ export type {
 export type { AppPage } from "./ui/app-page.js";
 export { appPageRenderer } from "./ui/app-page.js";
 export { renderLinkPage, renderLinkResultPage } from "./ui/link-page.js";
-export type { AccountPagesOptions, NavItem } from "./ui/options.js";
+export type { AccountPagesOptions } from "./ui/options.js";

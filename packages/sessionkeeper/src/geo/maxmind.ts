@@ -20,7 +20,7 @@ interface MmdbReader {
   metadata: { ipVersion: number };
 }
 
-export interface MaxmindGeoOptions {
+interface MaxmindGeoOptions {
   /** One or more `.mmdb` files, e.g. separate IPv4 and IPv6 databases. */
   paths: string[];
   /** Language for country names (via Intl.DisplayNames). Default "en". */
@@ -30,7 +30,7 @@ export interface MaxmindGeoOptions {
 }
 
 /** A location as a geolocation database gives it, with coordinates when known (for travel checks). */
-export type GeoLocation = Location & { latitude?: number; longitude?: number };
+type GeoLocation = Location & { latitude?: number; longitude?: number };
 
 /**
  * An offline geolocation provider over `.mmdb` files read with the `maxmind` package (an optional

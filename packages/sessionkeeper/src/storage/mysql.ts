@@ -6,7 +6,7 @@ import type { Database } from "./schema.js";
  * The few members of a mysql2 pool this store uses (`mysql2.createPool(...)`). A `mysql2/promise`
  * pool is accepted too: its callback pool is used underneath.
  */
-export type MysqlPoolLike = MysqlPool | { pool: MysqlPool };
+type MysqlPoolLike = MysqlPool | { pool: MysqlPool };
 
 /**
  * Session storage in MySQL 8 or MariaDB 10.5+ through the app's mysql2 pool. `close()` ends the pool.

@@ -8,13 +8,13 @@ import { FIND_SESSION_COLUMNS, rowOf } from "./session-row.js";
  * The few members of a `pg.Pool` this store uses: bring your own pool (and its limits and timeouts).
  * Its `on` method, when present, is used too, so a connection that dies cannot crash the process.
  */
-export type PgPool = PostgresPool;
+type PgPool = PostgresPool;
 
 interface Events {
   on?(event: string, listener: (value: Events) => void): unknown;
 }
 
-export interface PostgresStorageOptions {
+interface PostgresStorageOptions {
   /**
    * Run the per-request lookup as a named prepared statement, planned once per connection.
    * Default true; set false behind a pooler that cannot keep prepared statements (PgBouncer in

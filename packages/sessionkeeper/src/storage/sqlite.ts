@@ -16,13 +16,11 @@ import { FIND_SESSION_COLUMNS, rowOf } from "./session-row.js";
 import { type SqliteCacheOptions, SqliteReadCache } from "./sqlite-cache.js";
 
 /** The few methods of a better-sqlite3 `Database` this store uses: bring your own instance. */
-export interface SqliteClient extends SqliteDatabase {
+interface SqliteClient extends SqliteDatabase {
   pragma(source: string): unknown;
 }
 
-export type { SqliteCacheOptions } from "./sqlite-cache.js";
-
-export interface SqliteStorageOptions {
+interface SqliteStorageOptions {
   /**
    * Sessions read are kept in memory while the database is provably unchanged (see
    * {@link SqliteCacheOptions}); `false` reads the file on every lookup. Stores on one connection
