@@ -54,7 +54,7 @@ export interface DemoApp {
   close(): Promise<void>;
 }
 
-/** Builds the reference app: only the library's public exports, wired as DESIGN.md's contract says. */
+/** Builds the reference app: only the library's public exports, wired as its README's HTTP contract says. */
 export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise<DemoApp> {
   const keeper = createSessionKeeper({
     storage: deps.storage.store,

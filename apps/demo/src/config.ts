@@ -1,6 +1,6 @@
 import { parseDuration } from "sessionkeeper";
 
-/** The reference app's settings, read from the environment (see DESIGN.md). */
+/** The reference app's settings, read from the environment (see apps/demo/README.md). */
 export interface DemoConfig {
   port: number;
   host: string;

@@ -57,7 +57,7 @@ export interface Validated {
 export type SessionGate = (
   record: SessionRecord,
   info: RequestInfo,
-) => string | null | Promise<string | null>;
+) => EndReason | null | Promise<EndReason | null>;
 
 /** Who did it and from which request; every ending and activity takes these. */
 export interface ChangeContext {

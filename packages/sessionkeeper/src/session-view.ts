@@ -29,7 +29,7 @@ export function toSession(
   };
 }
 
-/** The JSON shape of a session for APIs (see DESIGN.md): ISO times, no token, no hash, no user agent string. */
+/** The JSON shape of a session for APIs (docs/api.md): ISO times, no token, no hash, no user agent string. */
 export function sessionToJSON(session: Session) {
   return {
     id: session.id,

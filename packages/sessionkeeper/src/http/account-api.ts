@@ -22,7 +22,7 @@ const JSON_HEADERS = {
 };
 
 /**
- * The JSON account API of DESIGN.md behind any framework: GET /sessions, DELETE /sessions/:id,
+ * The JSON account API (docs/api.md) behind any framework: GET /sessions, DELETE /sessions/:id,
  * POST /sessions/revoke-others, GET /history. 401 `{"error":"unauthenticated"}` without a session.
  */
 export function createAccountApiHandler(
