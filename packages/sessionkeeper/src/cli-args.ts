@@ -82,7 +82,7 @@ export function parseCommand(args: readonly string[], env: NodeJS.ProcessEnv): C
     // `--user --json` took "--json" as the user id: far likelier a forgotten value than an id.
     if (!token.inlineValue && token.value.startsWith("-"))
       throw new UsageError(
-        `--${name} needs a value, not the option ${quote(token.value)} (write --${name}=${token.value} if that is the value)`,
+        `--${name} needs a value, not the option ${quote(token.value)} (write --${name}=${printable(token.value)} if that is the value)`,
       );
     given.set(name, token.value);
   }

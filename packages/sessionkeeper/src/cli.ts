@@ -3,12 +3,11 @@
 // DATABASE_URL (and REDIS_URL, so a revocation reaches every instance's cache) as the app.
 import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { cac } from "cac";
 import { type OpenedRedis, openRedis } from "./cache/redis.js";
-import { parseDuration } from "./duration.js";
+import { type Command, helpText, parseCommand, printable, UsageError } from "./cli-args.js";
 import { isStorageError } from "./errors.js";
 import { createSessionKeeper, type SessionKeeper } from "./session-keeper.js";
-import { type OpenedStorage, openStorage } from "./storage/open.js";
+import { type OpenedStorage, openStorage, parseDatabaseUrl } from "./storage/open.js";
 import type { Session } from "./types.js";
 
 /** Who the history records as having ended sessions from the command line. */
@@ -23,10 +22,8 @@ export interface CliIo {
   err(line: string): void;
 }
 
-class UsageError extends Error {}
+/** The operation was refused or only half done (no such session, a broadcast that failed). */
 class FailedError extends Error {}
-
-const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
  * Runs one `sessionkeeper` command and resolves to its exit code; never calls process.exit.
@@ -34,91 +31,69 @@ const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
  * process.exitCode = await runCli(process.argv.slice(2), process.env, { out: console.log, err: console.error });
  */
 export async function runCli(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  const cli = cac("sessionkeeper");
-  let action: (() => Promise<void>) | null = null;
-  cli
-    .command(
-      "migrate",
-      "Create or upgrade sessionkeeper's tables (safe while instances run or start)",
-    )
-    .action(() => {
-      action = () => migrate(env, io);
-    });
-  cli
-    .command("sessions <action> [id]", "list --user ID | revoke ID | revoke-all --user ID")
-    .option("--user <id>", "The user's id (list, revoke-all)")
-    .option("--all", "list: include ended sessions")
-    .option("--json", "list: print JSON")
-    .option("--reason <reason>", "revoke, revoke-all: the end reason recorded", {
-      default: "revoked_by_admin",
-    })
-    .action((sub: string, id: string | undefined) => {
-      action = () => sessions(sub, id, args, env, io);
-    });
-  cli
-    .command(
-      "prune",
-      "Delete sessions ended (or dead) longer than the retention ago, and older events",
-    )
-    .option("--retention <duration>", "How long ended sessions and events are kept", {
-      default: "30d",
-    })
-    .option(
-      "--idle-timeout <duration>",
-      "The app's idle timeout (default: SESSION_IDLE_TIMEOUT or 14d)",
-    )
-    .action(() => {
-      action = () => prune(args, env, io);
-    });
-  cli.help();
-  cli.version(packageVersion());
-
   try {
-    const parsed = cli.parse(["node", "sessionkeeper", ...args], { run: false });
-    if (parsed.options.help || parsed.options.version) return EXIT.ok;
-    if (!cli.matchedCommand) {
-      const name = cli.args[0];
-      throw new UsageError(
-        name === undefined
-          ? "a command is required"
-          : `unknown command "${printable(String(name))}"`,
-      );
-    }
-    await cli.runMatchedCommand();
-    if (!action) throw new UsageError("nothing to do");
-    await (action as () => Promise<void>)();
+    await run(parseCommand(args, env), env, io);
     return EXIT.ok;
   } catch (error) {
-    return report(error, io);
+    const { code, lines } = failureReport(error, env.SESSIONKEEPER_DEBUG === "1");
+    for (const line of lines) io.err(line);
+    return code;
   }
 }
 
-function report(error: unknown, io: CliIo): number {
-  if (
-    error instanceof UsageError ||
-    (error instanceof Error && error.name === "CACError") ||
-    error instanceof TypeError
-  ) {
-    io.err(`sessionkeeper: ${error.message}`);
-    io.err("Run `sessionkeeper --help` for usage.");
-    return EXIT.usage;
+async function run(command: Command, env: NodeJS.ProcessEnv, io: CliIo): Promise<void> {
+  switch (command.kind) {
+    case "help":
+      return io.out(helpText(packageVersion(), command.topic));
+    case "version":
+      return io.out(
+        `sessionkeeper/${packageVersion()} ${process.platform}-${process.arch} node-${process.version}`,
+      );
+    case "migrate":
+      return migrate(env, io);
+    case "sessions list":
+      return list(command, env, io);
+    case "sessions revoke":
+      return revoke(command, env, io);
+    case "sessions revoke-all":
+      return revokeAll(command, env, io);
+    case "prune":
+      return prune(command, env, io);
   }
-  if (error instanceof FailedError) {
-    io.err(`sessionkeeper: ${error.message}`);
-    return EXIT.failed;
-  }
+}
+
+/**
+ * What runCli prints for an error, and its exit code. Only a {@link UsageError} is the operator's
+ * mistake; anything unforeseen is a bug and says so, rather than sending them to --help.
+ * @internal exported for the tests
+ */
+export function failureReport(error: unknown, debug: boolean): { code: number; lines: string[] } {
+  if (error instanceof UsageError)
+    return {
+      code: EXIT.usage,
+      lines: [`sessionkeeper: ${error.message}`, "Run `sessionkeeper --help` for usage."],
+    };
+  if (error instanceof FailedError)
+    return { code: EXIT.failed, lines: [`sessionkeeper: ${error.message}`] };
   if (isStorageError(error)) {
     const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
-    io.err(`sessionkeeper: ${error.message}${printable(cause)}`);
-    io.err(
-      "Check DATABASE_URL and that the database is reachable (and migrated: `sessionkeeper migrate`).",
-    );
-    return EXIT.failed;
+    return {
+      code: EXIT.failed,
+      lines: [
+        `sessionkeeper: ${error.message}${printable(cause)}`,
+        "Check DATABASE_URL and that the database is reachable (and migrated: `sessionkeeper migrate`).",
+      ],
+    };
   }
-  io.err(
-    `sessionkeeper: ${error instanceof Error ? printable(error.message) : "unexpected failure"}`,
-  );
-  return EXIT.failed;
+  const message =
+    error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : `a ${typeof error} was thrown, not an Error`;
+  const lines = [`sessionkeeper: internal error: ${printable(message)}`];
+  // The stack names our files and lines: wanted in a bug report, noise for everyone else.
+  if (debug && error instanceof Error && error.stack) lines.push(error.stack);
+  else lines.push("This is not a usage mistake; SESSIONKEEPER_DEBUG=1 shows where it happened.");
+  return { code: EXIT.failed, lines };
 }
 
 /** The keeper over DATABASE_URL (and REDIS_URL when a change must be broadcast), closed after `fn`. */
@@ -132,12 +107,22 @@ async function withKeeper(
     throw new UsageError(
       "DATABASE_URL is not set (e.g. postgres://user@host/db, mysql://…, or sqlite:./data/app.db)",
     );
+  // Checked here, before anything opens, so a bad setting is the operator's mistake (exit 2) while a
+  // TypeError from deeper down stays what it is: a bug. Neither message repeats the URL.
+  try {
+    parseDatabaseUrl(url);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const redisUrl = options.broadcast ? env.REDIS_URL : undefined;
+  if (redisUrl && !/^rediss?:\/\/./i.test(redisUrl))
+    throw new UsageError("REDIS_URL must be a redis:// or rediss:// URL");
   let storage: OpenedStorage | null = null;
   let redis: OpenedRedis | null = null;
   try {
     storage = await openStorage(url, { poolSize: 2 });
-    if (options.broadcast && env.REDIS_URL) {
-      redis = await openRedis(env.REDIS_URL, { prefix: env.SESSIONKEEPER_REDIS_PREFIX ?? "sk:" });
+    if (redisUrl) {
+      redis = await openRedis(redisUrl, { prefix: env.SESSIONKEEPER_REDIS_PREFIX ?? "sk:" });
     }
     const keeper = createSessionKeeper({
       storage: storage.store,
@@ -158,55 +143,40 @@ async function migrate(env: NodeJS.ProcessEnv, io: CliIo): Promise<void> {
   });
 }
 
-async function sessions(
-  sub: string,
-  id: string | undefined,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  io: CliIo,
-): Promise<void> {
-  const reason = rawOption(args, "reason") ?? "revoked_by_admin";
-  if (!/^[a-z_]{1,64}$/.test(reason))
-    throw new UsageError(
-      "--reason must be lowercase letters and underscores, such as revoked_by_admin",
+type Of<K extends Command["kind"]> = Extract<Command, { kind: K }>;
+
+async function list(command: Of<"sessions list">, env: NodeJS.ProcessEnv, io: CliIo) {
+  await withKeeper(env, { broadcast: false }, async (keeper) => {
+    const found = await keeper.listSessions(command.userId, { includeEnded: command.all });
+    if (command.json) io.out(JSON.stringify(found.map(toJson), null, 2));
+    else printTable(found, io);
+  });
+}
+
+async function revoke(command: Of<"sessions revoke">, env: NodeJS.ProcessEnv, io: CliIo) {
+  const { sessionId: id, reason } = command;
+  await withKeeper(env, { broadcast: true }, async (keeper, redis) => {
+    const record = await keeper.getSession(id);
+    if (!record) throw new FailedError(`no session with id ${id}`);
+    if (record.status !== "active" && record.status !== "pending") {
+      io.out(`sessionkeeper: session ${id} had already ended (${record.status})`);
+      return;
+    }
+    await keeper.revokeSession(id, { reason, by: ADMIN });
+    io.out(`sessionkeeper: revoked session ${id} of user ${printable(record.userId)}`);
+    await confirmBroadcast(redis, env, io);
+  });
+}
+
+async function revokeAll(command: Of<"sessions revoke-all">, env: NodeJS.ProcessEnv, io: CliIo) {
+  const { userId, reason } = command;
+  await withKeeper(env, { broadcast: true }, async (keeper, redis) => {
+    const count = await keeper.revokeAllSessions(userId, { reason, by: ADMIN });
+    io.out(
+      `sessionkeeper: revoked ${count} session${count === 1 ? "" : "s"} of user ${printable(userId)}`,
     );
-  if (sub === "list") {
-    const userId = requireUser(args);
-    await withKeeper(env, { broadcast: false }, async (keeper) => {
-      const list = await keeper.listSessions(userId, { includeEnded: args.includes("--all") });
-      if (args.includes("--json")) io.out(JSON.stringify(list.map(toJson), null, 2));
-      else printTable(list, io);
-    });
-  } else if (sub === "revoke") {
-    if (id === undefined || !SESSION_ID.test(id))
-      throw new UsageError(
-        "sessions revoke needs a session id, e.g. `sessionkeeper sessions revoke <id>`",
-      );
-    await withKeeper(env, { broadcast: true }, async (keeper, redis) => {
-      const record = await keeper.getSession(id);
-      if (!record) throw new FailedError(`no session with id ${id}`);
-      if (record.status !== "active" && record.status !== "pending") {
-        io.out(`sessionkeeper: session ${id} had already ended (${record.status})`);
-        return;
-      }
-      await keeper.revokeSession(id, { reason, by: ADMIN });
-      io.out(`sessionkeeper: revoked session ${id} of user ${printable(record.userId)}`);
-      await confirmBroadcast(redis, env, io);
-    });
-  } else if (sub === "revoke-all") {
-    const userId = requireUser(args);
-    await withKeeper(env, { broadcast: true }, async (keeper, redis) => {
-      const count = await keeper.revokeAllSessions(userId, { reason, by: ADMIN });
-      io.out(
-        `sessionkeeper: revoked ${count} session${count === 1 ? "" : "s"} of user ${printable(userId)}`,
-      );
-      if (count > 0) await confirmBroadcast(redis, env, io);
-    });
-  } else {
-    throw new UsageError(
-      `unknown sessions action "${printable(sub)}" (use list, revoke or revoke-all)`,
-    );
-  }
+    if (count > 0) await confirmBroadcast(redis, env, io);
+  });
 }
 
 /** The database already refuses the session; make sure every instance's cache dropped it too. */
@@ -227,45 +197,14 @@ async function confirmBroadcast(
   );
 }
 
-async function prune(args: string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<void> {
-  const retention = duration(rawOption(args, "retention") ?? "30d", "--retention");
-  const idleTimeout = duration(
-    rawOption(args, "idle-timeout") ?? env.SESSION_IDLE_TIMEOUT ?? "14d",
-    "--idle-timeout",
-  );
+async function prune(command: Of<"prune">, env: NodeJS.ProcessEnv, io: CliIo): Promise<void> {
+  const { retention, idleTimeout } = command;
   await withKeeper(env, { broadcast: false, idleTimeout }, async (keeper) => {
     const result = await keeper.prune({ retention });
     io.out(
       `sessionkeeper: pruned ${result.sessions} session${result.sessions === 1 ? "" : "s"} and ${result.events} event${result.events === 1 ? "" : "s"}`,
     );
   });
-}
-
-function requireUser(args: string[]): string {
-  const user = rawOption(args, "user");
-  if (user === undefined || user.length === 0 || user.length > 255)
-    throw new UsageError("--user <id> is required (the app's user id)");
-  return user;
-}
-
-function duration(value: string, name: string): number {
-  // A bare number is ambiguous on a command line (seconds? days?): require a unit.
-  const ms = /^\d+$/.test(value) ? null : parseDuration(value);
-  if (ms === null)
-    throw new UsageError(
-      `${name} must be a duration such as 30d, 12h or 90m (got ${JSON.stringify(printable(value))})`,
-    );
-  return ms;
-}
-
-/** An option's text exactly as typed: the parser would turn a user id like "007" into the number 7. */
-function rawOption(args: string[], name: string): string | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === `--${name}`) return args[i + 1];
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-  }
-  return undefined;
 }
 
 function printTable(list: Session[], io: CliIo): void {
@@ -310,11 +249,6 @@ function toJson(s: Session) {
     device: s.device,
     location: s.location,
   };
-}
-
-/** Stored values came from requests: strip control characters so none can drive the terminal. */
-function printable(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?").slice(0, 512);
 }
 
 function packageVersion(): string {

@@ -7,7 +7,8 @@ import { promisify } from "node:util";
 import { createClient } from "@redis/client";
 import { type RedisCache, redisCache } from "../../src/cache/redis.js";
 import type { NodeRedisClient } from "../../src/cache/redis-link.js";
-import { EXIT, runCli } from "../../src/cli.js";
+import { EXIT, failureReport, runCli } from "../../src/cli.js";
+import { StorageError } from "../../src/errors.js";
 import { createSessionKeeper, type SessionKeeper } from "../../src/session-keeper.js";
 import { postgresStorage } from "../../src/storage/postgres.js";
 import { browser, countFinds, eventually, sessionCookie } from "./kit.js";
@@ -131,6 +132,22 @@ describe("sessionkeeper CLI", { skip }, () => {
       [bond.record.id],
     );
     assert.ok(!json.stdout.includes(bond.record.secretHash));
+
+    // The value after a space is read by the same one parser: still the string "007".
+    const spaced = await inProcess(["sessions", "list", "--json", "--user", "007"], env);
+    assert.equal(spaced.code, EXIT.ok, spaced.stderr);
+    assert.deepEqual(
+      (JSON.parse(spaced.stdout) as Array<{ userId: string }>).map((s) => s.userId),
+      ["007"],
+    );
+    // A user id that looks like an option is taken when written with "=", and only then.
+    const dashed = await keeper.signIn("--json", browser());
+    const literal = await inProcess(["sessions", "list", "--user=--json", "--json"], env);
+    assert.equal(literal.code, EXIT.ok, literal.stderr);
+    assert.deepEqual(
+      (JSON.parse(literal.stdout) as Array<{ id: string }>).map((s) => s.id),
+      [dashed.record.id],
+    );
   });
 
   it("sessions revoke ID: broadcast like any other revocation, so a warm app instance refuses it at once", async () => {
@@ -206,7 +223,39 @@ describe("sessionkeeper CLI", { skip }, () => {
       [["sessions", "revoke"], env, /needs a session id/],
       [["sessions", "explode"], env, /unknown sessions action/],
       [["prune", "--retention", "30"], env, /--retention must be a duration/],
-      [["migrate", "--bogus"], env, /Unknown option/],
+      [["migrate", "--bogus"], env, /Unknown option "--bogus"/],
+      [["sessions"], env, /sessions needs an action/],
+      [["migrate", "now"], env, /unexpected argument "now" to migrate/],
+      [["sessions", "revoke", "a", "b"], env, /unexpected argument "b" to sessions revoke/],
+      // Both parsers used to read these, and disagreed: cac saw an array or a missing value, the
+      // action's own scanner quietly took the first one or the next flag.
+      [["sessions", "list", "--user", "x", "--user", "y"], env, /--user is given more than once/],
+      [["sessions", "list", "--user=x", "--user", "y"], env, /--user is given more than once/],
+      [
+        ["sessions", "list", "--user", "--json"],
+        env,
+        /--user needs a value, not the option "--json"/,
+      ],
+      [["sessions", "revoke", "abc", "--reason"], env, /--reason needs a value/],
+      [["sessions", "list", "--user", "x", "--all=no"], env, /--all takes no value/],
+      // Options of another action of the same command were accepted and ignored.
+      [["sessions", "revoke", "abc", "--user", "x"], env, /sessions revoke does not take --user/],
+      [["sessions", "list", "--user", "x", "--reason", "spam"], env, /does not take --reason/],
+      [["prune", "--user", "x"], env, /prune does not take --user/],
+      [["sessions", "revoke", "abc", "--reason", "Spam!"], env, /--reason must be lowercase/],
+      [["prune", "--idle-timeout", "14"], env, /--idle-timeout must be a duration/],
+      [["prune"], { SESSION_IDLE_TIMEOUT: "14" }, /SESSION_IDLE_TIMEOUT must be a duration/],
+      // Used to reach the database and fail there as a "storage failure" (exit 1).
+      [
+        ["prune", "--retention", "99999999999999999999999999999w"],
+        env,
+        /--retention must be at most/,
+      ],
+      [
+        ["sessions", "revoke-all", "--user", "x"],
+        { REDIS_URL: "localhost:6379" },
+        /REDIS_URL must be/,
+      ],
     ];
     for (const [args, overrides, message] of cases) {
       const result = await inProcess(args, { ...env, ...overrides });
@@ -217,6 +266,48 @@ describe("sessionkeeper CLI", { skip }, () => {
     // The real binary sets the process exit code.
     const real = await sessionkeeper(["frobnicate"], env);
     assert.equal(real.code, EXIT.usage);
+  });
+
+  it("--help lists every command and --version prints the version, exit 0 without a database", async () => {
+    const help = await inProcess(["--help"], { DATABASE_URL: undefined });
+    assert.equal(help.code, EXIT.ok, help.stderr);
+    for (const usage of [
+      "migrate",
+      "sessions list --user ID [--all] [--json]",
+      "sessions revoke ID [--reason R]",
+      "sessions revoke-all --user ID [--reason R]",
+      "prune [--retention D] [--idle-timeout D]",
+    ])
+      assert.ok(help.stdout.includes(usage), usage);
+    const sessionsHelp = await inProcess(["sessions", "list", "-h"], {});
+    assert.equal(sessionsHelp.code, EXIT.ok);
+    assert.match(sessionsHelp.stdout, /--reason <reason>/);
+    const version = await inProcess(["--version"], {});
+    assert.equal(version.code, EXIT.ok);
+    assert.match(version.stdout, /^sessionkeeper\/\d+\.\d+\.\d+ /);
+  });
+
+  it("a bug is reported as an internal error (exit 1), never as the operator's usage mistake", () => {
+    // What report() used to send to --help with exit 2, because every TypeError counted as usage.
+    const bug = new TypeError("Cannot read properties of undefined (reading 'id')");
+    const plain = failureReport(bug, false);
+    assert.equal(plain.code, EXIT.failed);
+    assert.match(plain.lines[0] ?? "", /^sessionkeeper: internal error: TypeError: Cannot read/);
+    assert.ok(!plain.lines.some((l) => l.includes("--help")), plain.lines.join("\n"));
+    assert.ok(!plain.lines.some((l) => l.includes("    at ")), "no stack unless asked");
+    const debug = failureReport(bug, true);
+    assert.ok(
+      debug.lines.some((l) => l.includes("    at ")),
+      "SESSIONKEEPER_DEBUG=1 adds the stack",
+    );
+    assert.equal(failureReport("thrown text", false).code, EXIT.failed);
+
+    const storage = failureReport(
+      new StorageError("session storage failed", { cause: new Error("ECONNREFUSED") }),
+      false,
+    );
+    assert.equal(storage.code, EXIT.failed);
+    assert.match(storage.lines.join("\n"), /ECONNREFUSED[\s\S]*Check DATABASE_URL/);
   });
 
   it("an unreachable database exits 1 with a clear message", async (t) => {
