@@ -5,6 +5,7 @@
 // PROFILE_CALLERS=<regexp> also prints the call paths into matching frames.
 // PROFILE_UNDER=<regexp> also prints where the time inside matching frames goes (self time).
 // PROFILE_INTERVAL=<µs> sets the sampling interval (default 1000; 100 shows sub-µs frames).
+// PROFILE_ROUTE=readme serves the README's Express app instead of the bench's lean /me (idle.ts).
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,6 +42,7 @@ try {
       variant,
       sqlitePath: join(dir, "sessions.db"),
       ...(buildDir ? { sessionkeeperDir: buildDir } : {}),
+      ...(process.env.PROFILE_ROUTE === "readme" ? { route: "readme" as const } : {}),
       ...(postgresUrl ? { postgresUrl } : {}),
       ...(/redis/.test(variant) ? { redisUrl, redisPrefix: `skbench:profile${process.pid}:` } : {}),
     },

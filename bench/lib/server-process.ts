@@ -15,6 +15,8 @@ export interface ServerStats extends DbCounters {
   rss: number;
   /** CPU time the server process has used (user + system), in microseconds. */
   cpuMicros: number;
+  /** With `diagnostics` on: statements by SQL text, GC time and count (idle.ts). */
+  detail?: { bySql: Record<string, number>; gcMs: number; gcCount: number; requests: number };
 }
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };

@@ -77,6 +77,14 @@ export const VARIANTS: Variant[] = [
     ceiling: "hono",
   },
   {
+    name: "fastify-floor",
+    label: "Fastify 5 + hashed-token floor",
+    kind: "floor",
+    framework: "Fastify 5",
+    store: "Map",
+    ceiling: "fastify",
+  },
+  {
     name: "express-session-memory",
     label: "express-session + MemoryStore",
     kind: "anchor",
@@ -157,6 +165,7 @@ export const VARIANTS: Variant[] = [
     store: "SQLite",
     modules: ["sessionkeeper/fastify"],
     ceiling: "fastify",
+    floor: "fastify-floor",
     anchors: ["fastify-session-redis"],
   },
   {

@@ -2,6 +2,7 @@ import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { getRequestListener } from "@hono/node-server";
 import express from "express";
+import Fastify from "fastify";
 import { Hono } from "hono";
 import type { CreateApp } from "./app.js";
 import { UNAUTHENTICATED } from "./app.js";
@@ -88,4 +89,24 @@ export const honoFloor: CreateApp = async () => {
     return c.json({ userId });
   });
   return { listener: getRequestListener(app.fetch), seed, close: async () => {} };
+};
+
+/** Fastify 5 with the floor as a synchronous `onRequest` hook (where `fastifySessions` validates). */
+export const fastifyFloor: CreateApp = async () => {
+  const app = Fastify();
+  app.decorateRequest("userId", null);
+  app.addHook("onRequest", (request, _reply, done) => {
+    (request as unknown as { userId: string | null }).userId = userOf(request.headers.cookie);
+    done();
+  });
+  app.post("/login", async (_request, reply) => {
+    reply.header("set-cookie", signIn());
+    return { ok: true };
+  });
+  app.get("/me", async (request, reply) => {
+    const userId = (request as unknown as { userId: string | null }).userId;
+    if (userId === null) return reply.code(401).send(UNAUTHENTICATED);
+    return { userId };
+  });
+  return { fastify: app, seed, close: () => app.close() };
 };

@@ -1,10 +1,22 @@
 import pg from "pg";
-import { counters } from "./counters.js";
+import { counters, detail } from "./counters.js";
 
 const WRITE = /^\s*(insert|update|delete|merge)\b/i;
 
+const keys = new Map<string, string>();
+
+function bySql(sql: string): void {
+  let key = keys.get(sql);
+  if (key === undefined) {
+    key = sql.replace(/\s+/g, " ").trim().slice(0, 60);
+    keys.set(sql, key);
+  }
+  detail.bySql[key] = (detail.bySql[key] ?? 0) + 1;
+}
+
 function countResult(sql: string, rowCount: number | null | undefined): void {
   counters.statements += 1;
+  bySql(sql);
   if (WRITE.test(sql)) {
     counters.writeStatements += 1;
     counters.rowsWritten += rowCount ?? 0;
@@ -73,6 +85,7 @@ export function instrumentSqlite(sample: StatementLike): void {
     const original = proto[method] as (...args: unknown[]) => unknown;
     proto[method] = function read(this: StatementLike, ...args: unknown[]) {
       counters.statements += 1;
+      bySql(this.source);
       if (!this.reader) counters.writeStatements += 1;
       return original.apply(this, args);
     };
@@ -81,6 +94,7 @@ export function instrumentSqlite(sample: StatementLike): void {
   proto.run = function runCounted(this: StatementLike, ...args: unknown[]) {
     const result = run.apply(this, args);
     counters.statements += 1;
+    bySql(this.source);
     if (!this.reader && WRITE.test(this.source)) {
       counters.writeStatements += 1;
       counters.rowsWritten += result.changes;

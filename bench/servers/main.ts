@@ -2,8 +2,9 @@
 // reports the port over IPC and answers the runner's control messages (seed, stats, close).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { PerformanceObserver } from "node:perf_hooks";
 import type { BenchApp } from "./app.js";
-import { counters } from "./counters.js";
+import { counters, detail } from "./counters.js";
 import type { ControlReply, ControlRequest, ServerConfig } from "./protocol.js";
 import { factories } from "./registry.js";
 
@@ -20,10 +21,21 @@ async function listen(app: BenchApp): Promise<{ port: number; server?: Server }>
 }
 
 async function main(): Promise<void> {
+  if (config.diagnostics)
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        detail.gcMs += entry.duration;
+        detail.gcCount += 1;
+      }
+    }).observe({ entryTypes: ["gc"] });
   const load = factories[config.variant];
   if (!load) throw new Error(`unknown variant ${config.variant}`);
   const app = await (await load())(config);
   const { port, server } = await listen(app);
+  if (config.diagnostics)
+    (server ?? app.fastify?.server)?.on("request", () => {
+      detail.requests += 1;
+    });
   let seeded = 0;
 
   async function handle(message: ControlRequest): Promise<unknown> {
@@ -36,7 +48,12 @@ async function main(): Promise<void> {
       }
       case "stats": {
         const cpu = process.cpuUsage();
-        return { ...counters, rss: process.memoryUsage().rss, cpuMicros: cpu.user + cpu.system };
+        return {
+          ...counters,
+          ...(config.diagnostics ? { detail: structuredClone(detail) } : {}),
+          rss: process.memoryUsage().rss,
+          cpuMicros: cpu.user + cpu.system,
+        };
       }
       case "list-timing":
         if (!app.listTiming) throw new Error(`${config.variant} cannot list sessions`);

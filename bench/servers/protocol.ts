@@ -40,4 +40,14 @@ export interface ServerConfig {
   sqlitePath?: string;
   /** A compiled sessionkeeper to load instead of the package's exports (see lib/build.ts). */
   sessionkeeperDir?: string;
+  /**
+   * sessionkeeper on Express only: "readme" serves the README's app (its keeper options, the
+   * account routers, `requireSession()` and `req.sessionkeeper?.session?.userId` in the route)
+   * instead of the bench's lean `/me` (idle.ts compares them).
+   */
+  route?: "bench" | "readme";
+  /** Library options to try against the defaults (idle.ts: which one removes a slowdown). */
+  keeperOptions?: { touchInterval?: string; cacheTtl?: string; checkInterval?: string };
+  /** Also report statements by SQL text and GC time (idle.ts). */
+  diagnostics?: boolean;
 }

@@ -10,6 +10,7 @@ export const factories: Record<string, () => Promise<CreateApp>> = {
   "hono-async-noop": async () => (await import("./ceilings.js")).honoAsyncNoop,
   "express-floor": async () => (await import("./floor.js")).expressFloor,
   "hono-floor": async () => (await import("./floor.js")).honoFloor,
+  "fastify-floor": async () => (await import("./floor.js")).fastifyFloor,
   "express-session-memory": async () => (await import("./express-session.js")).expressSessionMemory,
   "express-session-pg": async () => (await import("./express-session.js")).expressSessionPostgres,
   "express-session-redis": async () => (await import("./express-session.js")).expressSessionRedis,

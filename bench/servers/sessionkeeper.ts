@@ -24,8 +24,13 @@ interface Store {
 async function openSqlite(sk: SessionkeeperModules, config: ServerConfig): Promise<Store> {
   const db = new Database(config.sqlitePath as string);
   instrumentSqlite(db.prepare("SELECT 1"));
+  const { cacheTtl, checkInterval } = config.keeperOptions ?? {};
+  const cache = {
+    ...(cacheTtl ? { ttl: cacheTtl as `${number}s` } : {}),
+    ...(checkInterval ? { checkInterval: checkInterval as `${number}ms` } : {}),
+  };
   return {
-    options: { storage: sk.sqlite.sqliteStorage(db) },
+    options: { storage: sk.sqlite.sqliteStorage(db, { cache }) },
     seed: async (first, count) => seedSqlite(db, first, count),
     close: async () => {},
   };
@@ -89,6 +94,30 @@ function expressApp(sk: SessionkeeperModules, keeper: SessionKeeper) {
   return app;
 }
 
+/**
+ * The README's Express app, as a user following it writes it (its keeper options are set where
+ * the keeper is made): the account routers, `requireSession()`, and the route reading
+ * `req.sessionkeeper?.session` (the full public view, not just the user id).
+ */
+function readmeApp(sk: SessionkeeperModules, keeper: SessionKeeper) {
+  const { accountApi, accountPages, requireSession, sessionMiddleware, storageErrorHandler } =
+    sk.express;
+  const app = express();
+  app.use(sessionMiddleware(keeper));
+  app.use("/account", accountPages(keeper));
+  app.use("/api", accountApi(keeper));
+  app.use(express.json());
+  app.post("/login", async (req, res) => {
+    await sk.express.sessionContext(req).signIn(BENCH_USER);
+    res.json({ ok: true });
+  });
+  app.get("/me", requireSession(), (req, res) => {
+    res.json({ userId: req.sessionkeeper?.session?.userId });
+  });
+  app.use(storageErrorHandler());
+  return app;
+}
+
 function honoApp(sk: SessionkeeperModules, keeper: SessionKeeper) {
   const app = new Hono<{ Variables: { sessionkeeper: RequestSession } }>();
   app.use(sk.web.honoSessions(keeper));
@@ -133,12 +162,28 @@ function sessionkeeperVariant(framework: Framework, backend: Backend): CreateApp
         ? await openSqlite(sk, config)
         : await openPostgres(sk, config, backend === "postgres-redis");
     // Library defaults throughout: 14-day idle timeout, 90-day lifetime, 60 s touch interval.
-    const keeper = sk.core.createSessionKeeper(store.options);
+    const readme = config.route === "readme";
+    const touchInterval = config.keeperOptions?.touchInterval as `${number}s` | undefined;
+    const keeper = sk.core.createSessionKeeper({
+      ...store.options,
+      ...(touchInterval ? { touchInterval } : {}),
+      // The README's options (its timeouts are the defaults; excludePaths adds two prefix checks).
+      ...(readme
+        ? { idleTimeout: "14d", absoluteTimeout: "90d", excludePaths: ["/healthz", "/static"] }
+        : {}),
+    });
     await keeper.migrate();
     const served =
       framework === "fastify"
         ? { fastify: await fastifyApp(sk, keeper) }
-        : { listener: framework === "express" ? expressApp(sk, keeper) : honoApp(sk, keeper) };
+        : {
+            listener:
+              framework === "hono"
+                ? honoApp(sk, keeper)
+                : readme
+                  ? readmeApp(sk, keeper)
+                  : expressApp(sk, keeper),
+          };
     return {
       ...served,
       seed: (first, count) => store.seed(first, count),
