@@ -54,6 +54,7 @@ interface HonoLikeContext {
   /** Hono records a route's error here after its onError handler answered (500 by default). */
   error?: unknown;
   set(key: "sessionkeeper", value: RequestSession): void;
+  header(name: string, value: string): void;
   json(body: unknown, status?: number): Response;
 }
 
@@ -88,6 +89,11 @@ async function continueHono(
   }
   if (outcome.kind !== "next") return c.json({ error: outcome.error }, outcome.status);
   c.set("sessionkeeper", outcome.context);
+  // What a signed-in (or pending) session is shown is never kept by a cache; a route may relax it.
+  // Set before the route runs, Hono builds its response with it: far cheaper than changing the
+  // response's Headers afterwards.
+  const signedIn = outcome.context.record !== null;
+  if (signedIn) c.header("cache-control", "no-store");
   try {
     await next();
   } catch (error) {
@@ -99,7 +105,12 @@ async function continueHono(
     c.res = c.json({ error: "storage_unavailable" }, 503);
     return undefined;
   }
-  c.res = withCookies(c.res, cookies, outcome.context);
+  // Assigning c.res makes Hono merge headers into a copy: only do it when a cookie must be added
+  // or the response's headers cannot be changed in place.
+  if (cookies.length > 0) c.res = withCookies(c.res, cookies, outcome.context);
+  // A route that built its own Response bypassed Hono's headers: add it there.
+  else if (signedIn && !c.res.headers.has("cache-control") && !setInPlace(c.res))
+    c.res = withCookies(c.res, cookies, outcome.context);
   return undefined;
 }
 
@@ -154,6 +165,16 @@ function json(body: unknown, status: number): Response {
     status,
     headers: { "content-type": "application/json" },
   });
+}
+
+/** Sets no-store on a response whose headers are mutable; false when they are not (fetch()'s). */
+function setInPlace(response: Response): boolean {
+  try {
+    response.headers.set("cache-control", "no-store");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
