@@ -281,11 +281,11 @@ export class SessionKeeper {
     const secure = this.#secure(info.secure);
     const request = await this.#factsOf(info);
     const token = generateToken();
-    const presentedDevice = readSingleCookie(info.cookieHeader, this.#deviceCookieName(secure));
-    const hasDevice = presentedDevice !== null && DEVICE_ID_PATTERN.test(presentedDevice);
-    const deviceSecret = hasDevice
-      ? (presentedDevice as string)
-      : randomBytes(32).toString("base64url");
+    // A new device secret at every sign-in, never the presented one: a value planted in this
+    // browser by someone else can then never become a known device of this account (a device is
+    // known by the secret issued here, once the sign-in completes). Whether the presented device
+    // was known is asked before this (`deviceIdOf`), so known devices carry forward.
+    const deviceSecret = randomBytes(32).toString("base64url");
     const pending = options.status === "pending";
     const record: SessionRecord = {
       id: token.id,
@@ -320,15 +320,13 @@ export class SessionKeeper {
     );
     await this.#store.createSession(record, toHistoryRow(event));
     this.#bus.emit(event);
-    const setCookies = [this.#sessionCookie(formatToken(token), secure)];
-    if (!hasDevice) {
-      setCookies.push(
-        serializeCookie(this.#deviceCookieName(secure), deviceSecret, {
-          secure,
-          maxAge: Math.floor(this.#o.deviceCookieMaxAge / 1000),
-        }),
-      );
-    }
+    const setCookies = [
+      this.#sessionCookie(formatToken(token), secure),
+      serializeCookie(this.#deviceCookieName(secure), deviceSecret, {
+        secure,
+        maxAge: Math.floor(this.#o.deviceCookieMaxAge / 1000),
+      }),
+    ];
     return { record, session: this.#view(record), setCookies };
   }
 

@@ -287,6 +287,27 @@ describe("new-device verification (policy new-device)", () => {
     assert.equal(client.cookie("sk_session"), undefined, "the cookie was cleared");
   });
 
+  it("a device cookie planted in the owner's browser never becomes a known device (review finding 5)", async () => {
+    app.addUser("hal@example.test", PASSWORD);
+    // The attacker picks a value (or one the server once issued to the attacker's own browser)
+    // and plants it in the owner's browser, then waits for the owner to sign in and verify.
+    const attacker = new Client(app.url, { localAddress: "127.0.0.9" });
+    const planted = "P".repeat(43);
+    const owner = new Client(app.url, { localAddress: "127.0.0.8" });
+    owner.jar.set("sk_device", planted);
+    const { code } = await signInPending(app, smtp, "hal@example.test", owner);
+    assert.equal((await owner.post("/api/signin/verify", { code })).status, 200);
+    assert.notEqual(owner.cookie("sk_device"), planted, "the server replaced the planted value");
+    // With the stolen password and the planted value, the attacker's sign-in is still held.
+    attacker.jar.set("sk_device", planted);
+    await signInPending(app, smtp, "hal@example.test", attacker);
+    // The owner's browser, with the device cookie the server issued, is known.
+    const again = new Client(app.url, { localAddress: "127.0.0.8" });
+    again.jar.set("sk_device", owner.cookie("sk_device") as string);
+    const back = await again.post("/api/signin", { email: "hal@example.test", password: PASSWORD });
+    assert.equal(back.status, 200);
+  });
+
   it("an expired code is refused and the pending session ends", async () => {
     app.addUser("fay@example.test", PASSWORD);
     const { client, code } = await signInPending(app, smtp, "fay@example.test");
