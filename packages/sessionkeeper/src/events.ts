@@ -15,18 +15,18 @@ export type Actor =
 export type SessionSnapshot = Readonly<Omit<SessionRecord, "secretHash" | "deviceId">>;
 
 /** What an event knows of the request that caused it (null for the CLI, timers, other instances). */
-export interface RequestFacts {
-  ip: string;
-  userAgent: string | null;
-  browserName: string | null;
-  browserVersion: string | null;
-  osName: string | null;
-  osVersion: string | null;
-  deviceType: string | null;
-  country: string | null;
-  region: string | null;
-  city: string | null;
-}
+export type RequestFacts = { ip: string } & Pick<
+  LoginEvent,
+  | "userAgent"
+  | "browserName"
+  | "browserVersion"
+  | "osName"
+  | "osVersion"
+  | "deviceType"
+  | "country"
+  | "region"
+  | "city"
+>;
 
 interface EventBase {
   /** Unique; also the id of the history row. */
