@@ -456,6 +456,8 @@ export class SessionKeeper {
   ): Promise<{ rotated: CookieResult | null; revoked: number }> {
     const keep = options.keep ?? null;
     const info = options.info ?? null;
+    // The kept session gets a new cookie, and a cookie needs the request it answers.
+    if (keep && !info) throw new TypeError("passwordChanged(userId, { keep }) needs { info } too");
     await this.recordActivity(
       { type: "password_changed", userId, sessionId: keep?.id ?? null },
       options,
