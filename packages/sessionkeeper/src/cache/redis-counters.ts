@@ -12,8 +12,10 @@ export interface CounterHit {
 
 /**
  * Fixed-window counters shared by every instance (failed sign-ins, rate limits). Each call is one
- * atomic script; a Redis failure throws a `StorageError`, so the caller decides to fail closed or open.
- * Also a `FailureCounter`, so it can replace the SQL counters: `createGuard({ lockout: { counter } })`.
+ * atomic script; a Redis failure (down, or no answer within `commandTimeout`, default 500 ms)
+ * throws a `StorageError`, so the caller decides to fail closed or open. Also a `FailureCounter`, so
+ * it can replace the SQL counters: `createGuard({ lockout: { counter } })`, where the guard's
+ * `store` takes over while Redis fails (`lockout.fallbackCounter`).
  */
 export interface RedisCounters extends FailureCounter {
   /** Counts one hit on `key`; the first hit opens a window of `windowMs`. */
@@ -45,7 +47,8 @@ export function redisCounters(
   options: { commandTimeout?: Duration } = {},
 ): RedisCounters {
   const link = redisLink(client);
-  const timeout = requireDuration("commandTimeout", options.commandTimeout ?? "2s");
+  // Short: a sign-in waits on these, and the lockout falls back to the SQL counters on a failure.
+  const timeout = requireDuration("commandTimeout", options.commandTimeout ?? "500ms");
   if (typeof prefix !== "string" || prefix.length > 100)
     throw new TypeError("prefix must be a string of at most 100 characters");
   // A listener keeps the client's "error" events from ending its reconnect loop (or the process).

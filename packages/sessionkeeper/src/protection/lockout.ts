@@ -7,7 +7,14 @@ export interface LockoutPolicy {
   maxFailuresPerIp: number;
   window: number;
   counter: FailureCounter;
+  /** Counts while `counter` fails (throws, rejects or times out); null: a failing counter fails the call. */
+  fallbackCounter: FailureCounter | null;
+  /** After `counter` failed, milliseconds before it is tried again (meanwhile every call uses the fallback). */
+  retryCounterAfter: number;
 }
+
+/** With a fallback, a call to the counter that has not answered within this has failed. */
+export const COUNTER_TIMEOUT_MS = 1000;
 
 /**
  * The account key as counted: trimmed and lower-cased, so "Ann@X.org " and "ann@x.org" share a
@@ -32,15 +39,64 @@ function ipCounterKey(ip: string): string {
  * resolved with its trustProxy rules, so a forged X-Forwarded-For changes nothing.
  */
 export class Lockout {
+  // Timestamps below are the process's monotonic clock (performance.now), not the guard's `now`:
+  // they measure an outage, which a test clock or a wall-clock jump must not stretch or shorten.
+  /** When the failed counter may be tried again; 0 while it is healthy. */
+  #counterDownUntil = 0;
+  /** A call is finding out whether the failed counter is back: the others keep to the fallback. */
+  #probing = false;
+  /** The last time the fallback was used (successes then clear its count too). */
+  #fallbackUsedAt = Number.NEGATIVE_INFINITY;
+
   constructor(private readonly policy: LockoutPolicy) {}
+
+  /** True while the configured counter is considered down and the fallback counts instead. */
+  get usingFallback(): boolean {
+    return this.#counterDownUntil !== 0;
+  }
+
+  /**
+   * Runs `op` on the configured counter, or on the fallback when the counter failed: at once if it
+   * throws, rejects or takes over COUNTER_TIMEOUT_MS, and then for `retryCounterAfter` without
+   * trying it. After that one call (never several at once) tries it again; if it answers, every
+   * call goes back to it. A failing fallback fails the call (a StorageError answers 503).
+   */
+  async #count<T>(op: (counter: FailureCounter) => Promise<T>): Promise<T> {
+    const { counter, fallbackCounter, retryCounterAfter } = this.policy;
+    if (fallbackCounter === null) return op(counter);
+    const down = this.#counterDownUntil !== 0;
+    if (down && (this.#probing || performance.now() < this.#counterDownUntil))
+      return this.#onFallback(fallbackCounter, op);
+    if (down) this.#probing = true;
+    try {
+      const result = await bounded(op(counter), COUNTER_TIMEOUT_MS);
+      this.#counterDownUntil = 0;
+      return result;
+    } catch {
+      this.#counterDownUntil = performance.now() + retryCounterAfter;
+      return this.#onFallback(fallbackCounter, op);
+    } finally {
+      if (down) this.#probing = false;
+    }
+  }
+
+  #onFallback<T>(
+    fallback: FailureCounter,
+    op: (counter: FailureCounter) => Promise<T>,
+  ): Promise<T> {
+    this.#fallbackUsedAt = performance.now();
+    return op(fallback);
+  }
 
   /** Seconds until the account or IP may try again, or null when neither is locked. */
   async retryAfter(accountKey: string, ip: string, now: number): Promise<number | null> {
-    const { counter, maxFailures, maxFailuresPerIp } = this.policy;
-    const [account, address] = await Promise.all([
-      counter.read(accountCounterKey(accountKey), now),
-      counter.read(ipCounterKey(ip), now),
-    ]);
+    const { maxFailures, maxFailuresPerIp } = this.policy;
+    const [account, address] = await this.#count((counter) =>
+      Promise.all([
+        counter.read(accountCounterKey(accountKey), now),
+        counter.read(ipCounterKey(ip), now),
+      ]),
+    );
     let until = 0;
     if (account && account.count >= maxFailures) until = Math.max(until, account.resetAt);
     if (address && address.count >= maxFailuresPerIp) until = Math.max(until, address.resetAt);
@@ -49,9 +105,11 @@ export class Lockout {
 
   /** Counts one failure for the account and one for the IP. */
   async recordFailure(accountKey: string, ip: string, now: number): Promise<void> {
-    const { counter, window } = this.policy;
-    await counter.increment(accountCounterKey(accountKey), { now, windowMs: window });
-    await counter.increment(ipCounterKey(ip), { now, windowMs: window });
+    const { window } = this.policy;
+    await this.#count(async (counter) => {
+      await counter.increment(accountCounterKey(accountKey), { now, windowMs: window });
+      await counter.increment(ipCounterKey(ip), { now, windowMs: window });
+    });
   }
 
   /**
@@ -59,6 +117,34 @@ export class Lockout {
    * account an attacker owns would reset the count of the guesses made against the others.
    */
   async recordSuccess(accountKey: string): Promise<void> {
-    await this.policy.counter.reset(accountCounterKey(accountKey));
+    const key = accountCounterKey(accountKey);
+    const { fallbackCounter, window } = this.policy;
+    const counter = await this.#count(async (counter) => {
+      await counter.reset(key);
+      return counter;
+    });
+    // Failures counted in the fallback during a recent outage must not outlive a success either
+    // (the fallback would hold them against the user in the next outage). Best effort: the
+    // sign-in has succeeded, and a count left behind ends with its window.
+    if (
+      fallbackCounter !== null &&
+      counter !== fallbackCounter &&
+      performance.now() - this.#fallbackUsedAt < window
+    ) {
+      await fallbackCounter.reset(key).catch(() => {});
+    }
   }
+}
+
+/** Resolves or rejects like `promise`, or rejects after `ms`: a hung counter must not hang sign-in. */
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the lockout counter did not answer within ${ms} ms`)),
+      ms,
+    );
+  });
+  promise.catch(() => {}); // the loser of the race must not become an unhandled rejection
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -30,6 +30,20 @@ export interface GuardOptions {
         window?: Duration;
         /** Where counts live. Default: the store's counters table. */
         counter?: FailureCounter;
+        /**
+         * Where counts live while `counter` fails (throws, rejects, or does not answer within 1 s),
+         * so that sign-in goes on when, say, the Redis behind `redis.counters` is down. Default:
+         * `store` (the SQL table, shared by every instance) when `counter` is something else;
+         * `false` for none, so a failing counter fails the sign-in (503). Counts do not move
+         * between the two: during an outage the window starts afresh in the fallback, and counts
+         * made in `counter` before it are not seen (see docs/deploying.md).
+         */
+        fallbackCounter?: FailureCounter | false;
+        /**
+         * After `counter` failed, how long every call uses the fallback before one call tries
+         * `counter` again; when it answers, counting goes back to it. Default "5s".
+         */
+        retryCounterAfter?: Duration;
       };
   /** At most `max` active sessions per user: at the cap, end the oldest (default) or refuse. */
   sessionLimit?: { max: number; onLimit?: "end-oldest" | "refuse" };
@@ -71,6 +85,8 @@ export interface ResolvedGuardOptions {
     maxFailuresPerIp: number;
     window: number;
     counter: FailureCounter;
+    fallbackCounter: FailureCounter | null;
+    retryCounterAfter: number;
   } | null;
   sessionLimit: { max: number; onLimit: "end-oldest" | "refuse" } | null;
   impossibleTravel: { maxKmh: number; minKm: number } | null;
@@ -183,8 +199,11 @@ function resolveLockout(
     throw new TypeError("options.lockout must be an object or false");
   const maxFailures = integer("lockout.maxFailures", value?.maxFailures ?? 5, 1, 1000);
   const counter = value?.counter ?? store;
-  if (typeof counter.increment !== "function")
+  if (!isFailureCounter(counter))
     throw new TypeError("options.lockout.counter must be a FailureCounter");
+  const fallback = value?.fallbackCounter ?? (counter === store ? false : store);
+  if (fallback !== false && !isFailureCounter(fallback))
+    throw new TypeError("options.lockout.fallbackCounter must be a FailureCounter or false");
   return {
     maxFailures,
     maxFailuresPerIp: integer(
@@ -195,7 +214,21 @@ function resolveLockout(
     ),
     window: requireDuration("lockout.window", value?.window ?? "15m"),
     counter,
+    fallbackCounter: fallback === false || fallback === counter ? null : fallback,
+    retryCounterAfter: requireDuration(
+      "lockout.retryCounterAfter",
+      value?.retryCounterAfter ?? "5s",
+    ),
   };
+}
+
+function isFailureCounter(value: unknown): value is FailureCounter {
+  const c = value as Partial<FailureCounter> | null;
+  return (
+    typeof c?.increment === "function" &&
+    typeof c.read === "function" &&
+    typeof c.reset === "function"
+  );
 }
 
 function resolveSessionLimit(
