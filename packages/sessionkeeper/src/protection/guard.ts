@@ -50,6 +50,13 @@ export class Guard {
   readonly #lockout: Lockout | null;
   readonly #mail: Confirmations;
   readonly #cap: SessionCap;
+  /**
+   * What the guard already decided about a request's pending session (activated, refused by the
+   * cap, expired), so a later call on the same request answers the same: an app may pick up an
+   * approval in a middleware before its verify route runs, and the route must not then contradict
+   * the cookie that middleware set.
+   */
+  readonly #decided = new WeakMap<RequestSession, SignInResult>();
 
   constructor(options: ResolvedGuardOptions) {
     this.#o = options;
@@ -206,9 +213,14 @@ export class Guard {
    * Checks the code typed on the pending device. Right: the session becomes active with a new
    * token (the pending cookie dies) and the device is known. Wrong: 400 `invalid_code`; after
    * `maxCodeAttempts` the pending session is `locked_out` (403 `locked_out`). Expired: 400
-   * `verification_expired`. No pending session: 401 `unauthenticated`.
+   * `verification_expired`. No pending session: 401 `unauthenticated`. When this request's
+   * pending session was already settled (an approval picked up by {@link finishApprovedSignIn}
+   * in a middleware, or found expired), the same answer as then: one answer per state, matching
+   * the cookie already set.
    */
   async verifyCode(rs: RequestSession, code: unknown): Promise<SignInResult> {
+    const decided = this.#decided.get(rs);
+    if (decided) return decided;
     const found = await this.#openVerification(rs);
     if (!found.ok) return found;
     const { record, verification } = found;
@@ -237,6 +249,8 @@ export class Guard {
    * approval is there, else answers `verification_required` again. Poll it or call on a button.
    */
   async finishApprovedSignIn(rs: RequestSession): Promise<SignInResult> {
+    const decided = this.#decided.get(rs);
+    if (decided) return decided;
     const found = await this.#openVerification(rs);
     if (!found.ok) return found;
     if (found.verification.approvedAt === null) {
@@ -484,7 +498,7 @@ export class Guard {
       if (verification) await this.#o.store.spendVerification(verification.id, now);
       await this.#end(record, "expired", "verification_expired", rs.info);
       await rs.signOut();
-      return refuse(400, "verification_expired");
+      return this.#decide(rs, refuse(400, "verification_expired"));
     }
     return { ok: true, record, verification };
   }
@@ -499,6 +513,11 @@ export class Guard {
     return this.#activate(rs, record, "link");
   }
 
+  #decide<T extends SignInResult>(rs: RequestSession, result: T): T {
+    this.#decided.set(rs, result);
+    return result;
+  }
+
   /** Pending → active with a new token, within the session cap; the device and IP become known. */
   async #activate(
     rs: RequestSession,
@@ -508,13 +527,13 @@ export class Guard {
     if (await this.#cap.refuses(record.userId, record.id)) {
       await this.#end(record, "revoked", "session_limit", rs.info);
       await rs.signOut();
-      return refuse(403, "session_limit");
+      return this.#decide(rs, refuse(403, "session_limit"));
     }
     const session = await rs.activate({ method });
     if (!session) return refuse(401, "unauthenticated");
     await this.#cap.makeRoom(record.userId, record.id, rs.info);
     await this.#remember(record);
-    return { ok: true, status: "active", session };
+    return this.#decide(rs, { ok: true, status: "active", session });
   }
 }
 
