@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { ActivityType, Actor, SessionSnapshot } from "../events.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionGate } from "../session-keeper.js";
@@ -41,6 +42,23 @@ interface Assessment {
 }
 
 const RULES_TOPIC = "sessionkeeper:ip-rules";
+
+/**
+ * The window of the per-account verification limits. Within it an account gets at most
+ * {@link VERIFICATION_MAILS} verification mails, and at most 2 × `maxCodeAttempts` wrong codes over
+ * all its pending sessions; past either, verification for the account answers 429
+ * `too_many_attempts` until the window ends. Counted in the protection store (every instance).
+ */
+const VERIFICATION_WINDOW_MS = 3_600_000;
+/** Verification mails per account per {@link VERIFICATION_WINDOW_MS}. */
+const VERIFICATION_MAILS = 3;
+
+// Counter keys hold a hash of the user id: bounded length whatever the app's ids look like.
+function accountKeyOf(prefix: string, userId: string): string {
+  return `${prefix}:${createHash("sha256").update(userId).digest("hex")}`;
+}
+const wrongCodesKey = (userId: string) => accountKeyOf("verify:f", userId);
+const mailsKey = (userId: string) => accountKeyOf("verify:m", userId);
 const SYSTEM: Actor = Object.freeze({ kind: "system" });
 
 /** The sign-in guard; make one with {@link createGuard}. Holds the IP rule cache of this instance. */
@@ -161,7 +179,9 @@ export class Guard {
   /**
    * Signs the user in after a correct password. Returns an active session, or (policy and a new
    * device or IP) a pending one whose cookie can only verify, with the code and links mailed to
-   * `email`. Clears the account's failure count. May refuse: 403 `session_limit`, 503 `mail_unavailable`.
+   * `email`. Clears the account's failure count. May refuse: 403 `session_limit`, 503
+   * `mail_unavailable`, and (when it would hold) 429 `too_many_attempts` with `retryAfter` once the
+   * account had its verification mails for the hour or too many wrong codes.
    */
   async completeSignIn(
     rs: RequestSession,
@@ -179,6 +199,15 @@ export class Guard {
     const policy = this.#o.verification;
     const hold =
       policy === "new-device" ? seen.newDevice : policy === "new-ip" ? seen.newIp : false;
+    if (hold) {
+      // Each held sign-in mails a fresh code: bounded per account, or signing in again would
+      // give an attacker who has the password fresh guesses (and the owner a flood of mail).
+      const wait = (await this.#codeGuessWait(userId)) ?? (await this.#countMail(userId));
+      if (wait !== null) {
+        await this.#record("sign_in_blocked", userId, null, "too_many_verifications", info);
+        return refuse(429, "too_many_attempts", wait);
+      }
+    }
     await rs.signIn(userId, hold ? { status: "pending" } : {});
     const record = rs.record as SessionRecord;
     if (seen.travel)
@@ -212,7 +241,9 @@ export class Guard {
   /**
    * Checks the code typed on the pending device. Right: the session becomes active with a new
    * token (the pending cookie dies) and the device is known. Wrong: 400 `invalid_code`; after
-   * `maxCodeAttempts` the pending session is `locked_out` (403 `locked_out`). Expired: 400
+   * `maxCodeAttempts` the pending session is `locked_out` (403 `locked_out`). Once the account had
+   * 2 × `maxCodeAttempts` wrong codes within the hour, over all its pending sessions, 429
+   * `too_many_attempts` with `retryAfter` (and the code is not checked). Expired: 400
    * `verification_expired`. No pending session: 401 `unauthenticated`. When this request's
    * pending session was already settled (an approval picked up by {@link finishApprovedSignIn}
    * in a middleware, or found expired), the same answer as then: one answer per state, matching
@@ -227,6 +258,18 @@ export class Guard {
     const info = rs.info;
     // Approved by link already: the mailbox owner has spoken, the code is no longer needed.
     if (verification.approvedAt !== null) return this.#pickUp(rs, record, verification);
+    // Too many wrong codes for the account (over all its pending sessions): not even checked.
+    const wait = await this.#codeGuessWait(record.userId);
+    if (wait !== null) {
+      await this.#record(
+        "verification_failed",
+        record.userId,
+        record.id,
+        "too_many_attempts",
+        info,
+      );
+      return refuse(429, "too_many_attempts", wait);
+    }
     const typed = normalizeCode(code, this.#o.codeLength);
     if (typed !== null && matchesHash(typed, verification.codeHash)) {
       if (!(await this.#o.store.spendVerification(verification.id, this.#now())))
@@ -235,6 +278,17 @@ export class Guard {
     }
     const attempts = await this.#o.store.addVerificationAttempt(verification.id);
     await this.#record("verification_failed", record.userId, record.id, "invalid_code", info);
+    const now = this.#now();
+    const account = await this.#o.store.increment(wrongCodesKey(record.userId), {
+      now,
+      windowMs: VERIFICATION_WINDOW_MS,
+    });
+    if (account.count >= this.#maxWrongCodes) {
+      await this.#o.store.spendVerification(verification.id, now);
+      await this.#end(record, "locked_out", "verification_failed", info);
+      await rs.signOut();
+      return refuse(429, "too_many_attempts", secondsUntil(account.resetAt, now));
+    }
     if (attempts !== null && attempts >= this.#o.maxCodeAttempts) {
       await this.#o.store.spendVerification(verification.id, this.#now());
       await this.#end(record, "locked_out", "verification_failed", info);
@@ -513,6 +567,28 @@ export class Guard {
     return this.#activate(rs, record, "link");
   }
 
+  /** Wrong codes per account per window before its verification is refused. */
+  get #maxWrongCodes(): number {
+    return 2 * this.#o.maxCodeAttempts;
+  }
+
+  /** Seconds until the account may try codes again, or null when it may now. */
+  async #codeGuessWait(userId: string): Promise<number | null> {
+    const now = this.#now();
+    const state = await this.#o.store.read(wrongCodesKey(userId), now);
+    return state && state.count >= this.#maxWrongCodes ? secondsUntil(state.resetAt, now) : null;
+  }
+
+  /** Counts one verification mail for the account: null when it may be sent, else seconds to wait. */
+  async #countMail(userId: string): Promise<number | null> {
+    const now = this.#now();
+    const state = await this.#o.store.increment(mailsKey(userId), {
+      now,
+      windowMs: VERIFICATION_WINDOW_MS,
+    });
+    return state.count > VERIFICATION_MAILS ? secondsUntil(state.resetAt, now) : null;
+  }
+
   #decide<T extends SignInResult>(rs: RequestSession, result: T): T {
     this.#decided.set(rs, result);
     return result;
@@ -535,6 +611,10 @@ export class Guard {
     await this.#remember(record);
     return this.#decide(rs, { ok: true, status: "active", session });
   }
+}
+
+function secondsUntil(at: number, now: number): number {
+  return Math.max(1, Math.ceil((at - now) / 1000));
 }
 
 function checkEmail(email: unknown): void {
