@@ -112,8 +112,13 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
 
   const app = express();
   app.disable("x-powered-by");
-  app.get("/healthz", (_req, res) => {
-    res.json({ ok: true });
+  // Storage health, for the load balancer: 503 takes an instance whose database is unusable (a
+  // SQLite file removed or replaced under it, an unreachable server) out of rotation.
+  app.get("/healthz", async (_req, res) => {
+    const health = await keeper.checkHealth();
+    res.set("Cache-Control", "no-store");
+    if (health.ok) res.json({ status: "ok" });
+    else res.status(503).json({ status: "unavailable", reason: health.reason });
   });
   app.use(sessionMiddleware(keeper));
   // A pending device whose sign-in was approved from the mail link picks it up on its next

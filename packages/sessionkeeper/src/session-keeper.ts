@@ -18,7 +18,12 @@ import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from 
 import { beginRequest, type Outcome, type RawRequest, requestInfo } from "./request.js";
 import { toSession } from "./session-view.js";
 import { cachedStore } from "./storage/cached-store.js";
-import type { EndSessionInput, SessionStore } from "./storage/contract.js";
+import {
+  type EndSessionInput,
+  type SessionStore,
+  type StoreHealth,
+  storeHealth,
+} from "./storage/contract.js";
 import {
   formatToken,
   generateToken,
@@ -119,6 +124,15 @@ export class SessionKeeper {
   /** Creates or upgrades the storage schema. */
   migrate(): Promise<void> {
     return this.#store.migrate();
+  }
+
+  /**
+   * Whether the storage is usable now, for a health probe: `{ ok: true }`, or `{ ok: false, reason }`
+   * (`"storage_unavailable"` when it cannot be reached; SQLite: `"database_file_missing"`,
+   * `"database_file_replaced"`, `"database_file_unwritable"`). Asks the storage, never the cache.
+   */
+  checkHealth(): Promise<StoreHealth> {
+    return storeHealth(this.#o.storage);
   }
 
   /** Closes the cache and the storage. */

@@ -3,7 +3,12 @@ import { isStorageError, StorageError } from "../errors.js";
 import { isPromise, type MaybePromise } from "../maybe-promise.js";
 import type { SessionRecord } from "../types.js";
 import type { SessionCache } from "./cache-contract.js";
-import type { SessionStore } from "./contract.js";
+import {
+  type SessionStore,
+  type StoreHealth,
+  type StoreHealthCheck,
+  storeHealth,
+} from "./contract.js";
 
 export interface CachedStoreOptions {
   /**
@@ -27,7 +32,7 @@ export function cachedStore(
   store: SessionStore,
   cache: SessionCache,
   options: CachedStoreOptions = {},
-): SessionStore {
+): SessionStore & StoreHealthCheck {
   return new CachedStore(store, cache, options.isFresh);
 }
 
@@ -36,7 +41,7 @@ type Args<M extends keyof SessionStore> = Parameters<SessionStore[M]>;
 // Implementing the whole contract makes TypeScript name any method added to it later: each must
 // decide here whether it changes a session row. Arguments are forwarded as they came (rest
 // parameters), so optional ones added to the contract reach the store untouched.
-class CachedStore implements SessionStore {
+class CachedStore implements SessionStore, StoreHealthCheck {
   readonly #store: SessionStore;
   readonly #cache: SessionCache;
   readonly #isFresh: ((record: SessionRecord) => boolean) | undefined;
@@ -189,6 +194,11 @@ class CachedStore implements SessionStore {
 
   listEvents(...args: Args<"listEvents">) {
     return this.#store.listEvents(...args);
+  }
+
+  /** Asks the store (its own check, or a lookup), never the cache: a probe must reach the database. */
+  checkHealth(): Promise<StoreHealth> {
+    return storeHealth(this.#store);
   }
 
   close(...args: Args<"close">): Promise<void> {

@@ -1,3 +1,4 @@
+import { isStorageError } from "../errors.js";
 import type { MaybePromise } from "../maybe-promise.js";
 import type { LoginEvent, SessionRecord, SessionStatus } from "../types.js";
 
@@ -7,6 +8,13 @@ export interface EndSessionInput {
   reason: string;
   endedAt: number;
 }
+
+/**
+ * Whether a store can be used right now. `reason` is a short machine word, e.g.
+ * `"storage_unavailable"` (the store cannot be reached), `"database_file_missing"` or
+ * `"database_file_replaced"` (SQLite: the file at the path is gone, or is another file).
+ */
+export type StoreHealth = { ok: true } | { ok: false; reason: string };
 
 /**
  * The storage contract, named for what sessionkeeper does with sessions. Every method either
@@ -74,4 +82,38 @@ export interface SessionStore {
     eventsBefore: number;
   }): Promise<{ sessions: number; events: number }>;
   close(): Promise<void>;
+}
+
+/**
+ * Part of the storage contract that a store of your own may leave out (it is kept apart from
+ * {@link SessionStore} so that code listing the contract's methods is unchanged); every store
+ * sessionkeeper makes has it. Without it, {@link storeHealth} looks a session up instead.
+ */
+export interface StoreHealthCheck {
+  /**
+   * Whether the store is usable now, for a health probe: one trivial query, plus whatever the
+   * backend can check (SQLite: that the file at its path is still the one it opened). May reject
+   * with a `StorageError`.
+   */
+  checkHealth(): Promise<StoreHealth>;
+}
+
+/** An id no session has (ids are base64url): the lookup a store without `checkHealth` is probed with. */
+const PROBE_ID = "health-probe.";
+
+/**
+ * A store's health: its own `checkHealth()`, or (without one) a lookup that must answer. A
+ * `StorageError`, thrown or rejected, is `{ ok: false, reason: "storage_unavailable" }`.
+ */
+export async function storeHealth(
+  store: SessionStore & Partial<StoreHealthCheck>,
+): Promise<StoreHealth> {
+  try {
+    if (typeof store.checkHealth === "function") return await store.checkHealth();
+    await store.findSession(PROBE_ID);
+    return { ok: true };
+  } catch (error) {
+    if (isStorageError(error)) return { ok: false, reason: "storage_unavailable" };
+    throw error;
+  }
 }

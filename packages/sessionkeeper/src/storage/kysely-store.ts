@@ -1,8 +1,8 @@
-import { CompiledQuery, type Kysely, type Selectable } from "kysely";
+import { CompiledQuery, type Kysely, type Selectable, sql } from "kysely";
 import { StorageError } from "../errors.js";
 import type { MaybePromise } from "../maybe-promise.js";
 import type { LoginEvent, SessionRecord, SessionStatus } from "../types.js";
-import type { EndSessionInput, SessionStore } from "./contract.js";
+import type { EndSessionInput, SessionStore, StoreHealth, StoreHealthCheck } from "./contract.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database, LoginEventsTable, SessionsTable } from "./schema.js";
 
@@ -20,7 +20,7 @@ export interface KyselyStoreOptions {
 }
 
 /** A session store over SQL, with its Kysely instance (e.g. for `protectionStore(store.db)`). */
-export interface SqlSessionStore extends SessionStore {
+export interface SqlSessionStore extends SessionStore, StoreHealthCheck {
   readonly db: Kysely<Database>;
 }
 
@@ -35,7 +35,7 @@ export function createKyselyStore(
   return new KyselyStore(db, options);
 }
 
-export class KyselyStore implements SessionStore {
+export class KyselyStore implements SessionStore, StoreHealthCheck {
   #findSessionSql: string | undefined;
 
   constructor(
@@ -237,6 +237,14 @@ export class KyselyStore implements SessionStore {
         .where("created_at", "<", options.eventsBefore)
         .executeTakeFirst();
       return { sessions: Number(sessions.numDeletedRows), events: Number(events.numDeletedRows) };
+    });
+  }
+
+  /** One trivial query: `{ ok: true }` when it answers; a failure rejects with a `StorageError`. */
+  checkHealth(): Promise<StoreHealth> {
+    return this.run("checkHealth", async () => {
+      await sql`select 1`.execute(this.db);
+      return { ok: true } as const;
     });
   }
 
