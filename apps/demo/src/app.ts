@@ -101,7 +101,8 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   await applyDenyList(guard, config.ipDenyList);
   // Sign-up answers for taken addresses, counted per IP beside the guard's sign-in failures.
   const signUpAttempts = new SignUpAttempts({
-    counter: deps.redis?.counters ?? protectionStore(deps.storage.db as never),
+    // The SQL table, shared by every instance, even with Redis: sign-up must not fail with Redis.
+    counter: protectionStore(deps.storage.db as never),
     mailer,
     maxPerIp: config.lockoutMaxFailures,
     windowMs: 15 * 60_000,
