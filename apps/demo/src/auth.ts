@@ -104,14 +104,18 @@ export async function signUp(
 
 /**
  * Changes the password: checks the current one, stores the new hash, rotates this session's token
- * (privilege change) and ends every other session with reason `password_changed`.
+ * (privilege change) and ends every other session with reason `password_changed`. The check is
+ * guarded like a sign-in: a locked-out account gets 429, each wrong guess counts with the sign-in
+ * failures and is recorded, and a few wrong guesses end this session (401).
  */
 export async function changePassword(
   users: UserStore,
   ctx: RequestSession,
   body: { currentPassword?: unknown; newPassword?: unknown },
+  guard: Guard,
 ): Promise<
-  { kind: "changed"; revoked: number } | { kind: "error"; status: number; error: string }
+  | { kind: "changed"; revoked: number }
+  | { kind: "error"; status: number; error: string; retryAfter?: number }
 > {
   const session = ctx.session;
   if (!session) return { kind: "error", status: 401, error: "unauthenticated" };
@@ -119,10 +123,18 @@ export async function changePassword(
   if (!user) return { kind: "error", status: 401, error: "unauthenticated" };
   if (!validPassword(body.newPassword))
     return { kind: "error", status: 400, error: "invalid_password" };
+  const fail = (r: Refusal) => ({
+    kind: "error" as const,
+    status: r.httpStatus,
+    error: r.error,
+    ...(r.retryAfter !== undefined ? { retryAfter: r.retryAfter } : {}),
+  });
+  const verdict = await guard.checkBeforeReauth(ctx, { accountKey: user.email });
+  if (!verdict.ok) return fail(verdict);
   const current =
     typeof body.currentPassword === "string" ? body.currentPassword.slice(0, PASSWORD_MAX) : "";
   if (!(await verifyPassword(current, user.passwordHash)))
-    return { kind: "error", status: 403, error: "invalid_current_password" };
+    return fail(await guard.recordReauthFailure(ctx, { accountKey: user.email }));
   await users.setPassword(user.id, await hashPassword(body.newPassword));
   // The library's transition: recorded, this token rotated, every other session ended.
   const { revoked } = await ctx.passwordChanged();

@@ -81,9 +81,11 @@ export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAt
   });
 
   router.post("/password", requireSession(), async (req, res) => {
-    const result = await changePassword(users, sessionContext(req), jsonBody(req));
-    if (result.kind === "error")
+    const result = await changePassword(users, sessionContext(req), jsonBody(req), guard);
+    if (result.kind === "error") {
+      if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
       return void res.status(result.status).json({ error: result.error });
+    }
     res.status(204).end();
   });
 

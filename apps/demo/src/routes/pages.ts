@@ -167,11 +167,16 @@ export function pageRoutes(
   router.post("/account/security/password", async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
-    const result = await changePassword(users, ctx, {
-      currentPassword: field(req, "currentPassword"),
-      newPassword: field(req, "newPassword"),
-    });
+    const result = await changePassword(
+      users,
+      ctx,
+      { currentPassword: field(req, "currentPassword"), newPassword: field(req, "newPassword") },
+      guard,
+    );
     if (result.kind === "changed") return res.redirect(303, "/account/security?done=password");
+    // Too many wrong guesses ended this session.
+    if (!ctx.session) return res.redirect(303, "/signin");
+    if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
     const error = MESSAGES[result.error] ?? "The password was not changed.";
     send(
       res,

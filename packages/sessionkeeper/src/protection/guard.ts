@@ -50,6 +50,10 @@ const RULES_TOPIC = "sessionkeeper:ip-rules";
  * `too_many_attempts` until the window ends. Counted in the protection store (every instance).
  */
 const VERIFICATION_WINDOW_MS = 3_600_000;
+/** Wrong current passwords on one session (within the window) before that session ends. */
+const REAUTH_MAX_FAILURES = 5;
+const REAUTH_WINDOW_MS = 3_600_000;
+
 /** Verification mails per account per {@link VERIFICATION_WINDOW_MS}. */
 const VERIFICATION_MAILS = 3;
 
@@ -172,6 +176,49 @@ export class Guard {
       input.info,
     );
     return refuse(401, "invalid_credentials");
+  }
+
+  // ---- re-authentication of a signed-in user ------------------------------------------------
+
+  /**
+   * Run before checking a signed-in user's current password (a password change, a sensitive
+   * action): a locked-out account or IP gets 429 `locked_out` with `retryAfter`, as at sign-in.
+   * No active session: 401 `unauthenticated`.
+   */
+  async checkBeforeReauth(rs: RequestSession, input: { accountKey: unknown }): Promise<Verdict> {
+    const record = rs.record;
+    if (record?.status !== "active") return refuse(401, "unauthenticated");
+    return this.checkBeforeCredentials({
+      accountKey: input.accountKey,
+      userId: record.userId,
+      info: rs.info,
+    });
+  }
+
+  /**
+   * Run when a signed-in user's current password was wrong: counted with the account's sign-in
+   * failures (the lockout), recorded (`sign_in_failed`, reason `wrong_current_password`), and after
+   * {@link REAUTH_MAX_FAILURES} on one session the session ends (`locked_out`, reason
+   * `password_guessing`) and its cookie is cleared: 401 `unauthenticated`. Before that, 403
+   * `invalid_current_password`.
+   */
+  async recordReauthFailure(rs: RequestSession, input: { accountKey: unknown }): Promise<Refusal> {
+    const record = rs.record;
+    if (record?.status !== "active") return refuse(401, "unauthenticated");
+    const info = rs.info;
+    const now = this.#now();
+    await this.#lockout?.recordFailure(normalizeAccountKey(input.accountKey), info.ip, now);
+    await this.#record("sign_in_failed", record.userId, record.id, "wrong_current_password", info);
+    const state = await this.#o.store.increment(`reauth:s:${record.id}`, {
+      now,
+      windowMs: REAUTH_WINDOW_MS,
+    });
+    if (state.count >= REAUTH_MAX_FAILURES) {
+      await this.#end(record, "locked_out", "password_guessing", info);
+      await rs.signOut();
+      return refuse(401, "unauthenticated");
+    }
+    return refuse(403, "invalid_current_password");
   }
 
   // ---- once the password was right ----------------------------------------------------------
