@@ -38,6 +38,13 @@ export function send(res: Response, page: AppPage): void {
   res.status(page.status).set(page.headers).send(page.body);
 }
 
+/** A wait in seconds as the sign-in page says it: "1 minute", "14 minutes", "2 hours". */
+function inWords(seconds: number): string {
+  const minutes = Math.max(1, Math.ceil(seconds / 60));
+  if (minutes < 120) return minutes === 1 ? "1 minute" : `${minutes} minutes`;
+  return `${Math.ceil(minutes / 60)} hours`;
+}
+
 function field(req: Request, name: string): string {
   const value = (req.body as Record<string, unknown> | undefined)?.[name];
   return typeof value === "string" ? value : "";
@@ -75,7 +82,10 @@ export function pageRoutes(
     if (outcome.kind === "signed_in") return res.redirect(303, next);
     if (outcome.kind === "verification_required") return res.redirect(303, "/signin/verify");
     if (outcome.retryAfter !== undefined) res.setHeader("Retry-After", String(outcome.retryAfter));
-    const error = MESSAGES[outcome.error] ?? "Sign-in failed.";
+    const error =
+      outcome.error === "locked_out" && outcome.retryAfter !== undefined
+        ? `Too many failed attempts. Try again in ${inWords(outcome.retryAfter)}.`
+        : (MESSAGES[outcome.error] ?? "Sign-in failed.");
     send(
       res,
       render({

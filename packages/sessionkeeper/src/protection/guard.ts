@@ -7,7 +7,7 @@ import type { RequestInfo, SessionRecord, SessionStatus } from "../types.js";
 import { matchesHash, normalizeCode } from "./codes.js";
 import { Confirmations } from "./confirmations.js";
 import { type IpRefusal, RuleBook, type RuleResult } from "./ip-rules.js";
-import { Lockout, normalizeAccountKey } from "./lockout.js";
+import { type AttemptSource, Lockout, normalizeAccountKey } from "./lockout.js";
 import { signInDetails } from "./messages.js";
 import { type GuardOptions, type ResolvedGuardOptions, resolveGuardOptions } from "./options.js";
 import {
@@ -143,7 +143,7 @@ export class Guard {
     if (this.#lockout) {
       const wait = await this.#lockout.retryAfter(
         normalizeAccountKey(input.accountKey),
-        input.info.ip,
+        await this.#attemptSource(userId, input.info),
         this.#now(),
       );
       if (wait !== null) {
@@ -163,11 +163,12 @@ export class Guard {
     userId?: string | null;
     info: RequestInfo;
   }): Promise<Refusal> {
-    await this.#lockout?.recordFailure(
-      normalizeAccountKey(input.accountKey),
-      input.info.ip,
-      this.#now(),
-    );
+    if (this.#lockout)
+      await this.#lockout.recordFailure(
+        normalizeAccountKey(input.accountKey),
+        await this.#attemptSource(input.userId ?? null, input.info),
+        this.#now(),
+      );
     await this.#record(
       "sign_in_failed",
       input.userId ?? null,
@@ -207,7 +208,15 @@ export class Guard {
     if (record?.status !== "active") return refuse(401, "unauthenticated");
     const info = rs.info;
     const now = this.#now();
-    await this.#lockout?.recordFailure(normalizeAccountKey(input.accountKey), info.ip, now);
+    // A signed-in session guessing the current password may be a stolen cookie: counted on its
+    // device's key (which holds its re-authentication) and account-wide (which holds other devices).
+    if (this.#lockout)
+      await this.#lockout.recordFailure(
+        normalizeAccountKey(input.accountKey),
+        await this.#attemptSource(record.userId, info),
+        now,
+        { alsoAccountWide: true },
+      );
     await this.#record("sign_in_failed", record.userId, record.id, "wrong_current_password", info);
     const state = await this.#o.store.increment(`reauth:s:${record.id}`, {
       now,
@@ -241,7 +250,11 @@ export class Guard {
       await this.#record("sign_in_blocked", userId, null, "session_limit", info);
       return refuse(403, "session_limit");
     }
-    await this.#lockout?.recordSuccess(normalizeAccountKey(input.accountKey ?? input.email));
+    if (this.#lockout)
+      await this.#lockout.recordSuccess(
+        normalizeAccountKey(input.accountKey ?? input.email),
+        (await this.#attemptSource(userId, info)).knownDevice,
+      );
     const seen = await this.#assess(userId, info);
     const policy = this.#o.verification;
     const hold =
@@ -476,6 +489,17 @@ export class Guard {
     info: RequestInfo | null,
   ): Promise<void> {
     await this.#o.keeper.recordActivity({ type, userId, sessionId, reason }, { info, by: SYSTEM });
+  }
+
+  /**
+   * Where an attempt comes from, for the lockout: the request's IP, and its device id when that
+   * device is a known device of `userId` (a completed sign-in). Unknown accounts have none.
+   */
+  async #attemptSource(userId: string | null, info: RequestInfo): Promise<AttemptSource> {
+    const deviceId = userId !== null ? this.#o.keeper.deviceIdOf(info) : null;
+    const known =
+      userId !== null && deviceId !== null && (await this.#o.store.isKnownDevice(userId, deviceId));
+    return { ip: info.ip, knownDevice: known ? deviceId : null };
   }
 
   async #assess(userId: string, info: RequestInfo): Promise<Assessment> {

@@ -34,6 +34,24 @@ function ipCounterKey(ip: string): string {
   return `signin:i:${ip}`;
 }
 
+// One key per (account, known device): the device id is already a SHA-256 of the device cookie.
+function deviceCounterKey(accountKey: string, deviceId: string): string {
+  const hash = createHash("sha256")
+    .update(`${normalizeAccountKey(accountKey)}\n${deviceId}`)
+    .digest("hex");
+  return `signin:d:${hash}`;
+}
+
+/**
+ * Where a sign-in attempt comes from, as the lockout counts it. `knownDevice`: the id
+ * (`keeper.deviceIdOf`) of a device the account completed a sign-in on, or null for any other
+ * device (and for an unknown account).
+ */
+export interface AttemptSource {
+  ip: string;
+  knownDevice: string | null;
+}
+
 /**
  * Failed sign-ins per account and per client IP in fixed windows. The IP is the one the keeper
  * resolved with its trustProxy rules, so a forged X-Forwarded-For changes nothing.
@@ -88,14 +106,20 @@ export class Lockout {
     return op(fallback);
   }
 
-  /** Seconds until the account or IP may try again, or null when neither is locked. */
-  async retryAfter(accountKey: string, ip: string, now: number): Promise<number | null> {
+  /**
+   * Seconds until this attempt may be made, or null when it may now. The IP's count applies to
+   * everyone. A known device of the account is held by its own (account, device) count and not by
+   * the account-wide one, so failures from elsewhere cannot lock the owner out of a device they
+   * signed in on; any other device is held by the account-wide count.
+   */
+  async retryAfter(accountKey: string, from: AttemptSource, now: number): Promise<number | null> {
     const { maxFailures, maxFailuresPerIp } = this.policy;
+    const accountKeyCounted =
+      from.knownDevice !== null
+        ? deviceCounterKey(accountKey, from.knownDevice)
+        : accountCounterKey(accountKey);
     const [account, address] = await this.#count((counter) =>
-      Promise.all([
-        counter.read(accountCounterKey(accountKey), now),
-        counter.read(ipCounterKey(ip), now),
-      ]),
+      Promise.all([counter.read(accountKeyCounted, now), counter.read(ipCounterKey(from.ip), now)]),
     );
     let until = 0;
     if (account && account.count >= maxFailures) until = Math.max(until, account.resetAt);
@@ -103,21 +127,40 @@ export class Lockout {
     return until > now ? Math.max(1, Math.ceil((until - now) / 1000)) : null;
   }
 
-  /** Counts one failure for the account and one for the IP. */
-  async recordFailure(accountKey: string, ip: string, now: number): Promise<void> {
+  /**
+   * Counts one failure for the IP, and one for the account (any other device) or for the
+   * (account, known device) pair. A known device's failures do not count account-wide unless
+   * `alsoAccountWide` (a wrong current password from a signed-in session: it counts on both).
+   */
+  async recordFailure(
+    accountKey: string,
+    from: AttemptSource,
+    now: number,
+    options: { alsoAccountWide?: boolean } = {},
+  ): Promise<void> {
     const { window } = this.policy;
+    const keys: string[] = [];
+    if (from.knownDevice !== null) keys.push(deviceCounterKey(accountKey, from.knownDevice));
+    if (from.knownDevice === null || options.alsoAccountWide)
+      keys.push(accountCounterKey(accountKey));
+    keys.push(ipCounterKey(from.ip));
     await this.#count(async (counter) => {
-      await counter.increment(accountCounterKey(accountKey), { now, windowMs: window });
-      await counter.increment(ipCounterKey(ip), { now, windowMs: window });
+      for (const key of keys) await counter.increment(key, { now, windowMs: window });
     });
   }
 
   /**
-   * Clears the account's count after a successful sign-in. The IP's count stays: otherwise one
-   * account an attacker owns would reset the count of the guesses made against the others.
+   * Clears the count the sign-in was held by after it succeeded: the account's from any other
+   * device, the (account, device) pair's from a known device. A known device's success leaves the
+   * account-wide count alone: otherwise each sign-in of the owner would give a guesser elsewhere
+   * a fresh allowance. The IP's count stays: otherwise one account an attacker owns would reset
+   * the count of the guesses made against the others.
    */
-  async recordSuccess(accountKey: string): Promise<void> {
-    const key = accountCounterKey(accountKey);
+  async recordSuccess(accountKey: string, knownDevice: string | null = null): Promise<void> {
+    const key =
+      knownDevice !== null
+        ? deviceCounterKey(accountKey, knownDevice)
+        : accountCounterKey(accountKey);
     const { fallbackCounter, window } = this.policy;
     const counter = await this.#count(async (counter) => {
       await counter.reset(key);
