@@ -38,7 +38,10 @@ export function normalizeEmail(value: unknown): string | null {
   if (typeof value !== "string" || BAD_CHARACTER.test(value)) return null;
   const email = value.trim().normalize("NFC").toLowerCase();
   if (email.length < 3 || email.length > 254) return null;
-  if (!/^[^\s@<>"'`]+@[^\s@<>"'`]+\.[^\s@<>"'`]+$/.test(email)) return null;
+  // One bare address: no list separators (",", ";"), groups (":"), comments or quoting, which a
+  // mail library would read as a second recipient.
+  if (!/^[^\s@<>"'`,;:()[\]\\]+@[^\s@<>"'`,;:()[\]\\]+\.[^\s@<>"'`,;:()[\]\\]+$/.test(email))
+    return null;
   return email;
 }
 

@@ -179,6 +179,15 @@ const HOSTILE_ADDRESSES: [string, string][] = [
   ["lone low surrogate", "ann\udc00@example.com"],
   ["replacement character (invalid UTF-8 decoded)", "ann\ufffd@example.com"],
   ["trailing NUL", "ann@example.com\u0000"],
+  // Not one address: a mail library would send to each address in a list, group or name.
+  ["comma list", "ann@example.com,eve@evil.example"],
+  ["comma before the only @", "ann,eve@evil.example"],
+  ["semicolon before the only @", "ann;eve@evil.example"],
+  ["semicolon list", "ann@example.com;eve@evil.example"],
+  ["group", "g:ann@example.com;"],
+  ["display name", "ann<eve@evil.example>"],
+  ["comment", "ann@example.com(eve@evil.example)"],
+  ["quoted local part", '"ann,eve"@example.com'],
 ];
 
 describe("review 9: control, invisible and bidi characters in addresses", () => {

@@ -72,3 +72,48 @@ describe("mail recipients with control, invisible or bidi characters", () => {
     assert.equal(mailbox.messages().length, 1);
   });
 });
+
+// A mail library reads a list, a group or a display name in `to` and sends to every address in it:
+// "ann@example.test, eve@evil.test" would mail a victim's code to the attacker too.
+const NOT_ONE_ADDRESS: [string, string][] = [
+  ["comma list", "ann@example.test, eve@evil.test"],
+  ["comma without space", "ann@example.test,eve@evil.test"],
+  ["semicolon list", "ann@example.test;eve@evil.test"],
+  ["group", "friends: ann@example.test, eve@evil.test;"],
+  ["display name", "Ann <eve@evil.test>"],
+  ["route in brackets", "<eve@evil.test>"],
+  ["comment", "ann@example.test (eve@evil.test)"],
+  ["quoted local part", '"ann,eve"@example.test'],
+  ["space", "ann @example.test"],
+  ["no at sign", "ann.example.test"],
+  ["two at signs", "ann@eve@evil.test"],
+];
+
+describe("mail recipients that are not exactly one bare address", () => {
+  let smtp: Smtp;
+  before(async () => {
+    smtp = await startSmtp();
+  });
+  after(() => smtp.close());
+
+  it("smtpMailer and the dev mailbox refuse lists, groups, names and comments; nothing is sent", async () => {
+    const mailer = smtpMailer(smtp.url);
+    const mailbox = devMailbox();
+    try {
+      for (const [name, to] of NOT_ONE_ADDRESS) {
+        await assert.rejects(
+          mailer.send(message(to)),
+          (error: unknown) => error instanceof TypeError && /one bare address/.test(error.message),
+          name,
+        );
+        await assert.rejects(mailbox.send(message(to)), TypeError, name);
+      }
+      assert.equal(smtp.inbox.length, 0, "nothing reached the SMTP server");
+      assert.deepEqual(mailbox.messages(), []);
+      await mailer.send(message("ann+tag@example.test"));
+      assert.equal(smtp.inbox.length, 1, "a plain address still goes out");
+    } finally {
+      mailer.close();
+    }
+  });
+});

@@ -23,8 +23,13 @@ const LINE_BREAK = /[\r\n]/;
 // goes to), or are not text an SMTP server should see.
 const BAD_ADDRESS_CHARACTER = /[\p{C}\uFFFD]/u;
 
+// Exactly one address, local@domain, with none of the characters that make a header a list
+// ("a@x.org, b@y.org", "a@x.org; b@y.org"), a group ("g: a@x.org;"), a display name or route
+// ("Ann <a@x.org>") or a comment: a mail library would send to every address it finds.
+const ONE_BARE_ADDRESS = /^[^\s@<>"',;:()[\]\\]+@[^\s@<>"',;:()[\]\\]+$/;
+
 /**
- * Throws a TypeError when `to` holds a control, invisible or bidi character, a lone surrogate
+ * Throws a TypeError when `to` is not one bare address, or holds a control, invisible or bidi character, a lone surrogate
  * or U+FFFD. Apps should refuse such addresses when they are entered; this is the last check
  * before anything is sent.
  */
@@ -32,6 +37,11 @@ export function checkRecipient(to: string): void {
   if (BAD_ADDRESS_CHARACTER.test(to)) {
     throw new TypeError(
       "mail message.to must not contain control, invisible or bidi characters, or invalid text (refused before sending)",
+    );
+  }
+  if (!ONE_BARE_ADDRESS.test(to)) {
+    throw new TypeError(
+      'mail message.to must be one bare address such as "ann@example.com" (no list, name or comment; refused before sending)',
     );
   }
 }
