@@ -111,7 +111,9 @@ describe("mail recipients that are not exactly one bare address", () => {
       assert.equal(smtp.inbox.length, 0, "nothing reached the SMTP server");
       assert.deepEqual(mailbox.messages(), []);
       await mailer.send(message("ann+tag@example.test"));
-      assert.equal(smtp.inbox.length, 1, "a plain address still goes out");
+      await mailer.send(message("o'brien@example.test"));
+      assert.equal(smtp.inbox.length, 2, "plain addresses, an apostrophe included, still go out");
+      assert.match(JSON.stringify(smtp.last().to), /o'brien@example\.test/);
     } finally {
       mailer.close();
     }

@@ -26,7 +26,9 @@ const BAD_ADDRESS_CHARACTER = /[\p{C}\uFFFD]/u;
 // Exactly one address, local@domain, with none of the characters that make a header a list
 // ("a@x.org, b@y.org", "a@x.org; b@y.org"), a group ("g: a@x.org;"), a display name or route
 // ("Ann <a@x.org>") or a comment: a mail library would send to every address it finds.
-const ONE_BARE_ADDRESS = /^[^\s@<>"',;:()[\]\\]+@[^\s@<>"',;:()[\]\\]+$/;
+// An apostrophe stays allowed: it is common in real local parts (o'brien@example.com) and no
+// mail library reads it as a separator.
+const ONE_BARE_ADDRESS = /^[^\s@<>",;:()[\]\\]+@[^\s@<>"',;:()[\]\\]+$/;
 
 /**
  * Throws a TypeError when `to` is not one bare address, or holds a control, invisible or bidi character, a lone surrogate

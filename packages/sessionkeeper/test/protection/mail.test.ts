@@ -95,13 +95,22 @@ describe("devMailbox", () => {
 
   it("renders the mailbox page escaped, with the links of the text part clickable", async () => {
     const mailbox = devMailbox();
+    // The mailbox itself refuses a recipient that is not one bare address ...
+    await assert.rejects(
+      mailbox.send({ to: `${HOSTILE}@example.test`, subject: "s", text: "t", html: "h" }),
+      /one bare address/,
+    );
     await mailbox.send({
-      to: `${HOSTILE}@example.test`,
+      to: "o'brien@example.test",
       subject: HOSTILE,
       text: `Approve: http://127.0.0.1:3000/signin/approve?token=abc.def&x="><script>\n${HOSTILE}`,
       html: `<p>${HOSTILE}</p>`,
     });
-    const page = renderMailboxPage(mailbox.messages());
+    const [sent] = mailbox.messages();
+    assert.ok(sent);
+    assert.equal(sent.to, "o'brien@example.test");
+    // ... and the page escapes every field anyway, the recipient included.
+    const page = renderMailboxPage([sent, { ...sent, to: `${HOSTILE}@example.test` }]);
     assert.equal(page.status, 200);
     assert.equal(page.headers["cache-control"], "no-store");
     assert.ok(!page.body.includes("<script>"), "no script element anywhere");
