@@ -93,6 +93,8 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     ...(config.sessionLimit ? { sessionLimit: { max: config.sessionLimit } } : {}),
     appName: TITLE,
     baseUrl: deps.publicUrl,
+    // Password changes, lockouts and "not me" reports are mailed to the account's address.
+    addressOf: async (userId) => (await users.findById(userId))?.email ?? null,
     // With Redis, an IP rule changed on one instance is reloaded by every other at once.
     ...(deps.redis ? { broadcast: deps.redis.cache } : {}),
   });

@@ -19,6 +19,7 @@ import {
   type SignInResult,
   type Verdict,
 } from "./results.js";
+import { SecurityNotices } from "./security-notices.js";
 import { SessionCap } from "./session-cap.js";
 import { impossibleTravel } from "./travel.js";
 
@@ -72,6 +73,7 @@ export class Guard {
   readonly #lockout: Lockout | null;
   readonly #mail: Confirmations;
   readonly #cap: SessionCap;
+  readonly #notices: SecurityNotices;
   /**
    * What the guard already decided about a request's pending session (activated, refused by the
    * cap, expired), so a later call on the same request answers the same: an app may pick up an
@@ -91,6 +93,11 @@ export class Guard {
     this.#lockout = options.lockout ? new Lockout(options.lockout) : null;
     this.#mail = new Confirmations(options, () => this.#now());
     this.#cap = new SessionCap(options.keeper, options.sessionLimit);
+    this.#notices = new SecurityNotices(options, (type, userId, sessionId, reason) =>
+      this.#record(type, userId, sessionId, reason, null),
+    );
+    // Password changes and sessions ended as "not me" or for guessing mail the owner.
+    options.keeper.subscribe((event) => this.#notices.onEvent(event));
     // Another instance changed the rules: reload now rather than when the cache expires.
     options.broadcast?.onMessage((topic) => {
       if (topic === RULES_TOPIC) this.#rules.reload().catch(() => {});
@@ -125,9 +132,11 @@ export class Guard {
   // ---- before the password is checked -------------------------------------------------------
 
   /**
-   * Run before checking the password. Refuses a denied IP (403 `ip_denied`), an IP outside the
-   * account's allow list (403 `ip_not_allowed`) and a locked-out account or IP (429 `locked_out`
-   * with `retryAfter`), whatever the password. Pass `userId` null for an unknown e-mail.
+   * Run before checking the password. Refuses an IP under a global deny rule (403 `ip_denied`)
+   * and a locked-out account or IP (429 `locked_out` with `retryAfter`), whatever the password.
+   * Pass `userId` null for an unknown e-mail. An account's allow list is checked only once the
+   * password was right ({@link completeSignIn}): before that, a refusal would tell a stranger
+   * that the address has an account.
    */
   async checkBeforeCredentials(input: {
     accountKey: unknown;
@@ -135,10 +144,9 @@ export class Guard {
     info: RequestInfo;
   }): Promise<Verdict> {
     const userId = input.userId ?? null;
-    const blocked = await this.#rules.check(input.info.ip, userId);
-    if (blocked) {
-      await this.#record("sign_in_blocked", userId, null, blocked, input.info);
-      return refuse(403, blocked);
+    if (await this.#rules.isDenied(input.info.ip)) {
+      await this.#record("sign_in_blocked", userId, null, "ip_denied", input.info);
+      return refuse(403, "ip_denied");
     }
     if (this.#lockout) {
       const wait = await this.#lockout.retryAfter(
@@ -163,19 +171,18 @@ export class Guard {
     userId?: string | null;
     info: RequestInfo;
   }): Promise<Refusal> {
-    if (this.#lockout)
-      await this.#lockout.recordFailure(
-        normalizeAccountKey(input.accountKey),
-        await this.#attemptSource(input.userId ?? null, input.info),
-        this.#now(),
-      );
-    await this.#record(
-      "sign_in_failed",
-      input.userId ?? null,
-      null,
-      "invalid_credentials",
-      input.info,
-    );
+    const userId = input.userId ?? null;
+    const now = this.#now();
+    const counted = this.#lockout
+      ? await this.#lockout.recordFailure(
+          normalizeAccountKey(input.accountKey),
+          await this.#attemptSource(userId, input.info),
+          now,
+        )
+      : null;
+    await this.#record("sign_in_failed", userId, null, "invalid_credentials", input.info);
+    if (counted?.accountLockStarted && userId !== null)
+      this.#notices.lockoutStarted(userId, { ...counted, now });
     return refuse(401, "invalid_credentials");
   }
 
@@ -210,14 +217,17 @@ export class Guard {
     const now = this.#now();
     // A signed-in session guessing the current password may be a stolen cookie: counted on its
     // device's key (which holds its re-authentication) and account-wide (which holds other devices).
-    if (this.#lockout)
-      await this.#lockout.recordFailure(
-        normalizeAccountKey(input.accountKey),
-        await this.#attemptSource(record.userId, info),
-        now,
-        { alsoAccountWide: true },
-      );
+    const counted = this.#lockout
+      ? await this.#lockout.recordFailure(
+          normalizeAccountKey(input.accountKey),
+          await this.#attemptSource(record.userId, info),
+          now,
+          { alsoAccountWide: true },
+        )
+      : null;
     await this.#record("sign_in_failed", record.userId, record.id, "wrong_current_password", info);
+    if (counted?.accountLockStarted)
+      this.#notices.lockoutStarted(record.userId, { ...counted, now });
     const state = await this.#o.store.increment(`reauth:s:${record.id}`, {
       now,
       windowMs: REAUTH_WINDOW_MS,
@@ -246,6 +256,12 @@ export class Guard {
   ): Promise<SignInResult> {
     checkEmail(input.email);
     const info = rs.info;
+    // The allow list answers only now, after the right password (see checkBeforeCredentials).
+    const blocked = await this.#rules.check(info.ip, userId);
+    if (blocked) {
+      await this.#record("sign_in_blocked", userId, null, blocked, info);
+      return refuse(403, blocked);
+    }
     if (await this.#cap.refuses(userId, rs.record?.id ?? null)) {
       await this.#record("sign_in_blocked", userId, null, "session_limit", info);
       return refuse(403, "session_limit");
@@ -399,7 +415,15 @@ export class Guard {
     if (!found || !(await this.#o.store.spendVerification(found.verification.id, this.#now())))
       return refuse(400, "invalid_link");
     const { record } = found;
-    await this.#end(record, "locked_out", "not_me", info);
+    // The history shows the sign-in that was refused, not the device that clicked the link (the
+    // owner's phone): its device, IP and place describe what was ended. The actor is the user.
+    const refused: RequestInfo = {
+      cookieHeader: null,
+      ip: record.ip,
+      userAgent: record.userAgent,
+      secure: info.secure,
+    };
+    await this.#end(record, "locked_out", "not_me", refused);
     return { ok: true, action: "denied", userId: record.userId, sessionId: record.id };
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { FailureCounter } from "../storage/protection-store.js";
+import type { CounterState, FailureCounter } from "../storage/protection-store.js";
 
 /** Lockout settings, resolved. */
 export interface LockoutPolicy {
@@ -131,22 +131,36 @@ export class Lockout {
    * Counts one failure for the IP, and one for the account (any other device) or for the
    * (account, known device) pair. A known device's failures do not count account-wide unless
    * `alsoAccountWide` (a wrong current password from a signed-in session: it counts on both).
+   * `accountLockStarted`: this failure made the account-wide count reach the limit, so from now
+   * on the account refuses unknown devices until the window ends.
    */
   async recordFailure(
     accountKey: string,
     from: AttemptSource,
     now: number,
     options: { alsoAccountWide?: boolean } = {},
-  ): Promise<void> {
-    const { window } = this.policy;
+  ): Promise<{ accountLockStarted: boolean; failures: number; resetAt: number }> {
+    const { window, maxFailures } = this.policy;
     const keys: string[] = [];
     if (from.knownDevice !== null) keys.push(deviceCounterKey(accountKey, from.knownDevice));
-    if (from.knownDevice === null || options.alsoAccountWide)
-      keys.push(accountCounterKey(accountKey));
+    const accountWide = accountCounterKey(accountKey);
+    if (from.knownDevice === null || options.alsoAccountWide) keys.push(accountWide);
     keys.push(ipCounterKey(from.ip));
-    await this.#count(async (counter) => {
-      for (const key of keys) await counter.increment(key, { now, windowMs: window });
+    const counts = await this.#count(async (counter) => {
+      const found = new Map<string, CounterState>();
+      for (const key of keys)
+        found.set(key, await counter.increment(key, { now, windowMs: window }));
+      return found;
     });
+    // Increments are atomic, so exactly one failure of a window reaches the limit: the owner is
+    // told once per lock, however many guesses follow.
+    const state = counts.get(accountWide);
+    const failures = state?.count ?? 0;
+    return {
+      accountLockStarted: failures === maxFailures,
+      failures,
+      resetAt: state?.resetAt ?? now,
+    };
   }
 
   /**

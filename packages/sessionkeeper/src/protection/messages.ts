@@ -2,6 +2,7 @@ import { describeDevice, describeLocation } from "../device-words.js";
 import type { SessionSnapshot } from "../events.js";
 import { html, type SafeHtml } from "../html.js";
 import type { MailMessage } from "../mail/mailer.js";
+import type { LoginEvent } from "../types.js";
 
 /** What a mail tells about a sign-in. Every field may come from the request: escaped in HTML. */
 export interface SignInDetails {
@@ -23,6 +24,37 @@ export function signInDetails(record: SessionSnapshot): SignInDetails {
       record.ip,
     ),
     at: new Date(record.createdAt),
+  };
+}
+
+/**
+ * The details of one request as an event recorded it (a failed sign-in, the password change):
+ * the same block as a sign-in's, from the event's device, IP and place.
+ */
+export function requestDetails(
+  facts: Pick<
+    LoginEvent,
+    | "userAgent"
+    | "browserName"
+    | "browserVersion"
+    | "osName"
+    | "osVersion"
+    | "country"
+    | "region"
+    | "city"
+  > & { ip: string | null },
+  at: number,
+): SignInDetails {
+  const ip = facts.ip ?? "(unknown)";
+  return {
+    device: describeDevice(facts),
+    userAgent: facts.userAgent ? facts.userAgent : "(none)",
+    ip,
+    location: describeLocation(
+      { city: facts.city, region: facts.region, country: facts.country },
+      ip,
+    ),
+    at: new Date(at),
   };
 }
 
@@ -91,6 +123,87 @@ ${detailTable(details)}
 <p>If this was you, there is nothing to do.</p>
 <p><a href="${notMeUrl}">This wasn't me: end that session</a>, then change your password.</p>`;
   return { to: input.to, subject, text, html: document(subject, body) };
+}
+
+/** Why a security mail is sent (also the `reason` of its `alert_sent` history entry). */
+export type SecurityNotice = "password_changed" | "lockout" | "password_guessing" | "not_me";
+
+/**
+ * A security mail: what happened to the account, the device(s) involved, and a link to the
+ * security page. `details` lists the device that acted (the changer, the guessers, the session
+ * reported as "not me"); for a lockout, `minutes` is how long unknown devices are refused.
+ */
+export function securityMail(input: {
+  appName: string;
+  to: string;
+  notice: SecurityNotice;
+  details: SignInDetails[];
+  securityUrl: string;
+  minutes?: number;
+  attempts?: number;
+}): MailMessage {
+  const { appName, details, securityUrl } = input;
+  const words = securityWords(input);
+  const text = [
+    ...words.lead,
+    "",
+    ...details.flatMap((d, i) => [...(i > 0 ? [""] : []), ...detailLines(d)]),
+    "",
+    words.next,
+    securityUrl,
+  ].join("\n");
+  const body = html`${words.lead.map((line) => html`<p>${line}</p>`)}
+${details.map((d) => detailTable(d))}
+<p>${words.next} <a href="${securityUrl}">Open your ${appName} security page</a>.</p>`;
+  return { to: input.to, subject: words.subject, text, html: document(words.subject, body) };
+}
+
+function securityWords(input: {
+  appName: string;
+  notice: SecurityNotice;
+  minutes?: number;
+  attempts?: number;
+}): { subject: string; lead: string[]; next: string } {
+  const app = input.appName;
+  switch (input.notice) {
+    case "password_changed":
+      return {
+        subject: `Your ${app} password was changed`,
+        lead: [
+          `The password of your ${app} account was just changed, and every other device was signed out.`,
+          "It was changed from this device:",
+        ],
+        next: "If you did not change it, someone else may hold your account: review your devices and security settings now, or contact support.",
+      };
+    case "lockout":
+      return {
+        subject: `Sign-ins to ${app} from unknown devices are paused`,
+        lead: [
+          `Someone tried to sign in to your ${app} account with a wrong password ${input.attempts ?? "several"} times.`,
+          `For the next ${input.minutes ?? 15} minutes, sign-ins from devices that have not signed in to your account before are refused. Devices you have signed in on can still sign in.`,
+          "The attempts came from:",
+        ],
+        next: "If this was you, wait and try again. If not, your password held; if it is used anywhere else, change it.",
+      };
+    case "password_guessing":
+      return {
+        subject: `A ${app} session was ended after wrong passwords`,
+        lead: [
+          `A signed-in session of your ${app} account entered a wrong current password several times, so it was ended.`,
+          "That session was on:",
+        ],
+        next: "If that was not you, someone had that session: change your password.",
+      };
+    case "not_me":
+      return {
+        subject: `A sign-in to ${app} you did not make was ended`,
+        lead: [
+          `You reported that a sign-in to your ${app} account wasn't you. That session was ended and cannot be used again.`,
+          "The sign-in you reported:",
+        ],
+        next: "Whoever made it knew your password: change your password now.",
+      };
+  }
 }
 
 function detailLines(d: SignInDetails): string[] {

@@ -53,8 +53,18 @@ export interface GuardOptions {
   appName?: string;
   /** Origin of the links in mail, e.g. "https://app.example.com". Required when mail is on. */
   baseUrl?: string;
-  /** Paths of the link pages. Defaults "/signin/approve" and "/signin/not-me". */
-  paths?: { approve?: string; notMe?: string };
+  /**
+   * Paths of the link pages and of the page that security mail points to. Defaults
+   * "/signin/approve", "/signin/not-me" and "/account/security".
+   */
+  paths?: { approve?: string; notMe?: string; security?: string };
+  /**
+   * The address of a user's security mail: a password change, the account starting to refuse
+   * unknown devices after failed sign-ins, a session ended for guessing the password, a "this
+   * wasn't me" report. Null or undefined: no such mail for that user. Without this option those
+   * mails are not sent (sign-in alerts and codes still go to the address given at sign-in).
+   */
+  addressOf?: (userId: string) => string | null | undefined | Promise<string | null | undefined>;
   /** Digits in a code, 6 to 8. Default 8. */
   codeLength?: number;
   /** How long codes and verification links work, 1 to 60 minutes. Default "10m". */
@@ -92,7 +102,10 @@ export interface ResolvedGuardOptions {
   impossibleTravel: { maxKmh: number; minKm: number } | null;
   appName: string;
   baseUrl: string;
-  paths: { approve: string; notMe: string };
+  paths: { approve: string; notMe: string; security: string };
+  addressOf:
+    | ((userId: string) => string | null | undefined | Promise<string | null | undefined>)
+    | null;
   codeLength: number;
   codeTtl: number;
   maxCodeAttempts: number;
@@ -127,6 +140,7 @@ const KNOWN = new Set([
   "ruleCacheTtl",
   "broadcast",
   "maxRulesPerAccount",
+  "addressOf",
 ]);
 
 /** Validates guard options once at start-up; a bad value throws a TypeError naming it. */
@@ -179,7 +193,9 @@ export function resolveGuardOptions(options: GuardOptions): ResolvedGuardOptions
     paths: {
       approve: resolvePath("paths.approve", options.paths?.approve ?? "/signin/approve"),
       notMe: resolvePath("paths.notMe", options.paths?.notMe ?? "/signin/not-me"),
+      security: resolvePath("paths.security", options.paths?.security ?? "/account/security"),
     },
+    addressOf: resolveAddressOf(options.addressOf),
     codeLength: integer("codeLength", options.codeLength ?? 8, 6, 8),
     codeTtl,
     maxCodeAttempts: integer("maxCodeAttempts", options.maxCodeAttempts ?? 5, 1, 20),
@@ -302,6 +318,13 @@ function oneLine(name: string, value: unknown, max: number): string {
   if (typeof value === "string" && value.length > 0 && value.length <= max && !/[\r\n]/.test(value))
     return value;
   throw new TypeError(`options.${name} must be one line of 1 to ${max} characters`);
+}
+
+function resolveAddressOf(value: unknown): ResolvedGuardOptions["addressOf"] {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "function")
+    throw new TypeError("options.addressOf must be a function (userId) => address or null");
+  return value as ResolvedGuardOptions["addressOf"];
 }
 
 function resolveBroadcast(value: unknown): RuleBroadcast | null {

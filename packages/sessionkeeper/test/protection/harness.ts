@@ -214,6 +214,20 @@ function buildApp(keeper: SessionKeeper, guard: Guard, users: TestApp["users"]) 
     });
   }
 
+  // The current password is checked like a sign-in (throttled, counted), as the reference app does.
+  app.post("/api/password", async (req, res) => {
+    const rs = sessionContext(req);
+    const user = [...users.values()].find((u) => u.id === rs.session?.userId);
+    if (!user) return void res.status(401).json({ error: "unauthenticated" });
+    const verdict = await guard.checkBeforeReauth(rs, { accountKey: user.email });
+    if (!verdict.ok) return refuse(res, verdict);
+    if (req.body?.currentPassword !== user.password)
+      return refuse(res, await guard.recordReauthFailure(rs, { accountKey: user.email }));
+    user.password = String(req.body?.newPassword ?? "");
+    await rs.passwordChanged();
+    res.status(204).end();
+  });
+
   app.get("/api/me", requireSession(), (req, res) => {
     res.json({
       session: sessionToJSON(getSession(req) as NonNullable<ReturnType<typeof getSession>>),
@@ -418,6 +432,7 @@ export interface EventRow {
   reason: string | null;
   user_id: string | null;
   ip: string | null;
+  user_agent: string | null;
   session_id: string | null;
 }
 
@@ -425,7 +440,7 @@ export interface EventRow {
 export function eventRows(sqlite: TempSqlite): EventRow[] {
   return sqlite.db
     .prepare(
-      "SELECT type, reason, user_id, ip, session_id FROM sk_login_events ORDER BY created_at, rowid",
+      "SELECT type, reason, user_id, ip, user_agent, session_id FROM sk_login_events ORDER BY created_at, rowid",
     )
     .all() as never;
 }

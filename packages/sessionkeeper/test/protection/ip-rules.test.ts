@@ -193,6 +193,34 @@ describe("IP rules", () => {
     );
   });
 
+  it("outside an allow list a wrong password answers 401 like an unknown address; only the right one gets 403", async () => {
+    app.addUser("eve-allow@example.test", PASSWORD);
+    const { client } = await signInFrom("10.9.8.7", "eve-allow@example.test");
+    const headers = { "x-forwarded-for": "10.9.8.7" };
+    assert.equal(
+      (await client.post("/api/ip-rules", { cidr: "10.9.8.0/24" }, headers)).status,
+      201,
+    );
+
+    // A stranger outside the list cannot tell that this address has an account, or an allow list.
+    const wrong = await signInFrom("10.9.9.1", "eve-allow@example.test", "wrong password");
+    const unknown = await signInFrom("10.9.9.1", "nobody-allow@example.test", "wrong password");
+    assert.equal(wrong.reply.status, 401);
+    assert.deepEqual(wrong.reply.json, unknown.reply.json);
+    assert.deepEqual(wrong.reply.json, { error: "invalid_credentials" });
+    assert.ok(
+      eventRows(app.sqlite).some(
+        (e) => e.type === "sign_in_failed" && e.ip === "10.9.9.1" && e.user_id !== null,
+      ),
+      "the wrong guess is counted and recorded as a failed sign-in",
+    );
+    // The right password from outside: refused, no session, recorded.
+    const right = await signInFrom("10.9.9.1", "eve-allow@example.test");
+    assert.equal(right.reply.status, 403);
+    assert.deepEqual(right.reply.json, { error: "ip_not_allowed" });
+    assert.equal(right.client.cookie("sk_session"), undefined);
+  });
+
   it("a new deny rule cuts off a live session from that IP on its next request", async () => {
     app.addUser("eve@example.test", PASSWORD);
     app.addUser("fay@example.test", PASSWORD);
