@@ -5,6 +5,7 @@ import {
   createSessionKeeper,
   type GeoProvider,
   type Guard,
+  LiveChannel,
   protectionStore,
   type SessionKeeper,
   type SessionStore,
@@ -12,6 +13,7 @@ import {
 import {
   accountApi,
   accountPages,
+  liveEvents,
   sessionMiddleware,
   storageErrorHandler,
 } from "sessionkeeper/express";
@@ -51,6 +53,8 @@ export interface DemoApp {
   users: UserStore;
   /** The dev mailbox when no SMTP_URL is set; null otherwise. */
   mailbox: DevMailbox | null;
+  /** Tells open pages when their session ends (GET /api/events). */
+  live: LiveChannel;
   close(): Promise<void>;
 }
 
@@ -113,6 +117,9 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     ...(deps.now ? { now: deps.now } : {}),
   });
 
+  // Open pages leave for the sign-in page as soon as their session ends, on any instance.
+  const live = new LiveChannel(keeper, deps.redis ? { broadcast: deps.redis.cache } : {});
+
   const app = express();
   app.disable("x-powered-by");
   // Storage health, for the load balancer: 503 takes an instance whose database is unusable (a
@@ -142,8 +149,10 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
         { href: "/signout", label: "Sign out", method: "post" },
       ],
       ...(deps.geo ? { locationAttribution: DBIP_ATTRIBUTION } : {}),
+      liveEventsPath: "/api/events",
     }),
   );
+  app.get("/api/events", liveEvents(live));
   app.use("/api", accountApi(keeper));
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
@@ -173,7 +182,9 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     guard,
     users,
     mailbox,
+    live,
     async close() {
+      live.close();
       smtp?.close();
       // keeper.close() closes the cache and the store (and with it the pool or file).
       await keeper.close();

@@ -10,8 +10,10 @@ export function signInForm(options: {
   next: string;
   email?: string;
   error?: string | null;
+  notice?: string | null;
 }): SafeHtml {
   return html`
+    ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : null}
     ${errorNotice(options.error ?? null)}
     <form method="post" action="/signin" class="stack">
       <input type="hidden" name="next" value="${options.next}">

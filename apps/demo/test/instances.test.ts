@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
-  freePort,
   freshPgSchema,
   type OwnRedis,
   type PgSchema,
@@ -17,68 +12,12 @@ import {
   withSearchPath,
 } from "../../../packages/sessionkeeper/test/many/services.js";
 import { Client, UA } from "./harness.js";
+import { type Instance, startInstance } from "./instances-kit.js";
 
 // Two instances of the reference app, as separate processes, on one PostgreSQL (through a relay
 // this test can cut) and one Redis this test owns (so it can kill it). Never the shared servers.
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), "../src/main.ts");
 const PASSWORD = "correct horse battery";
 const skip = (await postgresSkip()) || (await redisServerSkip());
-
-interface Instance {
-  url: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const port = await freePort();
-  const proc = spawn(
-    process.execPath,
-    ["--import", "tsx", "--conditions=sessionkeeper-source", MAIN],
-    {
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        NEW_DEVICE_VERIFICATION: "off",
-        ...env,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`instance did not start: ${output.slice(-800)}`)),
-      30_000,
-    );
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("listening on")) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout?.on("data", onData);
-    proc.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    proc.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`instance exited with ${code}: ${output.slice(-800)}`));
-    });
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    proc,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      const exited = once(proc, "exit");
-      proc.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
 
 function idOf(client: Client): string {
   return (client.cookies.get("sk_session") as string).split(".")[0] as string;

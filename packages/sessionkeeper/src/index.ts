@@ -16,6 +16,9 @@ export type {
 } from "./events.js";
 export type { GeoProvider } from "./geo/provider.js";
 export { html, SafeHtml } from "./html.js";
+export type { LiveBroadcast, LiveChannelOptions } from "./live/live-channel.js";
+export { LiveChannel } from "./live/live-channel.js";
+export { endedWords } from "./live/words.js";
 export type { SessionKeeperOptions } from "./options.js";
 export { createGuard, Guard } from "./protection/guard.js";
 export { ipRuleToJSON } from "./protection/ip-rules.js";

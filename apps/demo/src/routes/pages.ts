@@ -1,5 +1,11 @@
 import { type Request, type Response, Router } from "express";
-import { type AppPage, appPageRenderer, type Guard, type SafeHtml } from "sessionkeeper";
+import {
+  type AppPage,
+  appPageRenderer,
+  endedWords,
+  type Guard,
+  type SafeHtml,
+} from "sessionkeeper";
 import { sessionContext } from "sessionkeeper/express";
 import { changePassword, signInWithPassword, signUp } from "../auth.js";
 import { safeNextPath } from "../next-path.js";
@@ -21,7 +27,12 @@ const MESSAGES: Record<string, string> = {
   invalid_code: "That code is not valid. Check the e-mail and try again.",
 };
 
-export type RenderPage = (page: { heading: string; content: SafeHtml; status?: number }) => AppPage;
+export type RenderPage = (page: {
+  heading: string;
+  content: SafeHtml;
+  status?: number;
+  live?: boolean;
+}) => AppPage;
 
 export function pageRenderer(title: string): RenderPage {
   return appPageRenderer({
@@ -31,6 +42,7 @@ export function pageRenderer(title: string): RenderPage {
       { href: "/account/security", label: "Security" },
       { href: "/signout", label: "Sign out", method: "post" },
     ],
+    liveEventsPath: "/api/events",
   });
 }
 
@@ -67,7 +79,12 @@ export function pageRoutes(
   router.get("/signin", (req, res) => {
     const next = safeNextPath(req.query.next);
     if (sessionContext(req).session) return res.redirect(303, next);
-    send(res, render({ heading: "Sign in", content: signInForm({ next }) }));
+    // A page whose session ended elsewhere comes here with ?ended=<reason>: fixed words per code,
+    // since anyone can craft this URL.
+    const ended = req.query.ended;
+    const notice =
+      typeof ended === "string" && /^[a-z_]{1,40}$/.test(ended) ? endedWords(ended) : null;
+    send(res, render({ heading: "Sign in", content: signInForm({ next, notice }) }));
   });
 
   router.post("/signin", async (req, res) => {
@@ -171,7 +188,10 @@ export function pageRoutes(
   router.get("/account/security", async (req, res) => {
     if (!sessionContext(req).session) return res.redirect(303, toSignIn);
     const notice = typeof req.query.done === "string" ? (NOTICES[req.query.done] ?? null) : null;
-    send(res, render({ heading: "Security", content: await security(req, { notice }) }));
+    send(
+      res,
+      render({ heading: "Security", content: await security(req, { notice }), live: true }),
+    );
   });
 
   router.post("/account/security/password", async (req, res) => {

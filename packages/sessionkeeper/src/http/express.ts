@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { isStorageError } from "../errors.js";
+import type { LiveChannel } from "../live/live-channel.js";
+import { streamToNode } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
 import type { Outcome } from "../request.js";
 import type { RequestSession } from "../request-session.js";
@@ -91,6 +93,17 @@ export function storageErrorHandler(): ErrorRequestHandler {
     res.removeHeader("Set-Cookie");
     res.status(503).json({ error: "storage_unavailable" });
   };
+}
+
+/**
+ * GET handler for the live stream (server-sent events): `event: ended` with `{reason, message}`
+ * when this request's session ends anywhere; 401 without an active session.
+ * @example
+ * const live = new LiveChannel(keeper, { broadcast: redis.cache });
+ * app.get("/api/events", liveEvents(live));
+ */
+export function liveEvents(channel: LiveChannel): RequestHandler {
+  return (req, res) => streamToNode(channel, req.sessionkeeper?.session?.id ?? null, res);
 }
 
 export { RequestSession } from "../request-session.js";

@@ -7,6 +7,8 @@ import type {
   preHandlerAsyncHookHandler,
 } from "fastify";
 import { isStorageError } from "../errors.js";
+import type { LiveChannel } from "../live/live-channel.js";
+import { streamToNode } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
 import type { Outcome, RawRequest } from "../request.js";
 import type { RequestSession } from "../request-session.js";
@@ -125,6 +127,24 @@ function rawRequest(request: FastifyRequest): RawRequest {
     // The socket, not request.ip: sessionkeeper applies its own trustProxy rules.
     socketAddress: socket?.remoteAddress,
     encrypted: Boolean(socket && "encrypted" in socket && socket.encrypted),
+  };
+}
+
+/**
+ * Route handler for the live stream (server-sent events): `event: ended` with `{reason, message}`
+ * when this request's session ends anywhere; 401 without an active session.
+ * @example
+ * app.get("/api/events", liveEvents(new LiveChannel(keeper, { broadcast: redis.cache })));
+ */
+export function liveEvents(
+  channel: LiveChannel,
+): (request: FastifyRequest, reply: FastifyReply) => void {
+  return (request, reply) => {
+    // The stream writes to the socket itself; headers queued on the reply (a renewed cookie) go too.
+    reply.hijack();
+    for (const [name, value] of Object.entries(reply.getHeaders()))
+      if (value !== undefined) reply.raw.setHeader(name, value as string | string[]);
+    streamToNode(channel, request.sessionkeeper?.session?.id ?? null, reply.raw);
   };
 }
 

@@ -1,4 +1,6 @@
 import { isStorageError } from "../errors.js";
+import type { LiveChannel } from "../live/live-channel.js";
+import { streamToWeb } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
 import type { Outcome, RawRequest } from "../request.js";
 import type { RequestSession } from "../request-session.js";
@@ -194,6 +196,21 @@ function withCookies(response: Response, cookies: string[], context: RequestSess
     out.headers.set("cache-control", "no-store");
   }
   return out;
+}
+
+/**
+ * The live stream (server-sent events) as a Web `Response`: `event: ended` with `{reason, message}`
+ * when the session ends anywhere; 401 without an active session. Pass the request's
+ * `signal` so the stream is let go when the client leaves.
+ * @example
+ * app.get("/api/events", (c) => liveEventsResponse(live, c.get("sessionkeeper"), c.req.raw.signal));
+ */
+export function liveEventsResponse(
+  channel: LiveChannel,
+  session: RequestSession | null | undefined,
+  signal?: AbortSignal,
+): Response {
+  return streamToWeb(channel, session?.session?.id ?? null, signal);
 }
 
 export { RequestSession } from "../request-session.js";

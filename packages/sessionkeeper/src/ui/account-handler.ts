@@ -142,7 +142,7 @@ async function answerPage(
       basePath: base,
       notice,
     });
-    return { status: 200, headers: pageHeaders(options), body };
+    return { status: 200, headers: pageHeaders(options, true), body };
   }
   if (route.name === "history") {
     const [events, sessions] = await Promise.all([
@@ -157,7 +157,7 @@ async function answerPage(
       currentSessionId: session.id,
       sessionNames,
     });
-    return { status: 200, headers: pageHeaders(options), body };
+    return { status: 200, headers: pageHeaders(options, true), body };
   }
   if (route.name === "revoke-others") {
     const count = await keeper.revokeOtherSessions(session.userId, {

@@ -12,24 +12,25 @@ export interface AppPage {
 /**
  * Returns a renderer for the app's own pages that share the account pages' layout, stylesheet and
  * security headers (CSP without scripts, nosniff, no-store, no framing). Content must be built with
- * `html`, which escapes every value. Options are validated once, here.
+ * `html`, which escapes every value. Options are validated once, here. `live: true` on a page of a
+ * signed-in session (never the sign-in page) adds the live-stream script when `liveEventsPath` is set.
  * @example
  * const page = appPageRenderer({ title: "Acme" });
  * const { status, headers, body } = page({ heading: "Sign in", content: html`<form>…</form>` });
  */
 export function appPageRenderer(
   options: AccountPagesOptions = {},
-): (page: { heading: string; content: SafeHtml; status?: number }) => AppPage {
+): (page: { heading: string; content: SafeHtml; status?: number; live?: boolean }) => AppPage {
   const resolved = resolvePageOptions(options);
-  const headers = pageHeaders(resolved);
   return (page) => ({
     status: page.status ?? 200,
-    headers: { ...headers },
+    headers: pageHeaders(resolved, page.live === true),
     body: renderPage(resolved, {
       name: null,
       heading: page.heading,
       basePath: "",
       content: page.content,
+      live: page.live === true,
     }),
   });
 }

@@ -48,6 +48,7 @@ ${
 ${renderAttribution(options)}`;
   return renderPage(options, {
     name: "sessions",
+    live: true,
     heading: "Your devices",
     basePath: input.basePath,
     content,

@@ -30,6 +30,7 @@ ${
 ${renderAttribution(options)}`;
   return renderPage(options, {
     name: "history",
+    live: true,
     heading: "Login history",
     basePath: input.basePath,
     content,

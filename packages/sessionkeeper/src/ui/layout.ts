@@ -1,25 +1,33 @@
 import { createHash } from "node:crypto";
 import { constantHtml, html, type SafeHtml } from "../html.js";
+import { LIVE_SCRIPT, LIVE_SCRIPT_HASH } from "../live/script.js";
 import type { ResolvedPageOptions } from "./options.js";
 import { STYLESHEET } from "./styles.js";
 
 const STYLE_HASH = `'sha256-${createHash("sha256").update(STYLESHEET).digest("base64")}'`;
 const STYLE_ELEMENT = constantHtml(`<style>${STYLESHEET}</style>`);
+const LIVE_ELEMENT = constantHtml(`<script>${LIVE_SCRIPT}</script>`);
 
 /**
- * The Content-Security-Policy of every page: no script at all, styles only from the hashed
- * built-in sheet (and 'self' when the app adds its own), forms post only to this site, no framing.
+ * The Content-Security-Policy of every page: no script but the hashed live-stream one (when the
+ * pages have a stream), styles only from the hashed built-in sheet (and 'self' when the app adds
+ * its own), forms post only to this site, no framing.
  */
-export function contentSecurityPolicy(options: ResolvedPageOptions): string {
+export function contentSecurityPolicy(options: ResolvedPageOptions, live = false): string {
   const styles = options.stylesheetHref ? `'self' ${STYLE_HASH}` : STYLE_HASH;
-  return `default-src 'none'; style-src ${styles}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+  const script =
+    live && options.liveEventsPath ? `; script-src ${LIVE_SCRIPT_HASH}; connect-src 'self'` : "";
+  return `default-src 'none'; style-src ${styles}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'${script}`;
 }
 
-/** Headers every page and redirect carries: nothing cached, sniffed, framed or referred. */
-export function pageHeaders(options: ResolvedPageOptions): Record<string, string> {
+/**
+ * Headers every page and redirect carries: nothing cached, sniffed, framed or referred. `live`:
+ * the page of a signed-in session that runs the live-stream script.
+ */
+export function pageHeaders(options: ResolvedPageOptions, live = false): Record<string, string> {
   return {
     "content-type": "text/html; charset=utf-8",
-    "content-security-policy": contentSecurityPolicy(options),
+    "content-security-policy": contentSecurityPolicy(options, live),
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
@@ -33,7 +41,7 @@ export type PageName = "sessions" | "history" | null;
 /** Wraps page content in the document, header (app title and nav) and the Devices/History tabs. */
 export function renderPage(
   options: ResolvedPageOptions,
-  page: { name: PageName; heading: string; basePath: string; content: SafeHtml },
+  page: { name: PageName; heading: string; basePath: string; content: SafeHtml; live?: boolean },
 ): string {
   const tabs: Array<[PageName, string, string]> = [
     ["sessions", "Devices", `${page.basePath}/sessions`],
@@ -48,6 +56,12 @@ export function renderPage(
 <title>${page.heading} · ${options.title}</title>
 ${STYLE_ELEMENT}
 ${options.stylesheetHref ? html`<link rel="stylesheet" href="${options.stylesheetHref}">` : null}
+${
+  page.live && options.liveEventsPath
+    ? html`<meta name="sessionkeeper-live" content="${options.liveEventsPath}" data-signin="${options.signInPath}">
+${LIVE_ELEMENT}`
+    : null
+}
 </head>
 <body>
 <header class="site"><div class="wrap">

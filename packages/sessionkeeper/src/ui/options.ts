@@ -21,6 +21,11 @@ export interface AccountPagesOptions {
   historyLimit?: number;
   /** An extra same-origin stylesheet (a path such as "/static/account.css") loaded after the built-in one. */
   stylesheetHref?: string;
+  /**
+   * The path of the app's live stream (`liveEvents(channel)`, e.g. "/api/events"). Pages then
+   * leave for `signInPath?ended=<reason>` as soon as their session ends anywhere.
+   */
+  liveEventsPath?: string;
 }
 
 /** The options after validation. */
@@ -32,6 +37,7 @@ export interface ResolvedPageOptions {
   timeZone: string;
   historyLimit: number;
   stylesheetHref: string | null;
+  liveEventsPath: string | null;
 }
 
 const KNOWN = new Set([
@@ -42,6 +48,7 @@ const KNOWN = new Set([
   "timeZone",
   "historyLimit",
   "stylesheetHref",
+  "liveEventsPath",
   "basePath",
 ]);
 
@@ -88,7 +95,20 @@ export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOp
     options.stylesheetHref === undefined
       ? null
       : requireLocalPath("stylesheetHref", options.stylesheetHref);
-  return { title, nav, signInPath, locationAttribution, timeZone, historyLimit, stylesheetHref };
+  const liveEventsPath =
+    options.liveEventsPath === undefined
+      ? null
+      : requireLocalPath("liveEventsPath", options.liveEventsPath);
+  return {
+    title,
+    nav,
+    signInPath,
+    locationAttribution,
+    timeZone,
+    historyLimit,
+    stylesheetHref,
+    liveEventsPath,
+  };
 }
 
 /** Validates a mount path such as "/account": starts with "/", no trailing slash, no query. */

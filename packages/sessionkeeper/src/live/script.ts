@@ -1,0 +1,14 @@
+import { createHash } from "node:crypto";
+
+/**
+ * The page side of the live stream, inline and allowed by its hash (no `unsafe-inline`). It reads
+ * the stream URL and the sign-in path from `<meta name="sessionkeeper-live">`, and when the stream
+ * says `ended` goes to the sign-in page with `?ended=<reason>` (a code, shown there as fixed words:
+ * a URL anyone can craft must not carry text to show). A stream that was open once and is then
+ * refused when it reconnects (401: the session ended while the server was away) reloads the page,
+ * which then asks to sign in; one that never opened (a wrong path) does nothing, so no reload loop.
+ */
+export const LIVE_SCRIPT = `(function(){var m=document.querySelector('meta[name="sessionkeeper-live"]');if(!m||!window.EventSource)return;var s=new EventSource(m.content),gone=false,was=false;s.onopen=function(){was=true};s.addEventListener("ended",function(e){var r="signed_out";try{r=JSON.parse(e.data).reason||r}catch(x){}gone=true;s.close();location.assign(m.getAttribute("data-signin")+"?ended="+encodeURIComponent(r))});s.onerror=function(){if(was&&!gone&&s.readyState===2)location.reload()}})();`;
+
+/** The CSP source that admits {@link LIVE_SCRIPT}. */
+export const LIVE_SCRIPT_HASH = `'sha256-${createHash("sha256").update(LIVE_SCRIPT).digest("base64")}'`;
