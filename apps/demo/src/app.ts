@@ -29,9 +29,10 @@ import type { DemoConfig } from "./config.js";
 import { DBIP_ATTRIBUTION } from "./geo.js";
 import { authApi } from "./routes/api.js";
 import { linkRoutes } from "./routes/links.js";
-import { pageRenderer, pageRoutes } from "./routes/pages.js";
+import { pageRenderer, pageRoutes, send } from "./routes/pages.js";
 import { SignUpAttempts } from "./signup-attempts.js";
 import { UserStore } from "./users.js";
+import { notFound } from "./views.js";
 
 const TITLE = "sessionkeeper demo";
 
@@ -167,11 +168,19 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       res.status(page.status).set(page.headers).send(page.body);
     });
   }
-  app.use(
-    pageRoutes(users, guard, pageRenderer(TITLE), { devMailbox: mailbox !== null, signUpAttempts }),
-  );
+  const render = pageRenderer(TITLE);
+  app.use(pageRoutes(users, guard, render, { devMailbox: mailbox !== null, signUpAttempts }));
+  // JSON for the API, a page for everything else (a person followed a link or typed a URL).
   app.use((req, res) => {
-    res.status(404).json({ error: "not_found", path: req.path.slice(0, 200) });
+    if (req.path === "/api" || req.path.startsWith("/api/")) {
+      res.status(404).json({ error: "not_found", path: req.path.slice(0, 200) });
+      return;
+    }
+    const signedIn = Boolean(req.sessionkeeper?.session);
+    send(
+      res,
+      render({ heading: "Page not found", status: 404, signedIn, content: notFound(signedIn) }),
+    );
   });
   app.use(storageErrorHandler());
   app.use(finalErrorHandler);

@@ -58,6 +58,8 @@ export function securityPage(options: {
   error?: string | null;
   allowList: ReadonlyArray<{ id: string; cidr: string }>;
   currentIp: string;
+  /** The account's address, for password managers (they file the new password under it). */
+  email: string;
 }): SafeHtml {
   return html`
     ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : ""}
@@ -65,6 +67,7 @@ export function securityPage(options: {
     <section aria-labelledby="pw-heading" class="panel">
       <h2 id="pw-heading">Change password</h2>
       <form method="post" action="/account/security/password" class="stack">
+        <input name="username" type="email" autocomplete="username" value="${options.email}" hidden readonly>
         <label for="currentPassword">Current password</label>
         <input id="currentPassword" name="currentPassword" type="password" autocomplete="current-password" required maxlength="256">
         <label for="newPassword">New password</label>
@@ -93,4 +96,10 @@ export function securityPage(options: {
         <button type="submit">Add</button>
       </form>
     </section>`;
+}
+
+export function notFound(signedIn: boolean): SafeHtml {
+  return html`
+    <p>There is no page at this address. It may have moved, or the link may be mistyped.</p>
+    <p><a href="${signedIn ? "/account/sessions" : "/signin"}">${signedIn ? "Go to your devices" : "Go to sign-in"}</a></p>`;
 }

@@ -31,11 +31,15 @@ export type RenderPage = (page: {
   heading: string;
   content: SafeHtml;
   status?: number;
+  /** A page of a signed-in session: the account links and "Sign out" in the header. */
+  signedIn?: boolean;
+  /** Also leave for the sign-in page as soon as the session ends (signed-in pages only). */
   live?: boolean;
 }) => AppPage;
 
+/** The app's pages: a signed-out visitor's header offers sign-in, never "Sign out". */
 export function pageRenderer(title: string): RenderPage {
-  return appPageRenderer({
+  const signedIn = appPageRenderer({
     title,
     nav: [
       { href: "/account/sessions", label: "Devices" },
@@ -44,6 +48,17 @@ export function pageRenderer(title: string): RenderPage {
     ],
     liveEventsPath: "/api/events",
   });
+  const signedOut = appPageRenderer({
+    title,
+    nav: [
+      { href: "/signin", label: "Sign in" },
+      { href: "/signup", label: "Create an account" },
+    ],
+  });
+  return (page) =>
+    page.signedIn || page.live
+      ? signedIn(page)
+      : signedOut({ heading: page.heading, content: page.content, status: page.status ?? 200 });
 }
 
 export function send(res: Response, page: AppPage): void {
@@ -181,7 +196,8 @@ export function pageRoutes(
       id: r.id,
       cidr: r.cidr,
     }));
-    return securityPage({ ...extra, allowList, currentIp: ctx.ip });
+    const user = await users.findById(ctx.session?.userId as string);
+    return securityPage({ ...extra, allowList, currentIp: ctx.ip, email: user?.email ?? "" });
   };
   const toSignIn = "/signin?next=%2Faccount%2Fsecurity";
 
@@ -214,6 +230,7 @@ export function pageRoutes(
         heading: "Security",
         status: result.status,
         content: await security(req, { error }),
+        signedIn: true,
       }),
     );
   });
@@ -229,7 +246,12 @@ export function pageRoutes(
         : "Enter an IP address or a CIDR range.";
     send(
       res,
-      render({ heading: "Security", status: 400, content: await security(req, { error }) }),
+      render({
+        heading: "Security",
+        status: 400,
+        content: await security(req, { error }),
+        signedIn: true,
+      }),
     );
   });
 

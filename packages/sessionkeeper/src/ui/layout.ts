@@ -7,6 +7,11 @@ import { STYLESHEET } from "./styles.js";
 const STYLE_HASH = `'sha256-${createHash("sha256").update(STYLESHEET).digest("base64")}'`;
 const STYLE_ELEMENT = constantHtml(`<style>${STYLESHEET}</style>`);
 const LIVE_ELEMENT = constantHtml(`<script>${LIVE_SCRIPT}</script>`);
+// A shield as the tab icon, inline (the CSP allows data: images): no request, no 404 in the logs.
+const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 4 7v8c0 7.5 5.1 13.6 12 15 6.9-1.4 12-7.5 12-15V7z" fill="#2457d6"/><path d="m11 16 4 4 7-8" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>`;
+const FAVICON_ELEMENT = constantHtml(
+  `<link rel="icon" href="data:image/svg+xml,${encodeURIComponent(FAVICON)}">`,
+);
 
 /**
  * The Content-Security-Policy of every page: no script but the hashed live-stream one (when the
@@ -55,6 +60,7 @@ export function renderPage(
 <meta name="referrer" content="no-referrer">
 <title>${page.heading} · ${options.title}</title>
 ${STYLE_ELEMENT}
+${FAVICON_ELEMENT}
 ${options.stylesheetHref ? html`<link rel="stylesheet" href="${options.stylesheetHref}">` : null}
 ${
   page.live && options.liveEventsPath
