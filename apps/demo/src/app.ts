@@ -151,6 +151,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       ],
       ...(deps.geo ? { locationAttribution: DBIP_ATTRIBUTION } : {}),
       liveEventsPath: "/api/events",
+      accountName: async (userId) => (await users.findById(userId))?.email ?? null,
     }),
   );
   app.get("/api/events", liveEvents(live));

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { LIVE_SCRIPT } from "../../../packages/sessionkeeper/src/live/script.js";
+import { LIVE_SCRIPT, LOCAL_TIME_SCRIPT } from "../../../packages/sessionkeeper/src/live/script.js";
 import { openDbipGeo } from "../src/geo.js";
 import { Client, type RunningDemo, startDemo, UA } from "./harness.js";
 
@@ -140,9 +140,13 @@ describe("devices page in Chromium", { skip }, () => {
         0,
         `${path} has no injected <img>`,
       );
-      // The one script is the library's live-stream script, admitted by its hash alone.
+      // The only scripts are the library's (live stream, local times), admitted by their hashes.
       const scripts = await viewer.page.locator("script").allTextContents();
-      assert.deepEqual(scripts, [LIVE_SCRIPT], `${path} has no <script> element but the live one`);
+      assert.deepEqual(
+        scripts,
+        [LIVE_SCRIPT, LOCAL_TIME_SCRIPT],
+        `${path} has no <script> element but the library's`,
+      );
     }
     assert.deepEqual(viewer.dialogs, [], "no dialog fired");
     assert.deepEqual(attacker.dialogs, [], "no dialog fired for the attacker either");

@@ -35,6 +35,8 @@ export type RenderPage = (page: {
   signedIn?: boolean;
   /** Also leave for the sign-in page as soon as the session ends (signed-in pages only). */
   live?: boolean;
+  /** The signed-in account's address, shown in the header. */
+  account?: string | null;
 }) => AppPage;
 
 /** The app's pages: a signed-out visitor's header offers sign-in, never "Sign out". */
@@ -187,6 +189,10 @@ export function pageRoutes(
     "rule-added": "Address added to the allow list.",
     "rule-removed": "Address removed from the allow list.",
   };
+  const accountOf = async (req: Request) => {
+    const userId = sessionContext(req).session?.userId;
+    return userId ? ((await users.findById(userId))?.email ?? null) : null;
+  };
   const security = async (
     req: Request,
     extra: { notice?: string | null; error?: string | null },
@@ -196,8 +202,8 @@ export function pageRoutes(
       id: r.id,
       cidr: r.cidr,
     }));
-    const user = await users.findById(ctx.session?.userId as string);
-    return securityPage({ ...extra, allowList, currentIp: ctx.ip, email: user?.email ?? "" });
+    const email = await accountOf(req);
+    return securityPage({ ...extra, allowList, currentIp: ctx.ip, email: email ?? "" });
   };
   const toSignIn = "/signin?next=%2Faccount%2Fsecurity";
 
@@ -206,7 +212,12 @@ export function pageRoutes(
     const notice = typeof req.query.done === "string" ? (NOTICES[req.query.done] ?? null) : null;
     send(
       res,
-      render({ heading: "Security", content: await security(req, { notice }), live: true }),
+      render({
+        heading: "Security",
+        content: await security(req, { notice }),
+        live: true,
+        account: await accountOf(req),
+      }),
     );
   });
 
@@ -231,6 +242,7 @@ export function pageRoutes(
         status: result.status,
         content: await security(req, { error }),
         signedIn: true,
+        account: await accountOf(req),
       }),
     );
   });
@@ -251,6 +263,7 @@ export function pageRoutes(
         status: 400,
         content: await security(req, { error }),
         signedIn: true,
+        account: await accountOf(req),
       }),
     );
   });

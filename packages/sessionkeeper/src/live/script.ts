@@ -12,3 +12,13 @@ export const LIVE_SCRIPT = `(function(){var m=document.querySelector('meta[name=
 
 /** The CSP source that admits {@link LIVE_SCRIPT}. */
 export const LIVE_SCRIPT_HASH = `'sha256-${createHash("sha256").update(LIVE_SCRIPT).digest("base64")}'`;
+
+/**
+ * Shows every `<time datetime>` in the reader's own time zone and locale: the title of each (the
+ * exact time on hover), and the text of those marked `data-absolute`. Without JavaScript the
+ * server's text stays (UTC, or the pages' `timeZone`). Inline at the end of the page, by hash.
+ */
+export const LOCAL_TIME_SCRIPT = `(function(){var f=new Intl.DateTimeFormat(undefined,{dateStyle:"medium",timeStyle:"short"});document.querySelectorAll("time[datetime]").forEach(function(t){var d=new Date(t.getAttribute("datetime"));if(isNaN(d.getTime()))return;var s=f.format(d);t.title=s;if(t.hasAttribute("data-absolute"))t.textContent=s})})();`;
+
+/** The CSP source that admits {@link LOCAL_TIME_SCRIPT}. */
+export const LOCAL_TIME_SCRIPT_HASH = `'sha256-${createHash("sha256").update(LOCAL_TIME_SCRIPT).digest("base64")}'`;

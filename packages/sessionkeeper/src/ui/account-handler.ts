@@ -4,7 +4,7 @@ import { html } from "../html.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
-import { renderDevicesPage } from "./devices-page.js";
+import { renderConfirmRevokeOthers, renderDevicesPage } from "./devices-page.js";
 import { renderHistoryPage } from "./history-page.js";
 import { pageHeaders, renderPage } from "./layout.js";
 import {
@@ -93,9 +93,12 @@ export function createAccountPagesHandler(
     const found = matchAccountPath(path, "revoke");
     if (!found) return null;
     const verb = method.toUpperCase();
-    const isPage = found.name === "sessions" || found.name === "history";
+    // GET /sessions/revoke-others is the page that asks first; its POST acts.
+    const isPage =
+      found.name === "sessions" || found.name === "history" || found.name === "revoke-others";
     if (isPage && (verb === "GET" || verb === "HEAD")) return { ...found, readsForm: false };
-    if (!isPage && verb === "POST") return { ...found, readsForm: true };
+    const acts = found.name === "revoke" || found.name === "revoke-others";
+    if (acts && verb === "POST") return { ...found, readsForm: true };
     return null;
   };
   return {
@@ -129,6 +132,7 @@ async function answerPage(
   }
   if (request.body === "too_large") return tooLargePage(options, base);
   const now = keeper.now();
+  const account = options.accountName ? await options.accountName(session.userId) : null;
 
   if (route.name === "sessions") {
     const sessions = (await keeper.listSessions(session.userId, { currentId: session.id })).filter(
@@ -141,6 +145,7 @@ async function answerPage(
       touchInterval: keeper.settings.touchInterval,
       basePath: base,
       notice,
+      account,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
   }
@@ -156,6 +161,21 @@ async function answerPage(
       basePath: base,
       currentSessionId: session.id,
       sessionNames,
+      account,
+    });
+    return { status: 200, headers: pageHeaders(options, true), body };
+  }
+  if (route.name === "revoke-others" && request.method.toUpperCase() !== "POST") {
+    const others = (await keeper.listSessions(session.userId, { currentId: session.id })).filter(
+      (s) => s.status === "active" && !s.current,
+    );
+    if (others.length === 0) return redirect(options, `${base}/sessions`);
+    const body = renderConfirmRevokeOthers(options, {
+      others,
+      now,
+      touchInterval: keeper.settings.touchInterval,
+      basePath: base,
+      account,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
   }
@@ -218,7 +238,8 @@ async function confirmation(
       record.status === "pending"
     )
       return null;
-    return `Signed out ${summarizeDevice(record)}.`;
+    // Named exactly as its card was ("Firefox 128 on Windows 10").
+    return `Signed out ${describeDevice(record)}.`;
   }
   return null;
 }

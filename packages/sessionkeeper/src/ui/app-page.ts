@@ -20,7 +20,13 @@ export interface AppPage {
  */
 export function appPageRenderer(
   options: AccountPagesOptions = {},
-): (page: { heading: string; content: SafeHtml; status?: number; live?: boolean }) => AppPage {
+): (page: {
+  heading: string;
+  content: SafeHtml;
+  status?: number;
+  live?: boolean;
+  account?: string | null;
+}) => AppPage {
   const resolved = resolvePageOptions(options);
   return (page) => ({
     status: page.status ?? 200,
@@ -31,6 +37,7 @@ export function appPageRenderer(
       basePath: "",
       content: page.content,
       live: page.live === true,
+      account: page.account ?? null,
     }),
   });
 }

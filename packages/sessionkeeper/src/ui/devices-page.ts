@@ -15,6 +15,8 @@ export interface DevicesPageInput {
   basePath: string;
   /** A confirmation such as "Signed out Firefox on Windows." */
   notice: string | null;
+  /** The signed-in account as the app names it, for the header. */
+  account?: string | null;
 }
 
 /** The devices page: one card per active session, "Sign out" on every other one. Escaped throughout. */
@@ -35,7 +37,8 @@ ${
 <div class="section-head"><h2 id="sk-others">Other sessions${others.length > 0 ? ` (${others.length})` : ""}</h2>
 ${
   others.length > 0
-    ? html`<form method="post" action="${input.basePath}/sessions/revoke-others"><button type="submit" class="danger">Sign out of all other sessions</button></form>`
+    ? // A GET: it opens a page that asks first; only that page's button ends anything.
+      html`<form method="get" action="${input.basePath}/sessions/revoke-others"><button type="submit" class="danger">Sign out of all other sessions</button></form>`
     : null
 }
 </div>
@@ -49,6 +52,7 @@ ${renderAttribution(options)}`;
   return renderPage(options, {
     name: "sessions",
     live: true,
+    account: input.account ?? null,
     heading: "Your devices",
     basePath: input.basePath,
     content,
@@ -93,4 +97,41 @@ ${
     : html`<form method="post" action="${input.basePath}/sessions/${session.id}/revoke"><button type="submit">Sign out<span class="visually-hidden"> ${device}, ${session.lastIp}</span></button></form>`
 }
 </li>`;
+}
+
+/** Asks before signing out every other session, naming each device as its card does. */
+export function renderConfirmRevokeOthers(
+  options: ResolvedPageOptions,
+  input: {
+    others: readonly Session[];
+    now: number;
+    touchInterval: number;
+    basePath: string;
+    account?: string | null;
+  },
+): string {
+  const formatDate = dateFormatter(options.timeZone);
+  const count = input.others.length;
+  const content = html`
+<p class="lede">${count === 1 ? "This device" : `These ${count} devices`} will be signed out. Anyone using ${count === 1 ? "it" : "them"} will have to sign in again.</p>
+<ul class="cards">${input.others.map((s) => {
+    const seen = s.lastSeenAt.getTime();
+    const lastActive = describeLastActive(seen, input.now, input.touchInterval);
+    return html`<li class="card" data-session-id="${s.id}"><div class="icon">${deviceIcon(s.device.type)}</div><div class="body">
+<h3 class="title">${describeDevice({ browserName: s.browser.name, browserVersion: s.browser.version, osName: s.os.name, osVersion: s.os.version })}</h3>
+<dl class="facts"><dt>Location</dt><dd>${describeLocation(s.location, s.lastIp)}</dd>
+<dt>Last active</dt><dd>${timeElement(seen, lastActive, formatDate)}</dd></dl></div></li>`;
+  })}</ul>
+<div class="section-head">
+<form method="post" action="${input.basePath}/sessions/revoke-others"><button type="submit" class="danger">Sign out of ${count === 1 ? "1 other session" : `${count} other sessions`}</button></form>
+<a href="${input.basePath}/sessions">Cancel</a>
+</div>`;
+  return renderPage(options, {
+    name: null,
+    heading: "Sign out of all other sessions?",
+    basePath: input.basePath,
+    content,
+    live: true,
+    account: input.account ?? null,
+  });
 }

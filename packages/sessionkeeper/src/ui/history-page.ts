@@ -15,6 +15,8 @@ export interface HistoryPageInput {
   currentSessionId: string | null;
   /** Device descriptions of the user's sessions by id, to name the session a revocation ended. */
   sessionNames: ReadonlyMap<string, string>;
+  /** The signed-in account as the app names it, for the header. */
+  account?: string | null;
 }
 
 /** The login history page: sign-ins, sign-outs, revocations, failures, with reasons in words. */
@@ -31,6 +33,7 @@ ${renderAttribution(options)}`;
   return renderPage(options, {
     name: "history",
     live: true,
+    account: input.account ?? null,
     heading: "Login history",
     basePath: input.basePath,
     content,

@@ -1,12 +1,18 @@
 import { createHash } from "node:crypto";
 import { constantHtml, html, type SafeHtml } from "../html.js";
-import { LIVE_SCRIPT, LIVE_SCRIPT_HASH } from "../live/script.js";
+import {
+  LIVE_SCRIPT,
+  LIVE_SCRIPT_HASH,
+  LOCAL_TIME_SCRIPT,
+  LOCAL_TIME_SCRIPT_HASH,
+} from "../live/script.js";
 import type { ResolvedPageOptions } from "./options.js";
 import { STYLESHEET } from "./styles.js";
 
 const STYLE_HASH = `'sha256-${createHash("sha256").update(STYLESHEET).digest("base64")}'`;
 const STYLE_ELEMENT = constantHtml(`<style>${STYLESHEET}</style>`);
 const LIVE_ELEMENT = constantHtml(`<script>${LIVE_SCRIPT}</script>`);
+const LOCAL_TIME_ELEMENT = constantHtml(`<script>${LOCAL_TIME_SCRIPT}</script>`);
 // A shield as the tab icon, inline (the CSP allows data: images): no request, no 404 in the logs.
 const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 4 7v8c0 7.5 5.1 13.6 12 15 6.9-1.4 12-7.5 12-15V7z" fill="#2457d6"/><path d="m11 16 4 4 7-8" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>`;
 const FAVICON_ELEMENT = constantHtml(
@@ -20,8 +26,12 @@ const FAVICON_ELEMENT = constantHtml(
  */
 export function contentSecurityPolicy(options: ResolvedPageOptions, live = false): string {
   const styles = options.stylesheetHref ? `'self' ${STYLE_HASH}` : STYLE_HASH;
-  const script =
-    live && options.liveEventsPath ? `; script-src ${LIVE_SCRIPT_HASH}; connect-src 'self'` : "";
+  // A signed-in page's scripts: local times always, the live stream when the pages have one.
+  const script = !live
+    ? ""
+    : options.liveEventsPath
+      ? `; script-src ${LOCAL_TIME_SCRIPT_HASH} ${LIVE_SCRIPT_HASH}; connect-src 'self'`
+      : `; script-src ${LOCAL_TIME_SCRIPT_HASH}`;
   return `default-src 'none'; style-src ${styles}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'${script}`;
 }
 
@@ -46,7 +56,16 @@ export type PageName = "sessions" | "history" | null;
 /** Wraps page content in the document, header (app title and nav) and the Devices/History tabs. */
 export function renderPage(
   options: ResolvedPageOptions,
-  page: { name: PageName; heading: string; basePath: string; content: SafeHtml; live?: boolean },
+  page: {
+    name: PageName;
+    heading: string;
+    basePath: string;
+    content: SafeHtml;
+    /** A signed-in page: local times, and the live stream when the pages have one. */
+    live?: boolean;
+    /** The signed-in account as the app names it (an address), shown in the header. */
+    account?: string | null;
+  },
 ): string {
   const tabs: Array<[PageName, string, string]> = [
     ["sessions", "Devices", `${page.basePath}/sessions`],
@@ -72,6 +91,7 @@ ${LIVE_ELEMENT}`
 <body>
 <header class="site"><div class="wrap">
 <span class="brand">${options.title}</span>
+${page.account ? html`<span class="who">Signed in as <strong>${page.account}</strong></span>` : null}
 ${options.nav.length > 0 ? html`<nav aria-label="Site">${options.nav.map(renderNavItem)}</nav>` : null}
 </div></header>
 <main class="wrap">
@@ -86,6 +106,7 @@ ${
 }
 ${page.content}
 </main>
+${page.live ? LOCAL_TIME_ELEMENT : null}
 </body>
 </html>
 `;
@@ -113,5 +134,6 @@ export function timeElement(
   formatDate: (at: number) => string,
   className: string | null = null,
 ): SafeHtml {
-  return html`<time datetime="${new Date(at).toISOString()}" title="${formatDate(at)}"${className ? html` class="${className}"` : null}>${text}</time>`;
+  const absolute = text === formatDate(at) ? html` data-absolute` : null;
+  return html`<time datetime="${new Date(at).toISOString()}" title="${formatDate(at)}"${absolute}${className ? html` class="${className}"` : null}>${text}</time>`;
 }

@@ -26,6 +26,11 @@ export interface AccountPagesOptions {
    * leave for `signInPath?ended=<reason>` as soon as their session ends anywhere.
    */
   liveEventsPath?: string;
+  /**
+   * How the app names the signed-in account (its e-mail address, say), shown in the header as
+   * "Signed in as …". Called once per page; may be async.
+   */
+  accountName?: (userId: string) => string | null | Promise<string | null>;
 }
 
 /** The options after validation. */
@@ -38,6 +43,7 @@ export interface ResolvedPageOptions {
   historyLimit: number;
   stylesheetHref: string | null;
   liveEventsPath: string | null;
+  accountName: ((userId: string) => string | null | Promise<string | null>) | null;
 }
 
 const KNOWN = new Set([
@@ -49,6 +55,7 @@ const KNOWN = new Set([
   "historyLimit",
   "stylesheetHref",
   "liveEventsPath",
+  "accountName",
   "basePath",
 ]);
 
@@ -99,7 +106,10 @@ export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOp
     options.liveEventsPath === undefined
       ? null
       : requireLocalPath("liveEventsPath", options.liveEventsPath);
+  if (options.accountName !== undefined && typeof options.accountName !== "function")
+    throw new TypeError("options.accountName must be a function (userId) => name");
   return {
+    accountName: options.accountName ?? null,
     title,
     nav,
     signInPath,

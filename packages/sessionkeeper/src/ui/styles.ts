@@ -11,6 +11,7 @@ a{color:var(--accent)}
 .site{background:var(--card);border-bottom:1px solid var(--line)}
 .site .wrap{display:flex;flex-wrap:wrap;align-items:center;gap:8px 16px;min-height:56px;padding-top:8px;padding-bottom:8px}
 .brand{font-weight:650;color:var(--text);text-decoration:none;margin-right:auto}
+.who{color:var(--muted);font-size:14px}
 .site nav{display:flex;flex-wrap:wrap;align-items:center;gap:4px 16px}
 .site nav a{color:var(--muted);text-decoration:none}
 .site nav a:hover{color:var(--text)}
