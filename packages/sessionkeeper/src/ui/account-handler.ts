@@ -1,4 +1,4 @@
-import { describeDevice, summarizeDevice } from "../device-words.js";
+import { describeDevice } from "../device-words.js";
 import { isStorageError } from "../errors.js";
 import { html } from "../html.js";
 import type { RequestSession } from "../request-session.js";
