@@ -478,6 +478,15 @@ export class SessionKeeper<Data extends object = SessionData> {
     return ok ? { ...record, data: text } : null;
   }
 
+  /**
+   * Throws what `signIn` and `updateData` would throw for this data (a TypeError when it is not a
+   * JSON object, a RangeError past `dataMaxBytes`), and nothing else: for a caller that must refuse
+   * before it writes anything of its own (the guard checks it before counting a sign-in).
+   */
+  checkData(data: Data | null | undefined): void {
+    this.#serialize(data);
+  }
+
   /** The app's data of a session, parsed (a new object each call), or null when it has none. */
   dataOf(record: SessionRecord): Data | null {
     if (record.data === null) return null;

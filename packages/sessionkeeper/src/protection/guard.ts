@@ -263,6 +263,8 @@ export class Guard {
     input: { email: string; accountKey?: string; rememberMe?: boolean; data?: Data | null },
   ): Promise<SignInResult> {
     checkEmail(input.email);
+    // Data the session could not take is refused before anything is counted, cleared or mailed.
+    this.#o.keeper.checkData(input.data);
     const info = rs.info;
     // The allow list answers only now, after the right password (see checkBeforeCredentials).
     const blocked = await this.#rules.check(info.ip, userId);
