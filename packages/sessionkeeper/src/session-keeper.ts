@@ -651,14 +651,17 @@ export class SessionKeeper<Data extends object = SessionData> {
     options: { currentId?: string | null; includeEnded?: boolean; limit?: number } = {},
   ): Promise<Session[]> {
     const now = this.#o.now();
-    // The query filters by the longer idle timeout; a browser session's shorter one is checked below.
     const idle = this.#o.idleTimeout;
     const includeEnded = options.includeEnded ?? false;
     const records = await this.#store.listUserSessions(userId, {
       includeEnded,
       limit: Math.min(Math.max(1, options.limit ?? LIST_LIMIT), 1000),
       // Filtered in the query, so the limit counts only sessions that will be shown.
-      liveAt: { now, idleTimeout: idle },
+      liveAt: {
+        now,
+        idleTimeout: idle,
+        browserSessionIdleTimeout: this.#o.browserSessionIdleTimeout,
+      },
     });
     const sessions = records
       // A session past its deadline that nobody has presented yet is not shown as live.

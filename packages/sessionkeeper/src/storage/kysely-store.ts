@@ -139,8 +139,12 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
       let query = this.db.selectFrom("sk_sessions").selectAll().where("user_id", "=", userId);
       if (!options.includeEnded) query = query.where("status", "in", LIVE);
       if (!options.includeEnded && options.liveAt) {
-        const { now, idleTimeout } = options.liveAt;
+        const { now, idleTimeout, browserSessionIdleTimeout: short } = options.liveAt;
         query = query.where("expires_at", ">", now).where("last_seen_at", ">", now - idleTimeout);
+        if (short !== undefined && short < idleTimeout)
+          query = query.where((eb) =>
+            eb.or([eb("remember_me", "<>", 0), eb("last_seen_at", ">", now - short)]),
+          );
       }
       const rows = await query
         .orderBy("last_seen_at", "desc")

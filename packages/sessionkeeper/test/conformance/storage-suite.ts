@@ -394,6 +394,31 @@ export function runStorageConformance(name: string, open: OpenStore): void {
           );
         }));
 
+      it("with liveAt and browserSessionIdleTimeout, leaves out idle sessions without remember-me before the limit", () =>
+        withStore(async (store) => {
+          const now = T0 + 60 * MINUTE;
+          const liveAt = { now, idleTimeout: 30 * MINUTE, browserSessionIdleTimeout: 10 * MINUTE };
+          // Newest activity, but not remembered and idle past its shorter timeout.
+          await seed(store, { rememberMe: false, lastSeenAt: now - 10 * MINUTE });
+          const remembered = await seed(store, { lastSeenAt: now - 20 * MINUTE });
+          await seed(store, { rememberMe: false, lastSeenAt: now - 25 * MINUTE });
+          const listed = await store.listUserSessions("user-a", {
+            includeEnded: false,
+            limit: 1,
+            liveAt,
+          });
+          assert.deepEqual(
+            listed.map((s) => s.id),
+            [remembered.id],
+          );
+          const all = await store.listUserSessions("user-a", {
+            includeEnded: false,
+            limit: 10,
+            liveAt: { ...liveAt, browserSessionIdleTimeout: 30 * MINUTE },
+          });
+          assert.equal(all.length, 3, "with the same timeout for both, all three are in");
+        }));
+
       it("includes ended sessions with includeEnded, still ordered and scoped to the user", () =>
         withStore(async (store) => {
           const a = await seed(store, { lastSeenAt: T0 + 1 * MINUTE });

@@ -597,6 +597,9 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
           clock += 4 * MINUTE; // 12 minutes in all, past the 10-minute idle timeout
           assert.equal((await me(f, busy.cookie)).status, 200, `in use, minute ${4 * (i + 1)}`);
         }
+        // Not listed as live either, and not counted against a list's limit.
+        const listed = await f.keeper.listSessions("erin", { limit: 2 });
+        assert.deepEqual(listed.map((x) => x.id).sort(), [busy.session.id, kept.session.id].sort());
         assert.equal((await me(f, idle.cookie)).status, 401, "unused for 12 minutes");
         assert.equal((await me(f, kept.cookie)).status, 200, "remembered: the 14-day idle timeout");
       });
