@@ -119,14 +119,20 @@ export class SessionKeeper<Data extends object = SessionData> {
   // Sessions whose last-seen write is in flight: concurrent requests on this instance skip it.
   readonly #touching = new Set<string>();
   readonly #gates: SessionGate[] = [];
+  readonly #browserTouchInterval: number;
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
-    const { cache, storage, idleTimeout, now } = options;
+    const { cache, storage, now } = options;
+    // Kept well below the shorter idle timeout too, so a session in use never idles out.
+    this.#browserTouchInterval = Math.min(
+      options.touchInterval,
+      Math.max(1, Math.floor(options.browserSessionIdleTimeout / 4)),
+    );
     // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
     this.#store = cache
       ? cachedStore(storage, cache, {
-          isFresh: (r) => now() < r.lastSeenAt + (r.rememberMe ? idleTimeout : this.#shortIdle),
+          isFresh: (r) => now() < r.lastSeenAt + this.#idleOf(r),
         })
       : storage;
     if (options.onEvent) this.#bus.subscribe(options.onEvent);
@@ -145,21 +151,14 @@ export class SessionKeeper<Data extends object = SessionData> {
     return { idleTimeout, absoluteTimeout, touchInterval, browserSessionIdleTimeout, dataMaxBytes };
   }
 
-  get #shortIdle(): number {
-    return this.#o.browserSessionIdleTimeout;
-  }
-
   /** The idle timeout of one session: shorter when it was signed in without remember-me. */
   #idleOf(record: SessionRecord): number {
     return record.rememberMe ? this.#o.idleTimeout : this.#o.browserSessionIdleTimeout;
   }
 
-  /** Kept well below the session's own idle timeout, so a session in use never idles out. */
+  /** How often a session's last-seen time is written: more often when it is not remembered. */
   #touchIntervalOf(record: SessionRecord): number {
-    const interval = this.#o.touchInterval;
-    return record.rememberMe
-      ? interval
-      : Math.min(interval, Math.max(1, Math.floor(this.#o.browserSessionIdleTimeout / 4)));
+    return record.rememberMe ? this.#o.touchInterval : this.#browserTouchInterval;
   }
 
   /** The keeper's clock, in epoch ms (the `now` option). */
