@@ -30,13 +30,18 @@ function refused(refusal: Refusal): SignInOutcome {
  * Signs in with e-mail and password, through the guard: IP rules and lockout before the password
  * is checked, new-device verification and alerts after. Unknown e-mail and wrong password answer
  * (and count) identically, and take as long: an unknown account still costs one scrypt.
+ * `rememberMe`: absent or true, a lasting cookie; false, one that ends when the browser closes;
+ * anything else is 400 `invalid_remember_me`, before anything is checked or counted.
  */
 export async function signInWithPassword(
   users: UserStore,
   ctx: RequestSession,
-  body: { email?: unknown; password?: unknown },
+  body: { email?: unknown; password?: unknown; rememberMe?: unknown },
   guard: Guard,
 ): Promise<SignInOutcome> {
+  const rememberMe = body.rememberMe === undefined ? true : body.rememberMe;
+  if (typeof rememberMe !== "boolean")
+    return { kind: "error", status: 400, error: "invalid_remember_me" };
   const email = normalizeEmail(body.email);
   const accountKey =
     email ?? (typeof body.email === "string" ? body.email.trim().toLowerCase().slice(0, 254) : "");
@@ -57,7 +62,11 @@ export async function signInWithPassword(
       await guard.recordFailure({ accountKey, userId: user?.id ?? null, info: ctx.info }),
     );
   const plain: User = { id: user.id, email: user.email, createdAt: user.createdAt };
-  const result = await guard.completeSignIn(ctx, user.id, { email: user.email, accountKey });
+  const result = await guard.completeSignIn(ctx, user.id, {
+    email: user.email,
+    accountKey,
+    rememberMe,
+  });
   if (!result.ok) return refused(result);
   return { kind: result.status === "active" ? "signed_in" : "verification_required", user: plain };
 }

@@ -9,6 +9,8 @@ export function errorNotice(message: string | null): SafeHtml {
 export function signInForm(options: {
   next: string;
   email?: string;
+  /** The checkbox's state; ticked unless the user unticked it (the API's default too). */
+  rememberMe?: boolean;
   error?: string | null;
   notice?: string | null;
 }): SafeHtml {
@@ -21,6 +23,8 @@ export function signInForm(options: {
       <input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${options.email ?? ""}">
       <label for="password">Password</label>
       <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
+      <label class="check"><input id="rememberMe" name="rememberMe" type="checkbox" value="on"${options.rememberMe === false ? html`` : html` checked`}> Remember me</label>
+      <p class="hint">On a shared computer, untick it: you are signed out when the browser closes.</p>
       <button type="submit" class="primary">Sign in</button>
     </form>
     <p>New here? <a href="/signup">Create an account</a></p>`;

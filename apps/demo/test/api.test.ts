@@ -14,6 +14,7 @@ const SESSION_FIELDS = [
   "lastSeenAt",
   "location",
   "os",
+  "rememberMe",
   "status",
 ];
 
@@ -228,6 +229,78 @@ describe("reference app JSON API", () => {
     });
     assert.equal(bad.status, 400);
     assert.deepEqual(await bad.json(), { error: "invalid_request" });
+  });
+
+  it("rememberMe: false signs in with a cookie without Max-Age or Expires; absent or true, a lasting one", async () => {
+    await signedUp("remember@example.com");
+    const password = "correct horse battery";
+    const signIn = async (extra: Record<string, unknown>) => {
+      const browser = new Client(run.baseUrl, { "user-agent": UA.firefoxWindows });
+      const res = await browser.post("/api/signin", {
+        email: "remember@example.com",
+        password,
+        ...extra,
+      });
+      const line = res.headers.getSetCookie().find((c) => c.startsWith("sk_session="));
+      return { res, browser, line: line ?? "" };
+    };
+    const forgetful = await signIn({ rememberMe: false });
+    assert.equal(forgetful.res.status, 200);
+    assert.doesNotMatch(forgetful.line, /max-age|expires/i);
+    const body = (await forgetful.res.json()) as { session: { rememberMe: boolean } };
+    assert.equal(body.session.rememberMe, false);
+    const listed = (await (await forgetful.browser.get("/api/sessions")).json()) as {
+      sessions: Array<{ current: boolean; rememberMe: boolean }>;
+    };
+    assert.equal(listed.sessions.find((s) => s.current)?.rememberMe, false);
+    const devices = await (await forgetful.browser.get("/account/sessions")).text();
+    assert.match(devices, /Until the browser closes/);
+
+    for (const extra of [{}, { rememberMe: true }]) {
+      const kept = await signIn(extra);
+      assert.equal(kept.res.status, 200);
+      assert.match(kept.line, /Max-Age=\d+/, JSON.stringify(extra));
+      assert.equal(
+        ((await kept.res.json()) as { session: { rememberMe: boolean } }).session.rememberMe,
+        true,
+      );
+    }
+    // Hostile input is refused before the password is checked or a failure counted.
+    for (const rememberMe of ["no", 0, null, { a: 1 }]) {
+      const odd = await signIn({ rememberMe });
+      assert.equal(odd.res.status, 400, JSON.stringify(rememberMe));
+      assert.deepEqual(await odd.res.json(), { error: "invalid_remember_me" });
+      assert.equal(odd.line, "", "no cookie");
+    }
+  });
+
+  it("the sign-in form's Remember me box: ticked by default; unticked gives a cookie that ends with the browser", async () => {
+    await signedUp("form-remember@example.com");
+    const page = await (await new Client(run.baseUrl).get("/signin")).text();
+    assert.match(
+      page,
+      /<input id="rememberMe" name="rememberMe" type="checkbox" value="on" checked>/,
+    );
+    const form = { email: "form-remember@example.com", password: "correct horse battery" };
+    const unticked = await new Client(run.baseUrl).request("POST", "/signin", { form });
+    assert.equal(unticked.status, 303);
+    const line = unticked.headers.getSetCookie().find((c) => c.startsWith("sk_session="));
+    assert.ok(line);
+    assert.doesNotMatch(line, /max-age|expires/i);
+    const ticked = await new Client(run.baseUrl).request("POST", "/signin", {
+      form: { ...form, rememberMe: "on" },
+    });
+    assert.equal(ticked.status, 303);
+    assert.match(
+      ticked.headers.getSetCookie().find((c) => c.startsWith("sk_session=")) ?? "",
+      /Max-Age=\d+/,
+    );
+    // A failed attempt shows the form again with the user's choice kept.
+    const failed = await new Client(run.baseUrl).request("POST", "/signin", {
+      form: { email: form.email, password: "wrong password!" },
+    });
+    assert.equal(failed.status, 401);
+    assert.match(await failed.text(), /type="checkbox" value="on">/);
   });
 
   it("the sign-in form follows ?next= only to same-site paths", async () => {

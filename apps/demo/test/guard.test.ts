@@ -91,6 +91,29 @@ describe("new-device verification through the reference app (dev mailbox)", () =
     assert.equal((await phone.post("/api/signin", { email, password: PASSWORD })).status, 200);
   });
 
+  it("a held sign-in without remember-me keeps the choice when the code activates it", async () => {
+    const email = "held-forgetful@example.com";
+    await signUp(run, email);
+    const library = new Client(run.baseUrl, { "user-agent": UA.firefoxWindows });
+    const held = await library.post("/api/signin", {
+      email,
+      password: PASSWORD,
+      rememberMe: false,
+    });
+    assert.equal(held.status, 202);
+    const pendingLine = held.headers.getSetCookie().find((c) => c.startsWith("sk_session=")) ?? "";
+    assert.doesNotMatch(pendingLine, /max-age|expires/i, "the pending cookie too");
+    const good = await library.post("/api/signin/verify", {
+      code: codeOf(await lastMailTo(run, email)),
+    });
+    assert.equal(good.status, 200);
+    const activeLine = good.headers.getSetCookie().find((c) => c.startsWith("sk_session=")) ?? "";
+    assert.ok(activeLine, "a new token");
+    assert.doesNotMatch(activeLine, /max-age|expires/i);
+    const { session } = (await good.json()) as { session: { rememberMe: boolean } };
+    assert.equal(session.rememberMe, false);
+  });
+
   it("approve link: GET changes nothing, POST approves, the pending device continues with a new token", async () => {
     const email = "approve@example.com";
     await signUp(run, email);

@@ -100,7 +100,7 @@ export function failureReport(error: unknown, debug: boolean): { code: number; l
 async function withKeeper(
   env: NodeJS.ProcessEnv,
   options: { broadcast: boolean; idleTimeout?: number },
-  fn: (keeper: SessionKeeper, redis: OpenedRedis | null) => Promise<void>,
+  fn: (keeper: SessionKeeper<object>, redis: OpenedRedis | null) => Promise<void>,
 ): Promise<void> {
   const url = env.DATABASE_URL;
   if (!url)

@@ -11,8 +11,11 @@ export type Actor =
   | { kind: "admin"; name: string | null }
   | { kind: "system" };
 
-/** A session as events carry it: every stored field except the secret hash and the device hash. */
-export type SessionSnapshot = Readonly<Omit<SessionRecord, "secretHash" | "deviceId">>;
+/**
+ * A session as events carry it: every stored field except the secret hash, the device hash and the
+ * app's session data (which is the app's to show, never the history's).
+ */
+export type SessionSnapshot = Readonly<Omit<SessionRecord, "secretHash" | "deviceId" | "data">>;
 
 /** What an event knows of the request that caused it (null for the CLI, timers, other instances). */
 export type RequestFacts = { ip: string } & Pick<
@@ -90,9 +93,9 @@ export function endEventType(status: Exclude<SessionStatus, "active" | "pending"
   }
 }
 
-/** The snapshot of a record, without the hashes. */
+/** The snapshot of a record, without the hashes and the app's data. */
 export function snapshotOf(record: SessionRecord): SessionSnapshot {
-  const { secretHash: _secret, deviceId: _device, ...rest } = record;
+  const { secretHash: _secret, deviceId: _device, data: _data, ...rest } = record;
   return Object.freeze(rest);
 }
 

@@ -33,7 +33,7 @@ export type {
 } from "./protection/results.js";
 export type { Outcome, RawRequest } from "./request.js";
 export { RequestSession } from "./request-session.js";
-export type { SessionGate } from "./session-keeper.js";
+export type { SessionGate, SignInOptions } from "./session-keeper.js";
 export { createSessionKeeper, SessionKeeper } from "./session-keeper.js";
 export { eventToJSON, sessionToJSON } from "./session-view.js";
 export type { SessionCache } from "./storage/cache-contract.js";
@@ -55,6 +55,7 @@ export type {
   LoginEvent,
   RequestInfo,
   Session,
+  SessionData,
   SessionRecord,
   SessionStatus,
 } from "./types.js";

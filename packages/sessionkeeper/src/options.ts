@@ -13,6 +13,14 @@ export interface SessionKeeperOptions {
   idleTimeout?: Duration;
   /** A session ends this long after sign-in whatever its use (`absolute_timeout`). Default "90d". */
   absoluteTimeout?: Duration;
+  /**
+   * Idle timeout of a session signed in without remember-me (`rememberMe: false`), whose cookie
+   * lasts until the browser closes: browsers that restore tabs keep such cookies, so the server
+   * ends the session sooner. Default "2h"; never longer than idleTimeout.
+   */
+  browserSessionIdleTimeout?: Duration;
+  /** Largest session data, in bytes of its JSON text (1 to 65535). Default 4096. */
+  dataMaxBytes?: number;
   /** Last-seen time and IP are written at most once per interval. Default "60s", capped at a quarter of idleTimeout. */
   touchInterval?: Duration;
   /** Session cookie name; `__Host-` is prefixed over HTTPS. Default "sk_session". */
@@ -43,6 +51,8 @@ export interface ResolvedOptions {
   storage: SessionStore;
   idleTimeout: number;
   absoluteTimeout: number;
+  browserSessionIdleTimeout: number;
+  dataMaxBytes: number;
   touchInterval: number;
   cookieName: string;
   deviceCookieName: string;
@@ -61,6 +71,8 @@ const KNOWN = new Set([
   "storage",
   "idleTimeout",
   "absoluteTimeout",
+  "browserSessionIdleTimeout",
+  "dataMaxBytes",
   "touchInterval",
   "cookieName",
   "deviceCookieName",
@@ -88,6 +100,17 @@ export function resolveOptions(options: SessionKeeperOptions): ResolvedOptions {
   }
   const idleTimeout = requireDuration("idleTimeout", options.idleTimeout ?? "14d");
   const absoluteTimeout = requireDuration("absoluteTimeout", options.absoluteTimeout ?? "90d");
+  const browserSessionIdleTimeout = Math.min(
+    requireDuration("browserSessionIdleTimeout", options.browserSessionIdleTimeout ?? "2h"),
+    idleTimeout,
+  );
+  const dataMaxBytes = options.dataMaxBytes ?? 4096;
+  // The data column is TEXT, which holds 65,535 bytes on MySQL/MariaDB.
+  if (!Number.isInteger(dataMaxBytes) || dataMaxBytes < 1 || dataMaxBytes > 65_535) {
+    throw new TypeError(
+      `options.dataMaxBytes must be a whole number of bytes from 1 to 65535 (got ${describe(dataMaxBytes)})`,
+    );
+  }
   // Keep the touch interval well below the idle timeout, so a session in use never idles out.
   const touchInterval = Math.min(
     requireDuration("touchInterval", options.touchInterval ?? "60s"),
@@ -144,6 +167,8 @@ export function resolveOptions(options: SessionKeeperOptions): ResolvedOptions {
     storage,
     idleTimeout,
     absoluteTimeout,
+    browserSessionIdleTimeout,
+    dataMaxBytes,
     touchInterval,
     cookieName,
     deviceCookieName,

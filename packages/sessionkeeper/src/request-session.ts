@@ -1,22 +1,24 @@
-import type { CookieResult, SessionKeeper, Validated } from "./session-keeper.js";
-import type { RequestInfo, Session, SessionRecord } from "./types.js";
+import type { CookieResult, SessionKeeper, SignInOptions, Validated } from "./session-keeper.js";
+import type { RequestInfo, Session, SessionData, SessionRecord } from "./types.js";
 
 /**
  * The per-request face of sessionkeeper that adapters hand to the app: the current session (or
  * null) and the changes a request can make to its own session, which queue their cookies on the
- * response. Every change is a keeper transition.
+ * response. Every change is a keeper transition. `Data` is the keeper's session data type.
  */
-export class RequestSession {
-  readonly #keeper: SessionKeeper;
+export class RequestSession<Data extends object = SessionData> {
+  readonly #keeper: SessionKeeper<Data>;
   readonly #setCookie: (value: string) => void;
   // The live record (active or pending) and its validation result, whose public view is built on
   // first read: most requests only ask whether there is a session.
   #record: SessionRecord | null;
   #found: Validated | null;
   #session: Session | null = null;
+  // The app's data, parsed on first read: a request that never reads it never parses it.
+  #data: Data | null | undefined;
 
   constructor(
-    keeper: SessionKeeper,
+    keeper: SessionKeeper<Data>,
     readonly info: RequestInfo,
     found: Validated | null,
     setCookie: (value: string) => void,
@@ -42,6 +44,34 @@ export class RequestSession {
     return this.#record?.status === "pending" ? this.#view() : null;
   }
 
+  /**
+   * The active session's data (as given at sign-in or by {@link updateData}), or null. Read from
+   * the record the request was validated with: no query. Parsed once per request; changing the
+   * object changes nothing stored (call {@link updateData}).
+   */
+  get data(): Data | null {
+    const record = this.#record;
+    if (record?.status !== "active") return null;
+    if (this.#data === undefined) this.#data = this.#keeper.dataOf(record);
+    return this.#data;
+  }
+
+  /**
+   * Replaces the active session's data (null clears it): written once, and only when it differs
+   * from what is stored; every instance sees it on its next request. False when the session ended
+   * meanwhile. Throws a TypeError without an active session, and a RangeError (nothing written)
+   * when the data's JSON is larger than `dataMaxBytes`.
+   */
+  async updateData(data: Data | null): Promise<boolean> {
+    const record = this.#record;
+    if (record?.status !== "active") throw new TypeError("updateData() needs an active session");
+    const next = await this.#keeper.updateData(record, data);
+    if (!next) return false;
+    this.#record = next;
+    this.#data = undefined;
+    return true;
+  }
+
   /** The client IP (by the trustProxy rules). */
   get ip(): string {
     return this.info.ip;
@@ -54,9 +84,10 @@ export class RequestSession {
 
   /**
    * Signs `userId` in with a brand-new session. A session the browser already held is ended
-   * (reason `replaced`) rather than adopted.
+   * (reason `replaced`) rather than adopted. `rememberMe: false` gives a cookie that lasts until
+   * the browser closes; `data` is the session's first data (see {@link SignInOptions}).
    */
-  async signIn(userId: string, options: { status?: "active" | "pending" } = {}): Promise<Session> {
+  async signIn(userId: string, options: SignInOptions<Data> = {}): Promise<Session> {
     const result = await this.#keeper.signIn(userId, this.info, {
       ...options,
       replaces: this.#record,
@@ -110,10 +141,12 @@ export class RequestSession {
     this.#record = result.record;
     this.#found = null;
     this.#session = result.session;
+    this.#data = undefined;
     return result.session;
   }
 
   #forget(): void {
+    this.#data = undefined;
     this.#record = null;
     this.#found = null;
     this.#session = null;

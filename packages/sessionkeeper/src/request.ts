@@ -4,7 +4,7 @@ import { isPromise, type MaybePromise } from "./maybe-promise.js";
 import { isSameOriginRequest, isUnsafeMethod } from "./origin.js";
 import { RequestSession } from "./request-session.js";
 import type { SessionKeeper, Validated } from "./session-keeper.js";
-import type { RequestInfo } from "./types.js";
+import type { RequestInfo, SessionData } from "./types.js";
 
 /** What an adapter reads off its framework's request. Everything here is hostile input. */
 export interface RawRequest {
@@ -17,11 +17,11 @@ export interface RawRequest {
 }
 
 /** What the adapter must do before (or instead of) calling the app. */
-export type Outcome =
+export type Outcome<Data extends object = SessionData> =
   | { kind: "excluded" }
   | { kind: "forbidden"; status: 403; error: "cross_origin_request" }
   | { kind: "unavailable"; status: 503; error: "storage_unavailable" }
-  | { kind: "next"; context: RequestSession };
+  | { kind: "next"; context: RequestSession<Data> };
 
 /** The request facts the core needs: client IP by the trustProxy rules, HTTPS or not. */
 export function requestInfo(
@@ -51,11 +51,11 @@ export function requestInfo(
  * cross-origin unsafe requests, and validate the session cookie. A storage failure becomes 503:
  * authenticated routes fail closed. Ready at once when validation needed no wait.
  */
-export function beginRequest(
-  keeper: SessionKeeper,
+export function beginRequest<Data extends object>(
+  keeper: SessionKeeper<Data>,
   req: RawRequest,
   setCookie: (value: string) => void,
-): MaybePromise<Outcome> {
+): MaybePromise<Outcome<Data>> {
   if (keeper.isExcluded(req.path)) return EXCLUDED;
   // Safe methods always pass: skip reading three headers on every GET.
   const sameOrigin =
@@ -67,7 +67,7 @@ export function beginRequest(
     });
   if (!sameOrigin) return FORBIDDEN;
   const info = keeper.requestInfo(req);
-  const proceed = (found: Validated | null): Outcome => ({
+  const proceed = (found: Validated | null): Outcome<Data> => ({
     kind: "next",
     context: new RequestSession(keeper, info, found, setCookie),
   });
@@ -80,20 +80,20 @@ export function beginRequest(
   return isPromise(found) ? found.then(proceed, unavailable) : proceed(found);
 }
 
-const EXCLUDED: Outcome = Object.freeze({ kind: "excluded" });
-const FORBIDDEN: Outcome = Object.freeze({
+const EXCLUDED: Outcome<never> = Object.freeze({ kind: "excluded" });
+const FORBIDDEN: Outcome<never> = Object.freeze({
   kind: "forbidden",
   status: 403,
   error: "cross_origin_request",
 });
-const UNAVAILABLE: Outcome = Object.freeze({
+const UNAVAILABLE: Outcome<never> = Object.freeze({
   kind: "unavailable",
   status: 503,
   error: "storage_unavailable",
 });
 
 /** A storage failure is an answer (503); anything else is a bug and goes to the framework. */
-function unavailable(error: unknown): Outcome {
+function unavailable(error: unknown): Outcome<never> {
   if (isStorageError(error)) return UNAVAILABLE;
   throw error;
 }

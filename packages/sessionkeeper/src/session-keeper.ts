@@ -38,6 +38,7 @@ import type {
   LoginEvent,
   RequestInfo,
   Session,
+  SessionData,
   SessionRecord,
 } from "./types.js";
 import { parseUserAgent } from "./user-agent.js";
@@ -64,6 +65,19 @@ export type SessionGate = (
   info: RequestInfo,
 ) => EndReason | null | Promise<EndReason | null>;
 
+/** How a sign-in starts: held pending or not, remembered or not, with the app's data or none. */
+export interface SignInOptions<Data extends object = SessionData> {
+  /** `"pending"`: held for new-device verification (it can only be verified). Default `"active"`. */
+  status?: "active" | "pending";
+  /**
+   * False: a cookie that lasts until the browser closes (no Max-Age, no Expires), and the shorter
+   * `browserSessionIdleTimeout`. Default true: the cookie lasts the session's absolute lifetime.
+   */
+  rememberMe?: boolean;
+  /** The app's data for this session (a JSON object of at most `dataMaxBytes`). Default none. */
+  data?: Data | null;
+}
+
 /** Who did it and from which request; every ending and activity takes these. */
 export interface ChangeContext {
   /** Default: the user (`{ kind: "user" }`). */
@@ -87,11 +101,17 @@ const SYSTEM = Object.freeze({ kind: "system" }) as Actor;
  * const keeper = createSessionKeeper({ storage: sqliteStorage(new Database("data/app.db")) });
  * await keeper.migrate();
  */
-export function createSessionKeeper(options: SessionKeeperOptions): SessionKeeper {
-  return new SessionKeeper(resolveOptions(options));
+export function createSessionKeeper<Data extends object = SessionData>(
+  options: SessionKeeperOptions,
+): SessionKeeper<Data> {
+  return new SessionKeeper<Data>(resolveOptions(options));
 }
 
-export class SessionKeeper {
+/**
+ * `Data` types the app's per-session data (see {@link SignInOptions.data}); it is not checked at
+ * run time beyond being a JSON object of bounded size.
+ */
+export class SessionKeeper<Data extends object = SessionData> {
   readonly #o: ResolvedOptions;
   // Every read and write goes through here; with a cache it is the cache layer around the store.
   readonly #store: SessionStore;
@@ -99,21 +119,46 @@ export class SessionKeeper {
   // Sessions whose last-seen write is in flight: concurrent requests on this instance skip it.
   readonly #touching = new Set<string>();
   readonly #gates: SessionGate[] = [];
+  readonly #browserTouchInterval: number;
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
-    const { cache, storage, idleTimeout, now } = options;
+    const { cache, storage, now } = options;
+    // Kept well below the shorter idle timeout too, so a session in use never idles out.
+    this.#browserTouchInterval = Math.min(
+      options.touchInterval,
+      Math.max(1, Math.floor(options.browserSessionIdleTimeout / 4)),
+    );
     // A cached copy can lag a touch made by another instance: never end a session as idle on its word.
     this.#store = cache
-      ? cachedStore(storage, cache, { isFresh: (r) => now() < r.lastSeenAt + idleTimeout })
+      ? cachedStore(storage, cache, {
+          isFresh: (r) => now() < r.lastSeenAt + this.#idleOf(r),
+        })
       : storage;
     if (options.onEvent) this.#bus.subscribe(options.onEvent);
   }
 
-  /** The timeouts in force, in milliseconds. */
-  get settings(): { idleTimeout: number; absoluteTimeout: number; touchInterval: number } {
-    const { idleTimeout, absoluteTimeout, touchInterval } = this.#o;
-    return { idleTimeout, absoluteTimeout, touchInterval };
+  /** The timeouts in force, in milliseconds, and the largest session data in bytes. */
+  get settings(): {
+    idleTimeout: number;
+    absoluteTimeout: number;
+    touchInterval: number;
+    browserSessionIdleTimeout: number;
+    dataMaxBytes: number;
+  } {
+    const { idleTimeout, absoluteTimeout, touchInterval, browserSessionIdleTimeout, dataMaxBytes } =
+      this.#o;
+    return { idleTimeout, absoluteTimeout, touchInterval, browserSessionIdleTimeout, dataMaxBytes };
+  }
+
+  /** The idle timeout of one session: shorter when it was signed in without remember-me. */
+  #idleOf(record: SessionRecord): number {
+    return record.rememberMe ? this.#o.idleTimeout : this.#o.browserSessionIdleTimeout;
+  }
+
+  /** How often a session's last-seen time is written: more often when it is not remembered. */
+  #touchIntervalOf(record: SessionRecord): number {
+    return record.rememberMe ? this.#o.touchInterval : this.#browserTouchInterval;
   }
 
   /** The keeper's clock, in epoch ms (the `now` option). */
@@ -176,7 +221,7 @@ export class SessionKeeper {
    * What every adapter does first: skip excluded paths, refuse cross-origin unsafe requests, and
    * validate the session cookie (storage failure → 503). Ready at once when nothing had to wait.
    */
-  beginRequest(req: RawRequest, setCookie: (value: string) => void): MaybePromise<Outcome> {
+  beginRequest(req: RawRequest, setCookie: (value: string) => void): MaybePromise<Outcome<Data>> {
     return beginRequest(this, req, setCookie);
   }
 
@@ -215,7 +260,7 @@ export class SessionKeeper {
     const timedOut =
       now >= record.expiresAt
         ? "absolute_timeout"
-        : now >= record.lastSeenAt + this.#o.idleTimeout
+        : now >= record.lastSeenAt + this.#idleOf(record)
           ? "idle_timeout"
           : null;
     if (timedOut)
@@ -224,7 +269,7 @@ export class SessionKeeper {
       );
     if (this.#gates.length > 0) return this.#gateThenTouch(record, info, now);
     if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
-    return new ValidatedSession(record, this.#o.idleTimeout);
+    return new ValidatedSession(record, this.#idleOf(record));
   }
 
   async #gateThenTouch(
@@ -240,11 +285,13 @@ export class SessionKeeper {
       }
     }
     if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
-    return new ValidatedSession(record, this.#o.idleTimeout);
+    return new ValidatedSession(record, this.#idleOf(record));
   }
 
   #touchDue(record: SessionRecord, now: number): boolean {
-    return now - record.lastSeenAt >= this.#o.touchInterval && !this.#touching.has(record.id);
+    return (
+      now - record.lastSeenAt >= this.#touchIntervalOf(record) && !this.#touching.has(record.id)
+    );
   }
 
   /** Writes last-seen time and IP (not a transition: the state stays; no event). */
@@ -267,7 +314,7 @@ export class SessionKeeper {
         ...(place !== undefined ? { location: place } : {}),
       });
       const next: SessionRecord = { ...record, lastSeenAt: now, lastIp: ip, ...place };
-      return new ValidatedSession(next, this.#o.idleTimeout);
+      return new ValidatedSession(next, this.#idleOf(next));
     } finally {
       this.#touching.delete(record.id);
     }
@@ -279,15 +326,21 @@ export class SessionKeeper {
    * Signs a user in: always a new session (new id and secret), never a value the request
    * presented; a live session the browser already held ends as `replaced`. The session row and
    * its `sign_in` history row are written atomically. A `pending` session can only be verified.
+   * Data too large for `dataMaxBytes` throws a RangeError before anything is written.
    */
   async signIn(
     userId: string,
     info: RequestInfo,
-    options: { status?: "active" | "pending"; replaces?: SessionRecord | null } = {},
+    options: SignInOptions<Data> & { replaces?: SessionRecord | null } = {},
   ): Promise<CookieResult> {
     if (typeof userId !== "string" || userId.length === 0 || userId.length > 255) {
       throw new TypeError("userId must be a non-empty string of at most 255 characters");
     }
+    const rememberMe = options.rememberMe ?? true;
+    if (typeof rememberMe !== "boolean")
+      throw new TypeError("signIn options.rememberMe must be true or false");
+    // Checked first: a refusal must leave the browser's previous session as it was.
+    const data = this.#serialize(options.data);
     const previous = options.replaces === undefined ? await this.validate(info) : options.replaces;
     const old = previous && "record" in previous ? previous.record : previous;
     if (old) await this.#endOne(old, { status: "revoked", reason: "replaced" }, USER, info);
@@ -324,6 +377,8 @@ export class SessionKeeper {
       city: request.city,
       // The device cookie is a bearer value too: store only its hash.
       deviceId: sha256(deviceSecret),
+      rememberMe,
+      data,
     };
     const event = this.#transition(
       { type: "sign_in", reason: pending ? "pending_verification" : null },
@@ -335,7 +390,7 @@ export class SessionKeeper {
     await this.#store.createSession(record, toHistoryRow(event));
     this.#bus.emit(event);
     const setCookies = [
-      this.#sessionCookie(formatToken(token), secure),
+      this.#sessionCookie(formatToken(token), secure, rememberMe),
       serializeCookie(this.#deviceCookieName(secure), deviceSecret, {
         secure,
         maxAge: Math.floor(this.#o.deviceCookieMaxAge / 1000),
@@ -401,8 +456,44 @@ export class SessionKeeper {
     return {
       record: next,
       session: this.#view(next),
-      setCookies: [this.#sessionCookie(formatToken(token), this.#secure(info.secure))],
+      // Carries the session's remember-me choice: rotation and approval keep it.
+      setCookies: [
+        this.#sessionCookie(formatToken(token), this.#secure(info.secure), next.rememberMe),
+      ],
     };
+  }
+
+  /**
+   * Replaces the app's data of an active session (null clears it). Written only when its JSON
+   * differs from what the record holds; every instance's cache drops its copy. Not a transition:
+   * no event, nothing in the history. Returns the record as it now is, or null when the session is
+   * no longer active. Data too large for `dataMaxBytes` throws a RangeError and writes nothing.
+   */
+  async updateData(record: SessionRecord, data: Data | null): Promise<SessionRecord | null> {
+    const text = this.#serialize(data);
+    if (record.status !== "active") return null;
+    if (text === record.data) return record;
+    const ok = await this.#store.updateSessionData(record.id, { data: text });
+    return ok ? { ...record, data: text } : null;
+  }
+
+  /**
+   * Throws what `signIn` and `updateData` would throw for this data (a TypeError when it is not a
+   * JSON object, a RangeError past `dataMaxBytes`), and nothing else: for a caller that must refuse
+   * before it writes anything of its own (the guard checks it before counting a sign-in).
+   */
+  checkData(data: Data | null | undefined): void {
+    this.#serialize(data);
+  }
+
+  /** The app's data of a session, parsed (a new object each call), or null when it has none. */
+  dataOf(record: SessionRecord): Data | null {
+    if (record.data === null) return null;
+    try {
+      return JSON.parse(record.data) as Data;
+    } catch {
+      return null; // not written by the keeper: nothing the app can rely on
+    }
   }
 
   /** Ends the session as `inactive` (reason `sign_out`), keeps the row, and returns the cookie that clears it. */
@@ -565,12 +656,18 @@ export class SessionKeeper {
       includeEnded,
       limit: Math.min(Math.max(1, options.limit ?? LIST_LIMIT), 1000),
       // Filtered in the query, so the limit counts only sessions that will be shown.
-      liveAt: { now, idleTimeout: idle },
+      liveAt: {
+        now,
+        idleTimeout: idle,
+        browserSessionIdleTimeout: this.#o.browserSessionIdleTimeout,
+      },
     });
     const sessions = records
       // A session past its deadline that nobody has presented yet is not shown as live.
-      .filter((r) => includeEnded || (now < r.expiresAt && now < r.lastSeenAt + idle))
-      .map((r) => toSession(r, { currentId: options.currentId ?? null, idleTimeout: idle }));
+      .filter((r) => includeEnded || (now < r.expiresAt && now < r.lastSeenAt + this.#idleOf(r)))
+      .map((r) =>
+        toSession(r, { currentId: options.currentId ?? null, idleTimeout: this.#idleOf(r) }),
+      );
     return sessions.sort((a, b) => Number(b.current) - Number(a.current));
   }
 
@@ -696,7 +793,26 @@ export class SessionKeeper {
   }
 
   #view(record: SessionRecord): Session {
-    return toSession(record, { currentId: record.id, idleTimeout: this.#o.idleTimeout });
+    return toSession(record, { currentId: record.id, idleTimeout: this.#idleOf(record) });
+  }
+
+  /** The stored form of session data: JSON text within `dataMaxBytes`, or null for none. */
+  #serialize(data: Data | null | undefined): string | null {
+    if (data === undefined || data === null) return null;
+    if (typeof data !== "object" || Array.isArray(data))
+      throw new TypeError("session data must be a JSON object, or null for none");
+    let text: string;
+    try {
+      text = JSON.stringify(data);
+    } catch (error) {
+      throw new TypeError("session data must be JSON-serialisable", { cause: error });
+    }
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > this.#o.dataMaxBytes)
+      throw new RangeError(
+        `session data is ${bytes} bytes as JSON, more than options.dataMaxBytes (${this.#o.dataMaxBytes})`,
+      );
+    return text;
   }
 
   #secure(requestIsHttps: boolean): boolean {
@@ -712,12 +828,14 @@ export class SessionKeeper {
     return secure ? `__Host-${this.#o.deviceCookieName}` : this.#o.deviceCookieName;
   }
 
-  #sessionCookie(value: string, secure: boolean): string {
-    // A session cookie without Max-Age would die with the browser; the server decides the lifetime.
-    return serializeCookie(this.#cookieName(secure), value, {
-      secure,
-      maxAge: Math.floor(this.#o.absoluteTimeout / 1000),
-    });
+  #sessionCookie(value: string, secure: boolean, rememberMe: boolean): string {
+    // Remembered: Max-Age, the session's lifetime (the server still ends it sooner when idle).
+    // Not remembered: neither Max-Age nor Expires, so the browser drops it when it closes.
+    return serializeCookie(
+      this.#cookieName(secure),
+      value,
+      rememberMe ? { secure, maxAge: Math.floor(this.#o.absoluteTimeout / 1000) } : { secure },
+    );
   }
 }
 

@@ -26,6 +26,7 @@ export function toSession(
     location: hasLocation
       ? { city: record.city, region: record.region, country: record.country }
       : null,
+    rememberMe: record.rememberMe,
   };
 }
 
@@ -46,6 +47,7 @@ export function sessionToJSON(session: Session) {
     os: { ...session.os },
     device: { ...session.device },
     location: session.location ? { ...session.location } : null,
+    rememberMe: session.rememberMe,
   };
 }
 

@@ -57,7 +57,20 @@ export interface SessionRecord {
   region: string | null;
   city: string | null;
   deviceId: string | null;
+  /**
+   * False when the user chose not to be remembered at sign-in: the cookie lasts until the browser
+   * closes (no Max-Age) and the shorter `browserSessionIdleTimeout` applies.
+   */
+  rememberMe: boolean;
+  /** The app's session data as stored (JSON text), or null. Read it parsed through `RequestSession.data`. */
+  data: string | null;
 }
+
+/**
+ * The app's own data kept with a session (a JSON object, bounded by `dataMaxBytes`), typed through
+ * the keeper's generic: `createSessionKeeper<{ cartId: string }>(…)`.
+ */
+export type SessionData = Record<string, unknown>;
 
 /** A session as apps and pages see it: no secret hash, `current` marks the requesting device. */
 export interface Session {
@@ -78,6 +91,8 @@ export interface Session {
   os: { name: string | null; version: string | null };
   device: { type: string | null };
   location: Location | null;
+  /** False: signed in without "remember me"; the cookie lasts until the browser closes. */
+  rememberMe: boolean;
 }
 
 export type LoginEventType =

@@ -40,6 +40,17 @@ describe("options", () => {
     assert.equal(resolved.secure, "auto");
     assert.deepEqual(resolved.trust, { kind: "none" });
     assert.equal(resolved.userAgentMaxLength, 512);
+    assert.equal(resolved.browserSessionIdleTimeout, 2 * 3_600_000);
+    assert.equal(resolved.dataMaxBytes, 4096);
+  });
+
+  it("keeps browserSessionIdleTimeout at most idleTimeout", () => {
+    const resolved = resolveOptions({ storage, idleTimeout: "30m" });
+    assert.equal(resolved.browserSessionIdleTimeout, 1_800_000);
+    assert.equal(
+      resolveOptions({ storage, browserSessionIdleTimeout: "15m" }).browserSessionIdleTimeout,
+      900_000,
+    );
   });
 
   it("accepts durations as strings and milliseconds", () => {
@@ -170,5 +181,7 @@ describe("options", () => {
     assertRejected("onEvent", "log");
     assertRejected("geo", {});
     for (const value of [10, 1000, 100.5, "512"]) assertRejected("userAgentMaxLength", value);
+    for (const value of [0, -1, 65_536, 1.5, "4kb"]) assertRejected("dataMaxBytes", value);
+    for (const value of [0, "soon", -5]) assertRejected("browserSessionIdleTimeout", value);
   });
 });

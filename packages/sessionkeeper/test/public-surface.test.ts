@@ -28,6 +28,7 @@ import {
   renderLinkPage,
   renderLinkResultPage,
   type SessionCache,
+  type SessionData,
   type SessionEvent,
   type SessionEventListener,
   type SessionGate,
@@ -35,6 +36,7 @@ import {
   type SessionRecord,
   type SessionSnapshot,
   type SessionStatus,
+  type SignInOptions,
   type SignInResult,
   type TransitionEvent,
   type Verdict,
@@ -315,6 +317,49 @@ describe("public types in use", () => {
     assert.equal((await contextOf(keeper, rawRequest({ cookie }))).session, null);
     const [ended] = await keeper.listSessions("grace", { includeEnded: true });
     assert.deepEqual([ended?.status, ended?.endReason], ["revoked", "account_suspended"]);
+  });
+
+  it("session data typed through the keeper's generic, an interface included, and the guard takes that keeper", async () => {
+    interface Cart {
+      cartId: string;
+      items: number[];
+    }
+    const storage = sqliteStorage(new Database(":memory:"), { cache: false });
+    const keeper: SessionKeeper<Cart> = createSessionKeeper<Cart>({ storage });
+    closers.push(() => keeper.close());
+    await keeper.migrate();
+    // The guard and the adapters take a keeper of any data type.
+    const guard = createGuard({
+      keeper,
+      store: protectionStore(storage.db),
+      verification: "off",
+      alerts: "off",
+    });
+    const cookies: string[] = [];
+    const outcome = await keeper.beginRequest(rawRequest({ method: "POST" }), (c) =>
+      cookies.push(c),
+    );
+    assert.equal(outcome.kind, "next");
+    const rs: RequestSession<Cart> = (outcome as Extract<Outcome<Cart>, { kind: "next" }>).context;
+    const options: SignInOptions<Cart> = { rememberMe: false, data: { cartId: "c-1", items: [] } };
+    const result = await guard.completeSignIn(rs, "ada", { email: "ada@example.com", ...options });
+    assert.equal(result.ok && result.status, "active");
+    const again = await keeper.beginRequest(
+      rawRequest({ cookie: cookieHeader(cookies) }),
+      () => {},
+    );
+    const next = (again as Extract<Outcome<Cart>, { kind: "next" }>).context;
+    const cart: Cart | null = next.data;
+    assert.deepEqual(cart, { cartId: "c-1", items: [] });
+    assert.equal(next.session?.rememberMe, false);
+    assert.equal(await next.updateData({ cartId: "c-1", items: [7] }), true);
+    assert.deepEqual(next.data?.items, [7]);
+    // Untyped keepers default to a JSON object.
+    const plain: SessionData = { anything: [1, "two"] };
+    assert.deepEqual(
+      keeper.dataOf({ ...(next.record as SessionRecord), data: JSON.stringify(plain) }),
+      plain,
+    );
   });
 
   it("an app's own SessionCache through the `cache` option drops what a revocation ended", async () => {

@@ -77,6 +77,28 @@ describe("sqlite storage specifics", () => {
     }
   });
 
+  it("migration 0003 keeps older sessions as they were: remembered (a lasting cookie), no data", async () => {
+    const old = await tempSqlite("sk-sqlite-0003-");
+    try {
+      await old.store.migrate();
+      // The schema as 0002 left it: without 0003's columns, and 0003 not recorded as applied.
+      old.db.exec(`ALTER TABLE sk_sessions DROP COLUMN data;
+        ALTER TABLE sk_sessions DROP COLUMN remember_me;
+        DELETE FROM sk_migrations WHERE name = '0003_session_data';`);
+      old.db
+        .prepare(
+          `INSERT INTO sk_sessions (id, secret_hash, user_id, status, created_at, last_seen_at, expires_at, ip, last_ip, user_agent)
+           VALUES ('old-session', ?, 'user-old', 'active', 1, 1, 9999999999999, '192.0.2.1', '192.0.2.1', '')`,
+        )
+        .run("a".repeat(64));
+      await old.store.migrate();
+      const found = await old.store.findSession("old-session");
+      assert.deepEqual([found?.rememberMe, found?.data], [true, null]);
+    } finally {
+      await old.cleanup();
+    }
+  });
+
   it("never writes a cookie's secret to the database or its WAL, in any encoding", async () => {
     const secrets: string[] = [];
     const stored: string[] = [];

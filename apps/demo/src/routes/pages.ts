@@ -110,7 +110,12 @@ export function pageRoutes(
     const outcome = await signInWithPassword(
       users,
       ctx,
-      { email: field(req, "email"), password: field(req, "password") },
+      {
+        email: field(req, "email"),
+        password: field(req, "password"),
+        // An unticked checkbox sends nothing: absent here means "don't remember me".
+        rememberMe: field(req, "rememberMe") === "on",
+      },
       guard,
     );
     if (outcome.kind === "signed_in") return res.redirect(303, next);
@@ -125,7 +130,12 @@ export function pageRoutes(
       render({
         heading: "Sign in",
         status: outcome.status,
-        content: signInForm({ next, email: field(req, "email"), error }),
+        content: signInForm({
+          next,
+          email: field(req, "email"),
+          rememberMe: field(req, "rememberMe") === "on",
+          error,
+        }),
       }),
     );
   });

@@ -26,7 +26,7 @@ const JSON_HEADERS = {
  * POST /sessions/revoke-others, GET /history. 401 `{"error":"unauthenticated"}` without a session.
  */
 export function createAccountApiHandler(
-  keeper: SessionKeeper,
+  keeper: SessionKeeper<object>,
   options: AccountApiOptions = {},
 ): AccountHandler {
   const defaultLimit = options.historyLimit ?? 100;

@@ -24,7 +24,7 @@ import { type AccountApiOptions, createAccountApiHandler } from "./account-api.j
  * app.use("/account", accountPages(keeper, { title: "Acme", signInPath: "/signin" }));
  */
 export function accountPages(
-  keeper: SessionKeeper,
+  keeper: SessionKeeper<object>,
   options: AccountPagesOptions = {},
 ): RequestHandler {
   return mount(createAccountPagesHandler(keeper, options));
@@ -35,7 +35,10 @@ export function accountPages(
  * @example
  * app.use("/api", accountApi(keeper));
  */
-export function accountApi(keeper: SessionKeeper, options: AccountApiOptions = {}): RequestHandler {
+export function accountApi(
+  keeper: SessionKeeper<object>,
+  options: AccountApiOptions = {},
+): RequestHandler {
   return mount(createAccountApiHandler(keeper, options));
 }
 

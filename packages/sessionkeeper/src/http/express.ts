@@ -6,14 +6,14 @@ import { isPromise } from "../maybe-promise.js";
 import type { Outcome } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
-import type { Session } from "../types.js";
+import type { Session, SessionData } from "../types.js";
 import { nodeHeaderValue } from "./context.js";
 
 declare global {
   namespace Express {
     interface Request {
       /** sessionkeeper's view of this request; absent on excluded paths. */
-      sessionkeeper?: RequestSession;
+      sessionkeeper?: RequestSession<object>;
     }
   }
 }
@@ -25,7 +25,9 @@ declare global {
  * app.use(sessionMiddleware(keeper));
  * app.get("/me", requireSession(), (req, res) => res.json(getSession(req)));
  */
-export function sessionMiddleware(keeper: SessionKeeper): RequestHandler {
+export function sessionMiddleware<Data extends object>(
+  keeper: SessionKeeper<Data>,
+): RequestHandler {
   // Not an async function: a session answered from memory goes on to the route in the same turn,
   // with no promise for Express to wait on. A late outcome's failure goes to Express's error path.
   return (req: Request, res: Response, next: NextFunction) => {
@@ -49,7 +51,7 @@ export function sessionMiddleware(keeper: SessionKeeper): RequestHandler {
   };
 }
 
-function proceed(outcome: Outcome, req: Request, res: Response, next: NextFunction): void {
+function proceed(outcome: Outcome<object>, req: Request, res: Response, next: NextFunction): void {
   if (outcome.kind === "forbidden" || outcome.kind === "unavailable") {
     res.status(outcome.status).json({ error: outcome.error });
     return;
@@ -75,13 +77,18 @@ export function getSession(req: Request): Session | null {
   return req.sessionkeeper?.session ?? null;
 }
 
-/** The request's sessionkeeper context; throws when the middleware did not run (a set-up mistake). */
-export function sessionContext(req: Request): RequestSession {
+/**
+ * The request's sessionkeeper context; throws when the middleware did not run (a set-up mistake).
+ * `Data` is the keeper's session data type: `sessionContext<{ cartId: string }>(req).data`.
+ */
+export function sessionContext<Data extends object = SessionData>(
+  req: Request,
+): RequestSession<Data> {
   if (!req.sessionkeeper)
     throw new TypeError(
       "sessionMiddleware(keeper) must run before this route (or the path is excluded)",
     );
-  return req.sessionkeeper;
+  return req.sessionkeeper as RequestSession<Data>;
 }
 
 /** Error handler that turns a storage failure in a route into 503 instead of a 500 with a stack trace. */

@@ -13,13 +13,13 @@ import { isPromise } from "../maybe-promise.js";
 import type { Outcome, RawRequest } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
-import type { Session } from "../types.js";
+import type { Session, SessionData } from "../types.js";
 import { nodeHeaderValue } from "./context.js";
 
 declare module "fastify" {
   interface FastifyRequest {
     /** sessionkeeper's view of this request; null on excluded paths. */
-    sessionkeeper: RequestSession | null;
+    sessionkeeper: RequestSession<object> | null;
   }
 }
 
@@ -33,7 +33,9 @@ declare module "fastify" {
  * app.setErrorHandler(storageErrorHandler());
  * app.get("/me", { preHandler: requireSession() }, (request) => ({ session: getSession(request) }));
  */
-export function fastifySessions(keeper: SessionKeeper): FastifyPluginCallback {
+export function fastifySessions<Data extends object>(
+  keeper: SessionKeeper<Data>,
+): FastifyPluginCallback {
   const plugin: FastifyPluginCallback = (app, _options, done) => {
     // Declared up front (null, not an object: Fastify 5 refuses shared reference defaults).
     app.decorateRequest("sessionkeeper", null);
@@ -45,7 +47,7 @@ export function fastifySessions(keeper: SessionKeeper): FastifyPluginCallback {
         // A response that sets a session cookie must never be stored by a shared cache.
         reply.header("cache-control", "no-store");
       });
-      const proceed = (ready: Outcome) => {
+      const proceed = (ready: Outcome<Data>) => {
         if (ready.kind === "next") {
           request.sessionkeeper = ready.context;
           // What a signed-in (or pending) session is shown is never kept by a cache.
@@ -80,13 +82,18 @@ export function getSession(request: FastifyRequest): Session | null {
   return request.sessionkeeper?.session ?? null;
 }
 
-/** The request's sessionkeeper context; throws when the plugin did not run (a set-up mistake). */
-export function sessionContext(request: FastifyRequest): RequestSession {
+/**
+ * The request's sessionkeeper context; throws when the plugin did not run (a set-up mistake).
+ * `Data` is the keeper's session data type: `sessionContext<{ cartId: string }>(request).data`.
+ */
+export function sessionContext<Data extends object = SessionData>(
+  request: FastifyRequest,
+): RequestSession<Data> {
   if (!request.sessionkeeper)
     throw new TypeError(
       "register fastifySessions(keeper) before this route (or the path is excluded)",
     );
-  return request.sessionkeeper;
+  return request.sessionkeeper as RequestSession<Data>;
 }
 
 /** A Fastify error handler, as `app.setErrorHandler` takes it. */

@@ -18,7 +18,7 @@ import { type AccountApiOptions, createAccountApiHandler } from "./account-api.j
 /** Answers a request it owns, or null so the app's own routing goes on. */
 export type AccountFetchHandler = (
   request: Request,
-  session: RequestSession | null,
+  session: RequestSession<object> | null,
 ) => Promise<Response | null>;
 
 /** Page options plus where the pages live. */
@@ -41,7 +41,7 @@ export interface WebAccountApiOptions extends AccountApiOptions {
  * withSessions(keeper, async (req, s) => (await pages(req, s)) ?? app(req, s));
  */
 export function accountPagesFetch(
-  keeper: SessionKeeper,
+  keeper: SessionKeeper<object>,
   options: WebAccountPagesOptions = {},
 ): AccountFetchHandler {
   const { basePath, ...pageOptions } = options;
@@ -57,7 +57,7 @@ export function accountPagesFetch(
  * const api = accountApiFetch(keeper, { basePath: "/api" });
  */
 export function accountApiFetch(
-  keeper: SessionKeeper,
+  keeper: SessionKeeper<object>,
   options: WebAccountApiOptions = {},
 ): AccountFetchHandler {
   const { basePath, ...apiOptions } = options;

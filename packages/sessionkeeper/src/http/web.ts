@@ -5,6 +5,7 @@ import { isPromise } from "../maybe-promise.js";
 import type { Outcome, RawRequest } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
+import type { SessionData } from "../types.js";
 import { nodeHeaderValue } from "./context.js";
 
 interface WebOptions<Env = unknown> {
@@ -20,11 +21,11 @@ interface WebOptions<Env = unknown> {
  * gets the request's {@link RequestSession} (null on excluded paths); cookies it queues are added to
  * its response.
  */
-export function withSessions<Env = unknown>(
-  keeper: SessionKeeper,
+export function withSessions<Env = unknown, Data extends object = SessionData>(
+  keeper: SessionKeeper<Data>,
   handler: (
     request: Request,
-    session: RequestSession | null,
+    session: RequestSession<Data> | null,
     env: Env,
   ) => Response | Promise<Response>,
   options: WebOptions<Env> = {},
@@ -48,14 +49,14 @@ export function withSessions<Env = unknown>(
 }
 
 /** The least of Hono's `Context` this adapter uses, so the library does not depend on Hono. */
-interface HonoLikeContext {
+interface HonoLikeContext<Data extends object = SessionData> {
   /** `path` is what Hono routes on: exclusions match the same string. */
   req: { raw: Request; path: string };
   env: unknown;
   res: Response;
   /** Hono records a route's error here after its onError handler answered (500 by default). */
   error?: unknown;
-  set(key: "sessionkeeper", value: RequestSession): void;
+  set(key: "sessionkeeper", value: RequestSession<Data>): void;
   header(name: string, value: string): void;
   json(body: unknown, status?: number): Response;
 }
@@ -66,9 +67,12 @@ interface HonoLikeContext {
  * const app = new Hono<{ Variables: { sessionkeeper: RequestSession } }>();
  * app.use(honoSessions(keeper));
  */
-export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
+export function honoSessions<Data extends object = SessionData>(
+  keeper: SessionKeeper<Data>,
+  options: WebOptions = {},
+) {
   // Not an async function: a session answered from memory costs no extra promise before `next()`.
-  return (c: HonoLikeContext, next: () => Promise<void>): Promise<Response | undefined> => {
+  return (c: HonoLikeContext<Data>, next: () => Promise<void>): Promise<Response | undefined> => {
     const cookies: string[] = [];
     const outcome = keeper.beginRequest(rawRequest(c.req.raw, c.env, options, c.req.path), (v) =>
       cookies.push(v),
@@ -79,9 +83,9 @@ export function honoSessions(keeper: SessionKeeper, options: WebOptions = {}) {
   };
 }
 
-async function continueHono(
-  outcome: Outcome,
-  c: HonoLikeContext,
+async function continueHono<Data extends object>(
+  outcome: Outcome<Data>,
+  c: HonoLikeContext<Data>,
   next: () => Promise<void>,
   cookies: string[],
 ): Promise<Response | undefined> {
@@ -119,7 +123,7 @@ async function continueHono(
 /** Answers 401 unless the request has an active session (Hono). */
 export function honoRequireSession() {
   return async (
-    c: HonoLikeContext & { get(key: "sessionkeeper"): RequestSession | undefined },
+    c: HonoLikeContext<object> & { get(key: "sessionkeeper"): RequestSession<object> | undefined },
     next: () => Promise<void>,
   ) => {
     if (!c.get("sessionkeeper")?.session) return c.json({ error: "unauthenticated" }, 401);
@@ -183,7 +187,11 @@ function setInPlace(response: Response): boolean {
  * Adds the queued cookies, and `Cache-Control: no-store` to any answer that sets a cookie or was
  * made for a signed-in (or pending) session: what one user's session saw is never kept by a cache.
  */
-function withCookies(response: Response, cookies: string[], context: RequestSession): Response {
+function withCookies(
+  response: Response,
+  cookies: string[],
+  context: RequestSession<object>,
+): Response {
   if (cookies.length === 0 && context.record === null) return response;
   // Responses from fetch() have immutable headers: copy when needed.
   let out = response;

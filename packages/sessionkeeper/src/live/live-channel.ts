@@ -190,7 +190,7 @@ export class LiveChannel {
     this.#checking = true;
     try {
       const now = this.#keeper.now();
-      const { idleTimeout } = this.#keeper.settings;
+      const { idleTimeout, browserSessionIdleTimeout } = this.#keeper.settings;
       for (const sessionId of [...this.#streams.keys()]) {
         const session = await this.#keeper.getSession(sessionId).catch(() => undefined);
         if (session === undefined) continue;
@@ -198,7 +198,11 @@ export class LiveChannel {
         if (session === null) reason = "revoked_by_admin";
         else if (session.status !== "active") reason = session.endReason ?? "sign_out";
         else if (now >= session.expiresAt) reason = "absolute_timeout";
-        else if (now - session.lastSeenAt >= idleTimeout) reason = "idle_timeout";
+        else if (
+          now - session.lastSeenAt >=
+          (session.rememberMe === false ? browserSessionIdleTimeout : idleTimeout)
+        )
+          reason = "idle_timeout";
         if (reason !== null)
           this.#deliver(sessionId, { reason, message: endedMessage(reason, null, null) });
       }

@@ -80,7 +80,7 @@ export class Guard {
    * approval in a middleware before its verify route runs, and the route must not then contradict
    * the cookie that middleware set.
    */
-  readonly #decided = new WeakMap<RequestSession, SignInResult>();
+  readonly #decided = new WeakMap<RequestSession<object>, SignInResult>();
 
   constructor(options: ResolvedGuardOptions) {
     this.#o = options;
@@ -193,7 +193,10 @@ export class Guard {
    * action): a locked-out account or IP gets 429 `locked_out` with `retryAfter`, as at sign-in.
    * No active session: 401 `unauthenticated`.
    */
-  async checkBeforeReauth(rs: RequestSession, input: { accountKey: unknown }): Promise<Verdict> {
+  async checkBeforeReauth(
+    rs: RequestSession<object>,
+    input: { accountKey: unknown },
+  ): Promise<Verdict> {
     const record = rs.record;
     if (record?.status !== "active") return refuse(401, "unauthenticated");
     return this.checkBeforeCredentials({
@@ -210,7 +213,10 @@ export class Guard {
    * `password_guessing`) and its cookie is cleared: 401 `unauthenticated`. Before that, 403
    * `invalid_current_password`.
    */
-  async recordReauthFailure(rs: RequestSession, input: { accountKey: unknown }): Promise<Refusal> {
+  async recordReauthFailure(
+    rs: RequestSession<object>,
+    input: { accountKey: unknown },
+  ): Promise<Refusal> {
     const record = rs.record;
     if (record?.status !== "active") return refuse(401, "unauthenticated");
     const info = rs.info;
@@ -247,14 +253,18 @@ export class Guard {
    * device or IP) a pending one whose cookie can only verify, with the code and links mailed to
    * `email`. Clears the account's failure count. May refuse: 403 `session_limit`, 503
    * `mail_unavailable`, and (when it would hold) 429 `too_many_attempts` with `retryAfter` once the
-   * account had its verification mails for the hour or too many wrong codes.
+   * account had its verification mails for the hour or too many wrong codes. `rememberMe` and
+   * `data` go to the session as `RequestSession.signIn` takes them, and a held session keeps them
+   * when it is approved.
    */
-  async completeSignIn(
-    rs: RequestSession,
+  async completeSignIn<Data extends object>(
+    rs: RequestSession<Data>,
     userId: string,
-    input: { email: string; accountKey?: string },
+    input: { email: string; accountKey?: string; rememberMe?: boolean; data?: Data | null },
   ): Promise<SignInResult> {
     checkEmail(input.email);
+    // Data the session could not take is refused before anything is counted, cleared or mailed.
+    this.#o.keeper.checkData(input.data);
     const info = rs.info;
     // The allow list answers only now, after the right password (see checkBeforeCredentials).
     const blocked = await this.#rules.check(info.ip, userId);
@@ -284,7 +294,11 @@ export class Guard {
         return refuse(429, "too_many_attempts", wait);
       }
     }
-    await rs.signIn(userId, hold ? { status: "pending" } : {});
+    await rs.signIn(userId, {
+      ...(hold ? { status: "pending" as const } : {}),
+      ...(input.rememberMe !== undefined ? { rememberMe: input.rememberMe } : {}),
+      ...(input.data !== undefined ? { data: input.data } : {}),
+    });
     const record = rs.record as SessionRecord;
     if (seen.travel)
       await this.#record("sign_in_flagged", userId, record.id, "impossible_travel", info);
@@ -308,7 +322,7 @@ export class Guard {
    * Signs a brand-new account in on the device that created it, and remembers that device and
    * IP as known: no code and no alert for what just signed up.
    */
-  async completeSignUp(rs: RequestSession, userId: string): Promise<SignInResult> {
+  async completeSignUp(rs: RequestSession<object>, userId: string): Promise<SignInResult> {
     const session = await rs.signIn(userId);
     await this.#remember(rs.record as SessionRecord);
     return { ok: true, status: "active", session };
@@ -325,7 +339,7 @@ export class Guard {
    * in a middleware, or found expired), the same answer as then: one answer per state, matching
    * the cookie already set.
    */
-  async verifyCode(rs: RequestSession, code: unknown): Promise<SignInResult> {
+  async verifyCode(rs: RequestSession<object>, code: unknown): Promise<SignInResult> {
     const decided = this.#decided.get(rs);
     if (decided) return decided;
     const found = await this.#openVerification(rs);
@@ -378,7 +392,7 @@ export class Guard {
    * For the pending device after the user approved by link: activates (new token) once the
    * approval is there, else answers `verification_required` again. Poll it or call on a button.
    */
-  async finishApprovedSignIn(rs: RequestSession): Promise<SignInResult> {
+  async finishApprovedSignIn(rs: RequestSession<object>): Promise<SignInResult> {
     const decided = this.#decided.get(rs);
     if (decided) return decided;
     const found = await this.#openVerification(rs);
@@ -571,7 +585,7 @@ export class Guard {
 
   /** Mails the verification for a pending session; without mail there is no way in, so it ends. */
   async #holdForVerification(
-    rs: RequestSession,
+    rs: RequestSession<object>,
     record: SessionRecord,
     email: string,
     reason: string,
@@ -629,7 +643,7 @@ export class Guard {
 
   /** The pending session of the request and its open verification, or why there is none. */
   async #openVerification(
-    rs: RequestSession,
+    rs: RequestSession<object>,
   ): Promise<
     | { ok: true; record: SessionRecord; verification: VerificationRecord }
     | (SignInResult & { ok: false })
@@ -653,7 +667,7 @@ export class Guard {
   }
 
   async #pickUp(
-    rs: RequestSession,
+    rs: RequestSession<object>,
     record: SessionRecord,
     verification: VerificationRecord,
   ): Promise<SignInResult> {
@@ -684,14 +698,14 @@ export class Guard {
     return state.count > VERIFICATION_MAILS ? secondsUntil(state.resetAt, now) : null;
   }
 
-  #decide<T extends SignInResult>(rs: RequestSession, result: T): T {
+  #decide<T extends SignInResult>(rs: RequestSession<object>, result: T): T {
     this.#decided.set(rs, result);
     return result;
   }
 
   /** Pending → active with a new token, within the session cap; the device and IP become known. */
   async #activate(
-    rs: RequestSession,
+    rs: RequestSession<object>,
     record: SessionRecord,
     method: "code" | "link",
   ): Promise<SignInResult> {

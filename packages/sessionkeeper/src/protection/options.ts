@@ -9,7 +9,7 @@ export type VerificationPolicy = "off" | "new-ip" | "new-device";
 export type AlertPolicy = "new-device" | "every" | "off";
 
 export interface GuardOptions {
-  keeper: SessionKeeper;
+  keeper: SessionKeeper<object>;
   /** Where rules, confirmations, known devices and counters live, e.g. `protectionStore(storage.db)`. */
   store: ProtectionStore;
   /** Required unless both `verification` and `alerts` are "off". */
@@ -85,7 +85,7 @@ export interface GuardOptions {
 }
 
 export interface ResolvedGuardOptions {
-  keeper: SessionKeeper;
+  keeper: SessionKeeper<object>;
   store: ProtectionStore;
   mailer: Mailer | null;
   verification: VerificationPolicy;

@@ -5,7 +5,7 @@ import type { ResolvedGuardOptions } from "./options.js";
 /** The per-user session cap: at most `max` active sessions, ending the oldest or refusing. */
 export class SessionCap {
   constructor(
-    private readonly keeper: SessionKeeper,
+    private readonly keeper: SessionKeeper<object>,
     private readonly limit: ResolvedGuardOptions["sessionLimit"],
   ) {}
 

@@ -145,6 +145,17 @@ class CachedStore implements SessionStore, StoreHealthCheck {
     }
   }
 
+  // Broadcast like a revocation: a copy elsewhere would keep serving the old data until its ttl.
+  async updateSessionData(...args: Args<"updateSessionData">): Promise<boolean> {
+    let changed = true;
+    try {
+      changed = await this.#store.updateSessionData(...args);
+      return changed;
+    } finally {
+      if (changed) await this.#drop("updateSessionData", [args[0]]);
+    }
+  }
+
   async endSession(...args: Args<"endSession">): Promise<boolean> {
     let changed = true;
     try {

@@ -51,16 +51,23 @@ export interface SessionStore {
     update: { secretHash: string; status?: "active"; expectStatus: "active" | "pending" },
   ): Promise<boolean>;
   /**
+   * Replaces the app's data of an `active` session (JSON text, or null to clear it); nothing else
+   * changes. True when a row changed; false for an unknown, pending or ended session.
+   */
+  updateSessionData(id: string, update: { data: string | null }): Promise<boolean>;
+  /**
    * A user's sessions, newest activity first: only active (and pending) ones unless `includeEnded`.
    * With `liveAt`, live ones past their lifetime (`expires_at <= now`) or idle since
-   * `last_seen_at <= now - idleTimeout` are left out too, before the limit is applied.
+   * `last_seen_at <= now - idleTimeout` are left out too, before the limit is applied; with
+   * `browserSessionIdleTimeout`, so are sessions without remember-me idle since
+   * `now - browserSessionIdleTimeout`.
    */
   listUserSessions(
     userId: string,
     options: {
       includeEnded: boolean;
       limit: number;
-      liveAt?: { now: number; idleTimeout: number };
+      liveAt?: { now: number; idleTimeout: number; browserSessionIdleTimeout?: number };
     },
   ): Promise<SessionRecord[]>;
   /** Ends one live session; with `userId`, only if it belongs to that user. True when it ended now. */

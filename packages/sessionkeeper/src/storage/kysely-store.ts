@@ -119,6 +119,18 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
     });
   }
 
+  updateSessionData(id: string, update: { data: string | null }): Promise<boolean> {
+    return this.run("updateSessionData", async () => {
+      const result = await this.db
+        .updateTable("sk_sessions")
+        .set({ data: update.data })
+        .where("id", "=", id)
+        .where("status", "=", "active")
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
   listUserSessions(
     userId: string,
     options: Parameters<SessionStore["listUserSessions"]>[1],
@@ -127,8 +139,12 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
       let query = this.db.selectFrom("sk_sessions").selectAll().where("user_id", "=", userId);
       if (!options.includeEnded) query = query.where("status", "in", LIVE);
       if (!options.includeEnded && options.liveAt) {
-        const { now, idleTimeout } = options.liveAt;
+        const { now, idleTimeout, browserSessionIdleTimeout: short } = options.liveAt;
         query = query.where("expires_at", ">", now).where("last_seen_at", ">", now - idleTimeout);
+        if (short !== undefined && short < idleTimeout)
+          query = query.where((eb) =>
+            eb.or([eb("remember_me", "<>", 0), eb("last_seen_at", ">", now - short)]),
+          );
       }
       const rows = await query
         .orderBy("last_seen_at", "desc")
@@ -284,6 +300,8 @@ export function toSessionRow(s: SessionRecord): SessionsTable {
     region: s.region,
     city: s.city,
     device_id: s.deviceId,
+    remember_me: s.rememberMe ? 1 : 0,
+    data: s.data,
   };
 }
 
@@ -310,6 +328,9 @@ export function fromSessionRow(r: Selectable<SessionsTable>): SessionRecord {
     region: r.region,
     city: r.city,
     deviceId: r.device_id,
+    // 0 or 1 from every driver (some as a string); a row from before migration 0003 reads as 1.
+    rememberMe: Number(r.remember_me ?? 1) !== 0,
+    data: r.data ?? null,
   };
 }
 

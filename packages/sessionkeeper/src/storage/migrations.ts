@@ -162,6 +162,18 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Issue 17: the app's per-session data and the remember-me choice. One column per ALTER, as
+  // SQLite takes only one. Sessions from before were all given lasting cookies: remember_me 1.
+  "0003_session_data": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable("sk_sessions")
+        .addColumn("remember_me", "integer", (c) => c.notNull().defaultTo(1))
+        .execute();
+      // TEXT: up to 65,535 bytes on MySQL/MariaDB, which bounds the dataMaxBytes option.
+      await db.schema.alterTable("sk_sessions").addColumn("data", "text").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

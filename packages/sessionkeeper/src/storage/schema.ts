@@ -22,6 +22,10 @@ export interface SessionsTable {
   region: string | null;
   city: string | null;
   device_id: string | null;
+  /** 1 = a lasting cookie, 0 = until the browser closes (migration 0003). */
+  remember_me: number | string;
+  /** The app's session data as JSON text (migration 0003). */
+  data: string | null;
 }
 
 export interface LoginEventsTable {

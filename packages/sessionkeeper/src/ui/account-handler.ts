@@ -33,7 +33,7 @@ export interface AccountRequest {
   /** The parsed urlencoded body of a form POST, "too_large" past the bound, null without one. */
   body: URLSearchParams | "too_large" | null;
   /** The request's sessionkeeper context (null on a path excluded from sessions). */
-  session: RequestSession | null;
+  session: RequestSession<object> | null;
 }
 
 /** What the adapter sends back. */
@@ -85,7 +85,7 @@ export function matchAccountPath(
  * POST /sessions/revoke-others, GET /history. Signed-out visitors are sent to the sign-in page.
  */
 export function createAccountPagesHandler(
-  keeper: SessionKeeper,
+  keeper: SessionKeeper<object>,
   options: AccountPagesOptions = {},
 ): AccountHandler {
   const resolved = resolvePageOptions(options);
@@ -117,7 +117,7 @@ export function createAccountPagesHandler(
 }
 
 async function answerPage(
-  keeper: SessionKeeper,
+  keeper: SessionKeeper<object>,
   options: ResolvedPageOptions,
   route: AccountRoute,
   request: AccountRequest,
@@ -215,7 +215,7 @@ async function answerPage(
  * server-side and only when it is this user's and ended, so a crafted link cannot put words on the page.
  */
 async function confirmation(
-  keeper: SessionKeeper,
+  keeper: SessionKeeper<object>,
   session: Session,
   query: URLSearchParams,
 ): Promise<string | null> {

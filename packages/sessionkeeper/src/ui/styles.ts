@@ -61,6 +61,8 @@ button.link:hover{color:var(--text)}
 .stack label{font-weight:600;font-size:.9rem;margin-top:8px}
 input{font:inherit;padding:9px 12px;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--text);width:100%}
 input:focus-visible{outline:3px solid var(--accent);outline-offset:1px}
+input[type=checkbox]{width:auto;margin:0 8px 0 0}
+.stack label.check{display:flex;align-items:center;font-weight:400}
 .stack button{margin-top:12px;justify-self:start}
 button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
 .notice.error{background:var(--warn-bg);color:var(--warn)}

@@ -394,6 +394,31 @@ export function runStorageConformance(name: string, open: OpenStore): void {
           );
         }));
 
+      it("with liveAt and browserSessionIdleTimeout, leaves out idle sessions without remember-me before the limit", () =>
+        withStore(async (store) => {
+          const now = T0 + 60 * MINUTE;
+          const liveAt = { now, idleTimeout: 30 * MINUTE, browserSessionIdleTimeout: 10 * MINUTE };
+          // Newest activity, but not remembered and idle past its shorter timeout.
+          await seed(store, { rememberMe: false, lastSeenAt: now - 10 * MINUTE });
+          const remembered = await seed(store, { lastSeenAt: now - 20 * MINUTE });
+          await seed(store, { rememberMe: false, lastSeenAt: now - 25 * MINUTE });
+          const listed = await store.listUserSessions("user-a", {
+            includeEnded: false,
+            limit: 1,
+            liveAt,
+          });
+          assert.deepEqual(
+            listed.map((s) => s.id),
+            [remembered.id],
+          );
+          const all = await store.listUserSessions("user-a", {
+            includeEnded: false,
+            limit: 10,
+            liveAt: { ...liveAt, browserSessionIdleTimeout: 30 * MINUTE },
+          });
+          assert.equal(all.length, 3, "with the same timeout for both, all three are in");
+        }));
+
       it("includes ended sessions with includeEnded, still ordered and scoped to the user", () =>
         withStore(async (store) => {
           const a = await seed(store, { lastSeenAt: T0 + 1 * MINUTE });
@@ -643,6 +668,75 @@ export function runStorageConformance(name: string, open: OpenStore): void {
         }));
     });
 
+    describe("session data and remember-me", () => {
+      it("round-trip with the session: rememberMe false, and data up to 65535 bytes of UTF-8 JSON", () =>
+        withStore(async (store) => {
+          const small = await seed(store, {
+            rememberMe: false,
+            data: JSON.stringify({ cartId: "c-1", note: "Zürich 🏔 浏览器" }),
+          });
+          assert.deepEqual(await store.findSession(small.id), small);
+          // The largest the keeper accepts (dataMaxBytes may be at most 65535): 4-byte characters included.
+          const text = JSON.stringify({ blob: "🦊".repeat(16_000), pad: "" });
+          const fill = 65_535 - Buffer.byteLength(text, "utf8");
+          const largest = JSON.stringify({ blob: "🦊".repeat(16_000), pad: "x".repeat(fill) });
+          assert.equal(Buffer.byteLength(largest, "utf8"), 65_535);
+          const big = await seed(store, { data: largest });
+          assert.deepEqual(await store.findSession(big.id), big);
+          // And in a user's list.
+          const listed = await store.listUserSessions("user-a", { includeEnded: false, limit: 10 });
+          assert.deepEqual(
+            listed.find((r) => r.id === small.id),
+            small,
+          );
+        }));
+
+      it("updateSessionData replaces the data of an active session and nothing else; null clears it", () =>
+        withStore(async (store) => {
+          const record = await seed(store, { rememberMe: false, data: '{"v":1}' });
+          assert.equal(await store.updateSessionData(record.id, { data: '{"v":2}' }), true);
+          assert.deepEqual(await store.findSession(record.id), { ...record, data: '{"v":2}' });
+          assert.equal(await store.updateSessionData(record.id, { data: null }), true);
+          assert.deepEqual(await store.findSession(record.id), { ...record, data: null });
+        }));
+
+      it("updateSessionData refuses a pending, ended or unknown session and changes nothing", () =>
+        withStore(async (store) => {
+          const pending = await seed(store, { status: "pending", data: '{"v":1}' });
+          assert.equal(await store.updateSessionData(pending.id, { data: '{"v":2}' }), false);
+          assert.deepEqual(await store.findSession(pending.id), pending);
+          const ended = await seed(store, { data: '{"v":1}' });
+          await store.endSession(ended.id, revoked(T0 + 1));
+          const before = await mustFind(store, ended.id);
+          assert.equal(await store.updateSessionData(ended.id, { data: '{"v":2}' }), false);
+          assert.deepEqual(await store.findSession(ended.id), before);
+          assert.equal(await store.updateSessionData(newId(), { data: "{}" }), false);
+        }));
+
+      it("rotation, activation and touches keep the data and the remember-me choice", () =>
+        withStore(async (store) => {
+          const data = '{"cartId":"c-1"}';
+          const active = await seed(store, { rememberMe: false, data });
+          const pending = await seed(store, { status: "pending", rememberMe: false, data });
+          const secretHash = hex64();
+          await store.rotateSession(active.id, { secretHash, expectStatus: "active" });
+          await store.rotateSession(pending.id, {
+            secretHash,
+            status: "active",
+            expectStatus: "pending",
+          });
+          await store.touchSession(active.id, {
+            lastSeenAt: T0 + MINUTE,
+            lastIp: "192.0.2.1",
+            previousLastSeenAt: T0,
+          });
+          for (const id of [active.id, pending.id]) {
+            const found = await mustFind(store, id);
+            assert.deepEqual([found.rememberMe, found.data], [false, data]);
+          }
+        }));
+    });
+
     // Each write after a lookup, then the same lookup again: a store with a cache layer must have
     // dropped (or updated) the copy the first lookup kept, for every write path.
     describe("a lookup after each write sees the write", () => {
@@ -675,6 +769,14 @@ export function runStorageConformance(name: string, open: OpenStore): void {
             expectStatus: "pending",
           });
           assert.equal((await mustFind(store, pending.id)).status, "active");
+        }));
+
+      it("updateSessionData: the new data", () =>
+        withStore(async (store) => {
+          const record = await seed(store, { data: '{"v":1}' });
+          await mustFind(store, record.id);
+          await store.updateSessionData(record.id, { data: '{"v":2}' });
+          assert.equal((await mustFind(store, record.id)).data, '{"v":2}');
         }));
 
       it("endSession: the session ended, with and without userId", () =>

@@ -40,6 +40,8 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     region: null,
     city: null,
     deviceId: hex64(),
+    rememberMe: true,
+    data: null,
     ...overrides,
   };
 }

@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import type { SessionKeeperOptions } from "../../src/options.js";
-import { createSessionKeeper, type SessionKeeper } from "../../src/session-keeper.js";
-import { countingStore, type StoreCalls } from "../helpers/counting-store.js";
+import {
+  createSessionKeeper,
+  type SessionKeeper,
+  type SignInOptions,
+} from "../../src/session-keeper.js";
+import { sqliteStorage } from "../../src/storage/sqlite.js";
+import { countingStore, type StoreCalls, writeCalls } from "../helpers/counting-store.js";
 import { type TempSqlite, tempSqlite } from "../helpers/sqlite-fixture.js";
 
 /** A test app listening on 127.0.0.1, and how to stop it. */
@@ -13,7 +19,13 @@ export interface RunningApp {
 
 /**
  * Builds and starts a tiny app on the adapter under test, with the given keeper. Routes:
- * `POST /signin {userId}` → 200 `{session}` (sessionToJSON); `GET /me` → 200 `{session}` or 401
+ * `POST /signin {userId, rememberMe?, data?, pending?}` → 200 `{session}` (sessionToJSON), the
+ * options read by {@link suiteSignInOptions}, 400 {@link dataRefusal} when the data is refused;
+ * `GET /data` → 200 `{data}` (the request session's data) or 401; `PUT /data {data}` → 200
+ * `{stored}` (`updateData`'s answer) or 400 {@link dataRefusal}, 401 without a session;
+ * `POST /rotate` → 200 `{session}` after `rotate()`, 401 without an active session;
+ * `POST /activate` → 200 `{session}` after `activate({ method: "code" })`, 401 when not pending;
+ * `GET /me` → 200 `{session}` or 401
  * `{"error":"unauthenticated"}`; `POST /signout` → 204; `POST /revoke {id}` → 204, or 404
  * `{"error":"not_found"}` when not the user's (401 without a session); `GET /healthz` and
  * `GET /static/app.js` → 200 text (both excluded by the suite's keeper). A storage failure inside
@@ -21,8 +33,26 @@ export interface RunningApp {
  */
 export type StartServer = (keeper: SessionKeeper) => Promise<RunningApp>;
 
+/** The sign-in options the suite's `/signin` route takes from its JSON body. */
+export function suiteSignInOptions(body: unknown): SignInOptions {
+  const b = (body ?? {}) as { rememberMe?: unknown; data?: unknown; pending?: unknown };
+  return {
+    ...(b.rememberMe !== undefined ? { rememberMe: b.rememberMe as boolean } : {}),
+    ...(b.data !== undefined ? { data: b.data as Record<string, unknown> | null } : {}),
+    ...(b.pending === true ? { status: "pending" as const } : {}),
+  };
+}
+
+/** The suite's 400 body for data the keeper refused (TypeError or RangeError), or null for other errors. */
+export function dataRefusal(error: unknown): { error: "invalid_data"; message: string } | null {
+  return error instanceof RangeError || error instanceof TypeError
+    ? { error: "invalid_data", message: error.message }
+    : null;
+}
+
 interface Fixture extends RunningApp {
   keeper: SessionKeeper;
+  options: Partial<SessionKeeperOptions>;
   sqlite: TempSqlite;
   calls: StoreCalls;
   sessionCount(): number;
@@ -81,6 +111,7 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
     return {
       baseUrl: app.baseUrl,
       keeper,
+      options,
       sqlite,
       calls: counted.calls,
       sessionCount: () =>
@@ -108,13 +139,39 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
     });
   }
 
+  /**
+   * A second app instance on the fixture's SQLite file: its own connection (and read cache), its
+   * own keeper with the same options, its own server.
+   */
+  async function secondInstance(f: Fixture): Promise<RunningApp> {
+    const db = new Database(f.sqlite.file);
+    const keeper = createSessionKeeper({
+      excludePaths: ["/healthz", "/static"],
+      ...f.options,
+      storage: sqliteStorage(db),
+    });
+    const app = await startServer(keeper);
+    return {
+      baseUrl: app.baseUrl,
+      async close() {
+        await app.close();
+        await keeper.close();
+        if (db.open) db.close();
+      },
+    };
+  }
+
   /** Signs in over HTTP and returns the `Cookie` header value to send back, with the session JSON. */
   async function signIn(
     f: Fixture,
     userId: string,
-    init: { cookie?: string; headers?: Record<string, string> } = {},
+    init: {
+      cookie?: string;
+      headers?: Record<string, string>;
+      body?: Record<string, unknown>;
+    } = {},
   ) {
-    const res = await send(f, "POST", "/signin", { ...init, body: { userId } });
+    const res = await send(f, "POST", "/signin", { ...init, body: { userId, ...init.body } });
     const text = await res.text();
     assert.equal(res.status, 200, text);
     const [cookie] = sessionCookies(res);
@@ -123,7 +180,9 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
       !text.includes(cookie.value.split(".")[1] as string),
       "the secret never appears in a body",
     );
-    const body = JSON.parse(text) as { session: { id: string; ip: string; lastIp: string } };
+    const body = JSON.parse(text) as {
+      session: { id: string; ip: string; lastIp: string; rememberMe: boolean };
+    };
     return {
       cookie: `${cookie.name}=${cookie.value}`,
       setCookie: cookie,
@@ -347,6 +406,202 @@ export function runHttpBehaviour(name: string, startServer: StartServer): void {
         assert.equal(session.ip, "127.0.0.1");
         const found = await me(f, cookie, { "x-forwarded-for": "198.51.100.1" });
         assert.equal((found.body as { session: { lastIp: string } }).session.lastIp, "127.0.0.1");
+      });
+    });
+
+    describe("session data and remember-me", () => {
+      let f: Fixture;
+      let clock = Date.UTC(2026, 0, 1);
+      before(async () => {
+        f = await startFixture({
+          dataMaxBytes: 256,
+          browserSessionIdleTimeout: "10m",
+          now: () => clock,
+        });
+      });
+      after(() => f.close());
+
+      const MINUTE = 60_000;
+      const cookieOf = (res: Response) => {
+        const [c] = sessionCookies(res);
+        assert.ok(c, "a session cookie is set");
+        return { line: c, cookie: `${c.name}=${c.value}` };
+      };
+      const lasting = (c: SetCookie) => hasAttribute(c, "Max-Age") || hasAttribute(c, "Expires");
+      const readData = async (baseUrl: string, cookie: string) => {
+        const res = await fetch(`${baseUrl}/data`, { headers: { cookie, "user-agent": UA } });
+        return { status: res.status, body: (await res.json()) as { data?: unknown } };
+      };
+
+      it("rememberMe: false sets a cookie with neither Max-Age nor Expires; absent or true, a lasting one", async () => {
+        const forgetful = await signIn(f, "alice", { body: { rememberMe: false } });
+        assert.equal(
+          lasting(forgetful.setCookie),
+          false,
+          forgetful.setCookie.attributes.join("; "),
+        );
+        assert.equal(forgetful.session.rememberMe, false);
+        const seen = await me(f, forgetful.cookie);
+        assert.equal((seen.body as { session: { rememberMe: boolean } }).session.rememberMe, false);
+        for (const body of [{}, { rememberMe: true }]) {
+          const kept = await signIn(f, "alice", { body });
+          assert.ok(hasAttribute(kept.setCookie, "Max-Age"), JSON.stringify(body));
+          assert.equal(kept.session.rememberMe, true);
+        }
+        // Anything but a boolean is a mistake of the app, refused before anything is written.
+        const count = f.sessionCount();
+        const odd = await send(f, "POST", "/signin", {
+          body: { userId: "alice", rememberMe: "no" },
+        });
+        assert.equal(odd.status, 400);
+        assert.match(((await odd.json()) as { message: string }).message, /rememberMe/);
+        assert.equal(f.sessionCount(), count);
+      });
+
+      it("rotation and approval (pending -> active) keep the remember-me choice and the data", async () => {
+        const data = { cartId: "c-1", items: [1, 2], note: "ünïcødé 🛒" };
+        const signedIn = await signIn(f, "alice", { body: { rememberMe: false, data } });
+        const rotated = await send(f, "POST", "/rotate", { cookie: signedIn.cookie });
+        assert.equal(rotated.status, 200);
+        const next = cookieOf(rotated);
+        assert.notEqual(next.cookie, signedIn.cookie, "a new token");
+        assert.equal(lasting(next.line), false, "still until the browser closes");
+        assert.deepEqual(await readData(f.baseUrl, next.cookie), { status: 200, body: { data } });
+        assert.equal((await me(f, signedIn.cookie)).status, 401, "the old token died");
+
+        const held = await signIn(f, "bob", { body: { pending: true, rememberMe: false, data } });
+        assert.equal(
+          (await readData(f.baseUrl, held.cookie)).status,
+          401,
+          "pending grants nothing",
+        );
+        const activated = await send(f, "POST", "/activate", { cookie: held.cookie });
+        assert.equal(activated.status, 200);
+        const active = cookieOf(activated);
+        assert.equal(lasting(active.line), false);
+        const body = (await activated.json()) as { session: { rememberMe: boolean } };
+        assert.equal(body.session.rememberMe, false);
+        assert.deepEqual(await readData(f.baseUrl, active.cookie), { status: 200, body: { data } });
+      });
+
+      it("data is read with the session's one lookup and is never written per request", async () => {
+        const { cookie } = await signIn(f, "carol", { body: { data: { cartId: "c-9" } } });
+        const lookups = f.calls.findSession;
+        const writes = writeCalls(f.calls);
+        for (let i = 0; i < 5; i++)
+          assert.deepEqual(await readData(f.baseUrl, cookie), {
+            status: 200,
+            body: { data: { cartId: "c-9" } },
+          });
+        assert.equal(f.calls.findSession, lookups + 5, "one lookup per request, no more");
+        assert.equal(writeCalls(f.calls), writes, "no write");
+      });
+
+      it("an update is written once; the same data again, or reading it, writes nothing", async () => {
+        const { cookie } = await signIn(f, "carol", { body: { data: { cartId: "c-1" } } });
+        const put = (data: unknown) => send(f, "PUT", "/data", { cookie, body: { data } });
+        const updates = f.calls.updateSessionData;
+        const first = await put({ cartId: "c-2" });
+        assert.deepEqual([first.status, await first.json()], [200, { stored: true }]);
+        assert.equal(f.calls.updateSessionData, updates + 1);
+        const same = await put({ cartId: "c-2" });
+        assert.deepEqual([same.status, await same.json()], [200, { stored: true }]);
+        assert.equal(f.calls.updateSessionData, updates + 1, "unchanged data is not written");
+        assert.deepEqual(await readData(f.baseUrl, cookie), {
+          status: 200,
+          body: { data: { cartId: "c-2" } },
+        });
+        const cleared = await put(null);
+        assert.equal(cleared.status, 200);
+        await cleared.text();
+        assert.deepEqual(await readData(f.baseUrl, cookie), { status: 200, body: { data: null } });
+      });
+
+      it("oversize data is refused with a RangeError naming dataMaxBytes, and nothing is written", async () => {
+        const big = { blob: "é".repeat(200) }; // 400 bytes of UTF-8, over the fixture's 256
+        const previous = await signIn(f, "dave", { body: { data: { cartId: "small" } } });
+        const count = f.sessionCount();
+        const writes = writeCalls(f.calls);
+        const refusedSignIn = await send(f, "POST", "/signin", {
+          cookie: previous.cookie,
+          body: { userId: "dave", data: big },
+        });
+        assert.equal(refusedSignIn.status, 400);
+        const body = (await refusedSignIn.json()) as { error: string; message: string };
+        assert.equal(body.error, "invalid_data");
+        assert.match(body.message, /dataMaxBytes \(256\)/);
+        assert.deepEqual(sessionCookies(refusedSignIn), [], "no cookie");
+        assert.equal(f.sessionCount(), count, "no session created");
+        assert.equal(
+          writeCalls(f.calls),
+          writes,
+          "nothing written, the previous session not ended",
+        );
+
+        const refusedUpdate = await send(f, "PUT", "/data", {
+          cookie: previous.cookie,
+          body: { data: big },
+        });
+        assert.equal(refusedUpdate.status, 400);
+        assert.match(((await refusedUpdate.json()) as { message: string }).message, /dataMaxBytes/);
+        assert.equal(writeCalls(f.calls), writes, "nothing written");
+        assert.deepEqual(await readData(f.baseUrl, previous.cookie), {
+          status: 200,
+          body: { data: { cartId: "small" } },
+        });
+      });
+
+      it("an update on one instance is seen by another on its next request", async () => {
+        const other = await secondInstance(f);
+        try {
+          const { cookie } = await signIn(f, "frank", { body: { data: { step: 1 } } });
+          // The other instance reads it once, so it holds a copy of the session.
+          assert.deepEqual(await readData(other.baseUrl, cookie), {
+            status: 200,
+            body: { data: { step: 1 } },
+          });
+          const put = await send(f, "PUT", "/data", { cookie, body: { data: { step: 2 } } });
+          assert.equal(put.status, 200);
+          await put.text();
+          assert.deepEqual(await readData(other.baseUrl, cookie), {
+            status: 200,
+            body: { data: { step: 2 } },
+          });
+        } finally {
+          await other.close();
+        }
+      });
+
+      it("the data is the app's: not in the session JSON, the session list or the history", async () => {
+        const marker = "secret-cart-7f3a";
+        const { cookie, session } = await signIn(f, "gina", { body: { data: { marker } } });
+        const seen = await send(f, "GET", "/me", { cookie });
+        assert.doesNotMatch(await seen.text(), new RegExp(marker));
+        const listed = await f.keeper.listSessions("gina", { includeEnded: true });
+        assert.doesNotMatch(JSON.stringify(listed), new RegExp(marker));
+        const events = await f.keeper.listEvents("gina");
+        assert.ok(events.some((e) => e.sessionId === session.id));
+        assert.doesNotMatch(JSON.stringify(events), new RegExp(marker));
+        assert.doesNotMatch(
+          JSON.stringify(await f.keeper.getSession(session.id)),
+          new RegExp(marker),
+        );
+      });
+
+      // Last: it moves the fixture's clock.
+      it("a session-only sign-in ends after browserSessionIdleTimeout unused; in use, or remembered, it lasts", async () => {
+        const idle = await signIn(f, "erin", { body: { rememberMe: false } });
+        const busy = await signIn(f, "erin", { body: { rememberMe: false } });
+        const kept = await signIn(f, "erin");
+        for (let i = 0; i < 3; i++) {
+          clock += 4 * MINUTE; // 12 minutes in all, past the 10-minute idle timeout
+          assert.equal((await me(f, busy.cookie)).status, 200, `in use, minute ${4 * (i + 1)}`);
+        }
+        // Not listed as live either, and not counted against a list's limit.
+        const listed = await f.keeper.listSessions("erin", { limit: 2 });
+        assert.deepEqual(listed.map((x) => x.id).sort(), [busy.session.id, kept.session.id].sort());
+        assert.equal((await me(f, idle.cookie)).status, 401, "unused for 12 minutes");
+        assert.equal((await me(f, kept.cookie)).status, 200, "remembered: the 14-day idle timeout");
       });
     });
 

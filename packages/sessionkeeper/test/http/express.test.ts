@@ -9,7 +9,12 @@ import {
 } from "../../src/http/express.js";
 import type { SessionKeeper } from "../../src/session-keeper.js";
 import { sessionToJSON } from "../../src/session-view.js";
-import { type RunningApp, runHttpBehaviour } from "./behaviour-suite.js";
+import {
+  dataRefusal,
+  type RunningApp,
+  runHttpBehaviour,
+  suiteSignInOptions,
+} from "./behaviour-suite.js";
 
 /** The suite's tiny app on Express 5 with sessionMiddleware. */
 async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
@@ -22,8 +27,37 @@ async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
       res.status(400).json({ error: "invalid_user" });
       return;
     }
-    const session = await sessionContext(req).signIn(userId);
-    res.json({ session: sessionToJSON(session) });
+    try {
+      const session = await sessionContext(req).signIn(userId, suiteSignInOptions(req.body));
+      res.json({ session: sessionToJSON(session) });
+    } catch (error) {
+      const refusal = dataRefusal(error);
+      if (!refusal) throw error;
+      res.status(400).json(refusal);
+    }
+  });
+  app.get("/data", requireSession(), (req, res) => {
+    res.json({ data: sessionContext(req).data });
+  });
+  app.put("/data", requireSession(), async (req, res) => {
+    const data = (req.body as { data?: Record<string, unknown> | null } | undefined)?.data ?? null;
+    try {
+      res.json({ stored: await sessionContext(req).updateData(data) });
+    } catch (error) {
+      const refusal = dataRefusal(error);
+      if (!refusal) throw error;
+      res.status(400).json(refusal);
+    }
+  });
+  app.post("/rotate", async (req, res) => {
+    const session = await sessionContext(req).rotate();
+    if (session) res.json({ session: sessionToJSON(session) });
+    else res.status(401).json({ error: "unauthenticated" });
+  });
+  app.post("/activate", async (req, res) => {
+    const session = await sessionContext(req).activate({ method: "code" });
+    if (session) res.json({ session: sessionToJSON(session) });
+    else res.status(401).json({ error: "unauthenticated" });
   });
   app.get("/me", requireSession(), (req, res) => {
     res.json({

@@ -15,7 +15,12 @@ import { createSessionKeeper, type SessionKeeper } from "../../src/session-keepe
 import { sessionToJSON } from "../../src/session-view.js";
 import { countingStore, type StoreCalls } from "../helpers/counting-store.js";
 import { type TempSqlite, tempSqlite } from "../helpers/sqlite-fixture.js";
-import { type RunningApp, runHttpBehaviour } from "./behaviour-suite.js";
+import {
+  dataRefusal,
+  type RunningApp,
+  runHttpBehaviour,
+  suiteSignInOptions,
+} from "./behaviour-suite.js";
 
 /** The suite's tiny app on Fastify 5 with the fastifySessions plugin. */
 function buildFastify(keeper: SessionKeeper, options: FastifyServerOptions = {}): FastifyInstance {
@@ -34,8 +39,41 @@ function buildFastify(keeper: SessionKeeper, options: FastifyServerOptions = {})
   app.post("/signin", async (request, reply) => {
     const userId = (request.body as { userId?: unknown } | undefined)?.userId;
     if (typeof userId !== "string") return reply.code(400).send({ error: "invalid_user" });
-    const session = await sessionContext(request).signIn(userId);
-    return { session: sessionToJSON(session) };
+    try {
+      const session = await sessionContext(request).signIn(
+        userId,
+        suiteSignInOptions(request.body),
+      );
+      return { session: sessionToJSON(session) };
+    } catch (error) {
+      const refusal = dataRefusal(error);
+      if (!refusal) throw error;
+      return reply.code(400).send(refusal);
+    }
+  });
+  app.get("/data", { preHandler: requireSession() }, async (request) => ({
+    data: sessionContext(request).data,
+  }));
+  app.put("/data", { preHandler: requireSession() }, async (request, reply) => {
+    const data =
+      (request.body as { data?: Record<string, unknown> | null } | undefined)?.data ?? null;
+    try {
+      return { stored: await sessionContext(request).updateData(data) };
+    } catch (error) {
+      const refusal = dataRefusal(error);
+      if (!refusal) throw error;
+      return reply.code(400).send(refusal);
+    }
+  });
+  app.post("/rotate", async (request, reply) => {
+    const session = await sessionContext(request).rotate();
+    if (session) return { session: sessionToJSON(session) };
+    return reply.code(401).send({ error: "unauthenticated" });
+  });
+  app.post("/activate", async (request, reply) => {
+    const session = await sessionContext(request).activate({ method: "code" });
+    if (session) return { session: sessionToJSON(session) };
+    return reply.code(401).send({ error: "unauthenticated" });
   });
   app.get("/me", { preHandler: requireSession() }, async (request) => ({
     session: sessionToJSON(getSession(request) as NonNullable<ReturnType<typeof getSession>>),

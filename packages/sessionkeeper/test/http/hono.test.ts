@@ -6,7 +6,12 @@ import { honoRequireSession, honoSessions } from "../../src/http/web.js";
 import type { RequestSession } from "../../src/request-session.js";
 import type { SessionKeeper } from "../../src/session-keeper.js";
 import { sessionToJSON } from "../../src/session-view.js";
-import { type RunningApp, runHttpBehaviour } from "./behaviour-suite.js";
+import {
+  dataRefusal,
+  type RunningApp,
+  runHttpBehaviour,
+  suiteSignInOptions,
+} from "./behaviour-suite.js";
 
 type Env = { Bindings: HttpBindings; Variables: { sessionkeeper: RequestSession } };
 
@@ -19,8 +24,37 @@ async function startHono(keeper: SessionKeeper): Promise<RunningApp> {
   app.post("/signin", async (c) => {
     const body = await c.req.json<{ userId?: unknown }>().catch(() => null);
     if (typeof body?.userId !== "string") return c.json({ error: "invalid_user" }, 400);
-    const session = await c.get("sessionkeeper").signIn(body.userId);
-    return c.json({ session: sessionToJSON(session) });
+    try {
+      const session = await c.get("sessionkeeper").signIn(body.userId, suiteSignInOptions(body));
+      return c.json({ session: sessionToJSON(session) });
+    } catch (error) {
+      const refusal = dataRefusal(error);
+      if (!refusal) throw error;
+      return c.json(refusal, 400);
+    }
+  });
+  app.get("/data", honoRequireSession(), (c) => c.json({ data: c.get("sessionkeeper").data }));
+  app.put("/data", honoRequireSession(), async (c) => {
+    const body = await c.req.json<{ data?: Record<string, unknown> | null }>().catch(() => null);
+    try {
+      return c.json({ stored: await c.get("sessionkeeper").updateData(body?.data ?? null) });
+    } catch (error) {
+      const refusal = dataRefusal(error);
+      if (!refusal) throw error;
+      return c.json(refusal, 400);
+    }
+  });
+  app.post("/rotate", async (c) => {
+    const session = await c.get("sessionkeeper").rotate();
+    return session
+      ? c.json({ session: sessionToJSON(session) })
+      : c.json({ error: "unauthenticated" }, 401);
+  });
+  app.post("/activate", async (c) => {
+    const session = await c.get("sessionkeeper").activate({ method: "code" });
+    return session
+      ? c.json({ session: sessionToJSON(session) })
+      : c.json({ error: "unauthenticated" }, 401);
   });
   app.get("/me", honoRequireSession(), (c) => {
     const session = c.get("sessionkeeper").session;

@@ -94,6 +94,26 @@ describe("cachedStore with the Redis cache: what reaches other instances", { ski
     assert.equal((await b.store.findSession(record.id))?.status, "revoked");
   });
 
+  it("broadcasts a data update: the other instance drops its copy and reads the new data", async () => {
+    const record = await seedBoth();
+    assert.equal(b.cache.get(record.id)?.data, null, "B holds a copy");
+    const bBefore = b.drops.length;
+    assert.equal(await a.store.updateSessionData(record.id, { data: '{"cartId":"c-2"}' }), true);
+    await eventually(() => b.cache.get(record.id) === null, "B drops the session");
+    assert.deepEqual(
+      b.drops.slice(bBefore).map((d) => [d.ids, d.origin]),
+      [[[record.id], "remote"]],
+    );
+    assert.equal((await b.store.findSession(record.id))?.data, '{"cartId":"c-2"}');
+    // A write that changed nothing (an ended session) has nothing to broadcast.
+    await a.store.endSession(record.id, ended());
+    await eventually(() => b.cache.get(record.id) === null, "B drops the ended session");
+    const aBefore = a.drops.length;
+    assert.equal(await a.store.updateSessionData(record.id, { data: "{}" }), false);
+    await sleep(200);
+    assert.equal(a.drops.length, aBefore, "A published nothing");
+  });
+
   it("broadcasts the drop of a failing write, and a clear when a bulk end fails", async () => {
     const record = await seedBoth();
     const other = await seedBoth();

@@ -118,6 +118,39 @@ describe("two app instances in separate processes, one PostgreSQL and one Redis"
     await schema?.drop();
   });
 
+  it("session data updated through A is read by B on B's next request, B's cache warm beforehand", async () => {
+    const login = await request(`${a.url}/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ userId: "dana" }),
+    });
+    assert.equal(login.status, 200);
+    const cookie = (login.setCookie.find((c) => c.startsWith("sk_session=")) ?? "").split(
+      ";",
+    )[0] as string;
+    const put = (data: unknown) =>
+      request(`${a.url}/data`, {
+        method: "PUT",
+        cookie,
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ data }),
+      });
+    assert.equal((await put({ step: 1 })).status, 200);
+    // Warm B: repeat until B answers the data without a database read.
+    await eventually(async () => {
+      assert.deepEqual((await request(`${b.url}/data`, { cookie })).body, { data: { step: 1 } });
+      const before = (await request(`${b.url}/health`)).body.finds;
+      assert.deepEqual((await request(`${b.url}/data`, { cookie })).body, { data: { step: 1 } });
+      return (await request(`${b.url}/health`)).body.finds === before;
+    }, "B serves the session from its cache");
+    assert.equal((await put({ step: 2 })).status, 200);
+    assert.deepEqual(
+      (await request(`${b.url}/data`, { cookie })).body,
+      { data: { step: 2 } },
+      "B reads the new data on its very next request",
+    );
+  });
+
   it("a session revoked through A is refused by B on B's next request, B's cache warm beforehand", async () => {
     const login = await request(`${a.url}/login`, {
       method: "POST",

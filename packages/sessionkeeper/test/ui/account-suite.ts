@@ -17,7 +17,8 @@ export interface TestApp {
 }
 
 /**
- * Starts the adapter's app: sessions on every path, `POST /test/signin {userId}` signing in,
+ * Starts the adapter's app: sessions on every path, `POST /test/signin {userId, rememberMe?,
+ * data?}` signing in with those options,
  * the pages under /account, the API under /api, and the app's own `GET /account/security`.
  */
 export type StartApp = (keeper: SessionKeeper, pages: AccountPagesOptions) => Promise<TestApp>;
@@ -148,13 +149,14 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
       userId: string,
       ua: string,
       ip?: string,
+      options: { rememberMe?: boolean; data?: Record<string, unknown> } = {},
     ): Promise<{ cookie: string; id: string }> {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (ip) headers["x-forwarded-for"] = ip;
       const reply = await send(app.url, "POST", "/test/signin", {
         ua,
         headers,
-        body: JSON.stringify({ userId }),
+        body: JSON.stringify({ userId, ...options }),
       });
       assert.equal(reply.status, 200, reply.text);
       const token = cookieValue(reply.setCookies);
@@ -247,6 +249,36 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
         reply.text.includes('href="https://db-ip.com"'),
         "the location attribution is shown",
       );
+    });
+
+    it("says which sessions last until the browser closes, and never shows session data", async () => {
+      const marker = "cart-d41d8cd9";
+      const kept = await signIn("remember-user", CHROME_MAC, undefined, { data: { marker } });
+      const forgetful = await signIn("remember-user", FIREFOX_WINDOWS, undefined, {
+        rememberMe: false,
+        data: { marker },
+      });
+      const page = await send(app.url, "GET", "/account/sessions", { cookie: kept.cookie });
+      const cards = sessionCards(page.text);
+      const card = (id: string) => cards.find((c) => c.id === id)?.html ?? "";
+      assert.match(card(forgetful.id), /Until the browser closes/);
+      assert.doesNotMatch(card(kept.id), /Until the browser closes/);
+      assert.doesNotMatch(page.text, new RegExp(marker));
+      const api = await send(app.url, "GET", "/api/sessions", { cookie: kept.cookie });
+      assert.equal(api.status, 200);
+      const { sessions } = JSON.parse(api.text) as {
+        sessions: Array<{ id: string; rememberMe: boolean }>;
+      };
+      assert.deepEqual(
+        sessions.map((s) => [s.id, s.rememberMe]).sort(),
+        [
+          [forgetful.id, false],
+          [kept.id, true],
+        ].sort(),
+      );
+      assert.doesNotMatch(api.text, new RegExp(marker));
+      const history = await send(app.url, "GET", "/account/history", { cookie: kept.cookie });
+      assert.doesNotMatch(history.text, new RegExp(marker));
     });
 
     it("shows an empty state when this is the only device", async () => {

@@ -16,7 +16,12 @@ accountSuite("express", async (keeper, pages) => {
   app.use(express.json());
   app.post("/test/signin", async (req, res, next) => {
     try {
-      const session = await sessionContext(req).signIn(String(req.body.userId));
+      const { userId, rememberMe, data } = req.body as {
+        userId: string;
+        rememberMe?: boolean;
+        data?: Record<string, unknown>;
+      };
+      const session = await sessionContext(req).signIn(String(userId), { rememberMe, data });
       res.json({ id: session.id });
     } catch (error) {
       next(error);

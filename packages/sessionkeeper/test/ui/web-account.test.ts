@@ -38,8 +38,12 @@ accountSuite("web: withSessions", (keeper, options) => {
     if (answered) return answered;
     const url = new URL(request.url);
     if (request.method === "POST" && url.pathname === "/test/signin" && session) {
-      const { userId } = (await request.json()) as { userId: string };
-      const signedIn = await session.signIn(userId);
+      const { userId, rememberMe, data } = (await request.json()) as {
+        userId: string;
+        rememberMe?: boolean;
+        data?: Record<string, unknown>;
+      };
+      const signedIn = await session.signIn(userId, { rememberMe, data });
       return Response.json({ id: signedIn.id });
     }
     if (url.pathname === "/account/security") return new Response("app security page");
@@ -54,8 +58,12 @@ accountSuite("web: Hono", (keeper, options) => {
   const app = new Hono<{ Variables: { sessionkeeper: RequestSession } }>();
   app.use(honoSessions(keeper));
   app.post("/test/signin", async (c) => {
-    const { userId } = await c.req.json<{ userId: string }>();
-    const signedIn = await c.get("sessionkeeper").signIn(userId);
+    const { userId, rememberMe, data } = await c.req.json<{
+      userId: string;
+      rememberMe?: boolean;
+      data?: Record<string, unknown>;
+    }>();
+    const signedIn = await c.get("sessionkeeper").signIn(userId, { rememberMe, data });
     return c.json({ id: signedIn.id });
   });
   app.all(
