@@ -16,8 +16,13 @@ export const ANN = { email: "ann@example.com", password: "correct horse battery 
  * {email, password}` → 200 `{session}` or 401; `GET /me` → 200 `{user, session}` or 401; the
  * devices page at `/account/sessions`; `GET /api/sessions`; `DELETE /api/sessions/:id` → 204.
  * One browser signs in, a second one ends its session, and the first is refused from then on.
+ * `more` registers an example's own tests on the same running app.
  */
-export function runExampleScenario(name: string, start: () => Promise<RunningExample>): void {
+export function runExampleScenario(
+  name: string,
+  start: () => Promise<RunningExample>,
+  more?: (app: () => RunningExample) => void,
+): void {
   describe(`${name} example`, () => {
     let app: RunningExample;
     let laptop: Client;
@@ -93,5 +98,8 @@ export function runExampleScenario(name: string, start: () => Promise<RunningExa
       });
       assert.equal(res.status, 403);
     });
+
+    // An example's own checks, run against the same app before it stops.
+    more?.(() => app);
   });
 }
