@@ -173,6 +173,13 @@ function reason(value: string | undefined): string {
 }
 
 function duration(value: string, name: string): number {
+  // Zero is refused with the reason: it would not keep "nothing old", it would erase everything.
+  if (/^\s*0+(\.0+)?\s*(ms|s|m|h|d|w)\s*$/.test(value))
+    throw new UsageError(
+      name === "--retention"
+        ? `--retention must be longer than zero (got ${quote(value)}): 0 would delete every ended session and the whole login history at once, including the events of sessions still active. To end sessions use \`sessions revoke-all\`; to keep only recent history, give a short retention such as 1h`
+        : `${name} must be longer than zero (got ${quote(value)}): every session would count as idle at once`,
+    );
   // A bare number is ambiguous on a command line (seconds? days?): require a unit.
   const ms = /^\d+$/.test(value) ? null : parseDuration(value);
   if (ms === null)
