@@ -223,7 +223,11 @@ describe("sessionkeeper CLI", { skip }, () => {
       [["sessions", "revoke"], env, /needs a session id/],
       [["sessions", "explode"], env, /unknown sessions action/],
       [["prune", "--retention", "30"], env, /--retention must be a duration/],
-      [["prune", "--retention", "0s"], env, /--retention must be longer than zero .*whole login history/],
+      [
+        ["prune", "--retention", "0s"],
+        env,
+        /--retention must be longer than zero .*whole login history/,
+      ],
       [["prune", "--retention", "0d"], env, /--retention must be longer than zero/],
       [["prune", "--idle-timeout", "0m"], env, /--idle-timeout must be longer than zero/],
       [["migrate", "--bogus"], env, /Unknown option "--bogus"/],
