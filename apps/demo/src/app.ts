@@ -144,6 +144,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     "/account",
     accountPages(keeper, {
       title: TITLE,
+      signInPath: "/signin",
       nav: [
         { href: "/account/sessions", label: "Devices" },
         { href: "/account/security", label: "Security" },

@@ -9,10 +9,16 @@ export type Command =
   | { kind: "help"; topic: Topic | null }
   | { kind: "version" }
   | { kind: "migrate" }
-  | { kind: "sessions list"; userId: string; all: boolean; json: boolean }
+  | { kind: "sessions list"; user: UserRef; all: boolean; json: boolean }
   | { kind: "sessions revoke"; sessionId: string; reason: string }
-  | { kind: "sessions revoke-all"; userId: string; reason: string }
+  | { kind: "sessions revoke-all"; user: UserRef; reason: string }
   | { kind: "prune"; retention: number; idleTimeout: number };
+
+/**
+ * Whose sessions: the app's user id (`--user`), or what the app shows, such as an email address
+ * (`--find`), turned into the id by the app's own SQL in SESSIONKEEPER_FIND_USER.
+ */
+export type UserRef = { id: string } | { find: string; sql: string };
 
 /** A mistake in the command line or the environment: the only error reported as a usage error. */
 export class UsageError extends Error {
@@ -27,6 +33,7 @@ const OPTIONS = {
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
   user: { type: "string" },
+  find: { type: "string" },
   all: { type: "boolean" },
   json: { type: "boolean" },
   reason: { type: "string" },
@@ -37,9 +44,9 @@ const OPTIONS = {
 /** The options each command takes (besides --help and --version), and how many positionals after its name. */
 const COMMANDS: Record<string, { options: OptionName[]; positionals: number }> = {
   migrate: { options: [], positionals: 0 },
-  "sessions list": { options: ["user", "all", "json"], positionals: 0 },
+  "sessions list": { options: ["user", "find", "all", "json"], positionals: 0 },
   "sessions revoke": { options: ["reason"], positionals: 1 },
-  "sessions revoke-all": { options: ["user", "reason"], positionals: 0 },
+  "sessions revoke-all": { options: ["user", "find", "reason"], positionals: 0 },
   prune: { options: ["retention", "idle-timeout"], positionals: 0 },
 };
 
@@ -52,7 +59,7 @@ const MAX_DURATION = 36_500 * 86_400_000;
  * Reads the arguments (without "node" and the script) into a {@link Command}; `env` supplies
  * SESSION_IDLE_TIMEOUT. Throws {@link UsageError} naming the first problem found.
  * @example
- * parseCommand(["sessions", "list", "--user", "007"], {}) // { kind: "sessions list", userId: "007", all: false, json: false }
+ * parseCommand(["sessions", "list", "--user", "007"], {}) // { kind: "sessions list", user: { id: "007" }, all: false, json: false }
  */
 export function parseCommand(args: readonly string[], env: NodeJS.ProcessEnv): Command {
   // Not strict: util.parseArgs would refuse with its own wording, and could not say which option
@@ -118,7 +125,7 @@ export function parseCommand(args: readonly string[], env: NodeJS.ProcessEnv): C
     case "sessions list":
       return {
         kind: "sessions list",
-        userId: userId(text("user")),
+        user: userRef(text("user"), text("find"), env),
         all: given.has("all"),
         json: given.has("json"),
       };
@@ -131,7 +138,7 @@ export function parseCommand(args: readonly string[], env: NodeJS.ProcessEnv): C
     case "sessions revoke-all":
       return {
         kind: "sessions revoke-all",
-        userId: userId(text("user")),
+        user: userRef(text("user"), text("find"), env),
         reason: reason(text("reason")),
       };
     default: {
@@ -149,9 +156,33 @@ export function parseCommand(args: readonly string[], env: NodeJS.ProcessEnv): C
   }
 }
 
+function userRef(
+  id: string | undefined,
+  find: string | undefined,
+  env: NodeJS.ProcessEnv,
+): UserRef {
+  if (find === undefined) return { id: userId(id) };
+  if (id !== undefined) throw new UsageError("give --user or --find, not both");
+  if (find.length === 0 || find.length > 255)
+    throw new UsageError("--find needs what the app shows for the user, such as an email address");
+  const sql = env.SESSIONKEEPER_FIND_USER;
+  if (!sql)
+    throw new UsageError(
+      "--find needs SESSIONKEEPER_FIND_USER: your app's SQL that turns what it shows into the user id, with one ? for the value, e.g. select id from users where email = ?",
+    );
+  // One placeholder, bound as a parameter: the value never becomes part of the SQL.
+  if (sql.split("?").length !== 2)
+    throw new UsageError(
+      "SESSIONKEEPER_FIND_USER must contain exactly one ? (where the value goes)",
+    );
+  return { find, sql };
+}
+
 function userId(value: string | undefined): string {
   if (value === undefined || value.length === 0 || value.length > 255)
-    throw new UsageError("--user <id> is required (the app's user id)");
+    throw new UsageError(
+      "--user <id> is required (the app's user id), or --find <email or name> with SESSIONKEEPER_FIND_USER",
+    );
   return value;
 }
 
@@ -173,6 +204,13 @@ function reason(value: string | undefined): string {
 }
 
 function duration(value: string, name: string): number {
+  // Zero is refused with the reason: it would not keep "nothing old", it would erase everything.
+  if (/^\s*0+(\.0+)?\s*(ms|s|m|h|d|w)\s*$/.test(value))
+    throw new UsageError(
+      name === "--retention"
+        ? `--retention must be longer than zero (got ${quote(value)}): 0 would delete every ended session and the whole login history at once, including the events of sessions still active. To end sessions use \`sessions revoke-all\`; to keep only recent history, give a short retention such as 1h`
+        : `${name} must be longer than zero (got ${quote(value)}): every session would count as idle at once`,
+    );
   // A bare number is ambiguous on a command line (seconds? days?): require a unit.
   const ms = /^\d+$/.test(value) ? null : parseDuration(value);
   if (ms === null)
@@ -205,12 +243,15 @@ export function helpText(version: string, topic: Topic | null): string {
 Creates or upgrades sessionkeeper's tables (safe while instances run or start).
 Reads DATABASE_URL.`;
     case "sessions":
-      return `${head}  $ sessionkeeper sessions list --user ID [--all] [--json]
+      return `${head}  $ sessionkeeper sessions list (--user ID | --find VALUE) [--all] [--json]
   $ sessionkeeper sessions revoke ID [--reason R]
-  $ sessionkeeper sessions revoke-all --user ID [--reason R]
+  $ sessionkeeper sessions revoke-all (--user ID | --find VALUE) [--reason R]
 
 Options:
   --user <id>        The user's id (list, revoke-all)
+  --find <value>     What the app shows instead, such as an email address: turned into the id by
+                     SESSIONKEEPER_FIND_USER, your SQL with one ? for the value
+                     (e.g. select id from users where email = ?)
   --all              list: include ended sessions
   --json             list: print JSON
   --reason <reason>  revoke, revoke-all: the end reason recorded (default: revoked_by_admin)

@@ -3,8 +3,17 @@
 // DATABASE_URL (and REDIS_URL, so a revocation reaches every instance's cache) as the app.
 import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { sql } from "kysely";
 import { type OpenedRedis, openRedis } from "./cache/redis.js";
-import { type Command, helpText, parseCommand, printable, UsageError } from "./cli-args.js";
+import {
+  type Command,
+  helpText,
+  parseCommand,
+  printable,
+  quote,
+  UsageError,
+  type UserRef,
+} from "./cli-args.js";
 import { isStorageError } from "./errors.js";
 import { createSessionKeeper, type SessionKeeper } from "./session-keeper.js";
 import { type OpenedStorage, openStorage, parseDatabaseUrl } from "./storage/open.js";
@@ -100,7 +109,11 @@ export function failureReport(error: unknown, debug: boolean): { code: number; l
 async function withKeeper(
   env: NodeJS.ProcessEnv,
   options: { broadcast: boolean; idleTimeout?: number },
-  fn: (keeper: SessionKeeper<object>, redis: OpenedRedis | null) => Promise<void>,
+  fn: (
+    keeper: SessionKeeper<object>,
+    redis: OpenedRedis | null,
+    storage: OpenedStorage,
+  ) => Promise<void>,
 ): Promise<void> {
   const url = env.DATABASE_URL;
   if (!url)
@@ -129,7 +142,7 @@ async function withKeeper(
       ...(redis ? { cache: redis.cache } : {}),
       ...(options.idleTimeout ? { idleTimeout: options.idleTimeout } : {}),
     });
-    await fn(keeper, redis);
+    await fn(keeper, redis, storage);
   } finally {
     await redis?.close();
     await storage?.close();
@@ -146,8 +159,9 @@ async function migrate(env: NodeJS.ProcessEnv, io: CliIo): Promise<void> {
 type Of<K extends Command["kind"]> = Extract<Command, { kind: K }>;
 
 async function list(command: Of<"sessions list">, env: NodeJS.ProcessEnv, io: CliIo) {
-  await withKeeper(env, { broadcast: false }, async (keeper) => {
-    const found = await keeper.listSessions(command.userId, { includeEnded: command.all });
+  await withKeeper(env, { broadcast: false }, async (keeper, _redis, storage) => {
+    const userId = await resolveUser(command.user, storage, io);
+    const found = await keeper.listSessions(userId, { includeEnded: command.all });
     if (command.json) io.out(JSON.stringify(found.map(toJson), null, 2));
     else printTable(found, io);
   });
@@ -169,14 +183,48 @@ async function revoke(command: Of<"sessions revoke">, env: NodeJS.ProcessEnv, io
 }
 
 async function revokeAll(command: Of<"sessions revoke-all">, env: NodeJS.ProcessEnv, io: CliIo) {
-  const { userId, reason } = command;
-  await withKeeper(env, { broadcast: true }, async (keeper, redis) => {
+  const { reason } = command;
+  await withKeeper(env, { broadcast: true }, async (keeper, redis, storage) => {
+    const userId = await resolveUser(command.user, storage, io);
     const count = await keeper.revokeAllSessions(userId, { reason, by: ADMIN });
     io.out(
       `sessionkeeper: revoked ${count} session${count === 1 ? "" : "s"} of user ${printable(userId)}`,
     );
     if (count > 0) await confirmBroadcast(redis, env, io);
   });
+}
+
+/**
+ * The user id a {@link UserRef} names. For `--find`, the app's SQL runs on the same database with
+ * the value bound as its one parameter; it must return exactly one row.
+ */
+async function resolveUser(user: UserRef, storage: OpenedStorage, io: CliIo): Promise<string> {
+  if ("id" in user) return user.id;
+  const [before = "", after = ""] = user.sql.split("?");
+  let rows: Array<Record<string, unknown>>;
+  try {
+    const query = sql<Record<string, unknown>>`${sql.raw(before)}${user.find}${sql.raw(after)}`;
+    rows = (await query.execute(storage.store.db)).rows;
+  } catch (error) {
+    throw new FailedError(
+      `SESSIONKEEPER_FIND_USER failed: ${printable(error instanceof Error ? error.message : String(error))}`,
+    );
+  }
+  if (rows.length !== 1)
+    throw new FailedError(
+      rows.length === 0
+        ? `no user found for ${quote(user.find)} (SESSIONKEEPER_FIND_USER returned no row)`
+        : `${rows.length} users found for ${quote(user.find)}: SESSIONKEEPER_FIND_USER must return one row`,
+    );
+  const value = Object.values(rows[0] as Record<string, unknown>)[0];
+  if (
+    (typeof value !== "string" && typeof value !== "number" && typeof value !== "bigint") ||
+    value === ""
+  )
+    throw new FailedError("SESSIONKEEPER_FIND_USER must return the user id in its first column");
+  // On stderr, so --json output stays one JSON document.
+  io.err(`sessionkeeper: ${quote(user.find)} is user ${printable(String(value))}`);
+  return String(value);
 }
 
 /** The database already refuses the session; make sure every instance's cache dropped it too. */

@@ -1,5 +1,5 @@
 // The public surface of `sessionkeeper`: the keeper, its events, the guard and the storage
-// contract. Adapters and backends live in subpath exports: sessionkeeper/express, /web, /fastify,
+// contract. Adapters and backends live in subpath exports: sessionkeeper/express, /web, /fastify, /koa,
 // /sqlite, /postgres, /mysql, /redis, /geo, /mail. Every name here is documented in docs/api.md.
 
 export { parseDuration } from "./duration.js";

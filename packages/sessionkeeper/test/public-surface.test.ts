@@ -51,7 +51,7 @@ import { sqliteStorage } from "../src/storage/sqlite.js";
 const PACKAGE = fileURLToPath(new URL("..", import.meta.url));
 const REPO = join(PACKAGE, "..", "..");
 const API_DOC = join(REPO, "docs", "api.md");
-const USAGE_DIRS = ["apps/demo/src", "apps/demo/test", "packages/sessionkeeper/test"];
+const USAGE_DIRS = ["apps/demo/src", "apps/demo/test", "packages/sessionkeeper/test", "examples"];
 const CLASSES = ["SessionKeeper", "RequestSession", "Guard"];
 
 interface EntryPoint {
@@ -139,7 +139,7 @@ function hasWord(text: string, word: string): boolean {
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    if (entry.name === "node_modules") return [];
+    if (entry.name === "node_modules" || entry.name === ".next") return [];
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return tsFiles(path);
     return entry.name.endsWith(".ts") ? [path] : [];

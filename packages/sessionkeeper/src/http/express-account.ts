@@ -1,4 +1,3 @@
-import type { IncomingMessage } from "node:http";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { SessionKeeper } from "../session-keeper.js";
 import {
@@ -6,15 +5,10 @@ import {
   type AccountResponse,
   createAccountPagesHandler,
 } from "../ui/account-handler.js";
-import {
-  concatChunks,
-  declaresTooLarge,
-  FORM_BODY_LIMIT,
-  parseFormBody,
-  parseQuery,
-} from "../ui/form.js";
+import { declaresTooLarge, FORM_BODY_LIMIT, parseFormBody, parseQuery } from "../ui/form.js";
 import type { AccountPagesOptions } from "../ui/options.js";
 import { type AccountApiOptions, createAccountApiHandler } from "./account-api.js";
+import { readBounded } from "./node-body.js";
 
 /**
  * The ready-made devices and history pages as Express middleware. Mount it after
@@ -93,42 +87,6 @@ function fieldsOf(parsed: unknown): URLSearchParams {
   for (const [key, value] of Object.entries(parsed))
     if (typeof value === "string") fields.append(key, value);
   return fields;
-}
-
-/** Reads a request body up to `limit` bytes; null when it is longer (then stops reading). */
-function readBounded(req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
-  if (req.readableEnded) return Promise.resolve(new Uint8Array());
-  return new Promise((resolve, reject) => {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-    };
-    const onData = (chunk: Buffer) => {
-      total += chunk.byteLength;
-      if (total > limit) {
-        // Stop buffering; the 413 goes out with "Connection: close" so the rest is never read.
-        cleanup();
-        req.pause();
-        resolve(null);
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(concatChunks(chunks, total));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-  });
 }
 
 /** The mount path links and redirects start from; never "//host", which a browser reads as another site. */

@@ -82,7 +82,8 @@ export function matchAccountPath(
 
 /**
  * The devices and history pages behind any framework: GET /sessions, POST /sessions/:id/revoke,
- * POST /sessions/revoke-others, GET /history. Signed-out visitors are sent to the sign-in page.
+ * POST /sessions/revoke-others, GET /history. Signed-out visitors are sent to the sign-in page
+ * (`signInPath`), or shown a built-in signed-out page (401) when the app named none.
  */
 export function createAccountPagesHandler(
   keeper: SessionKeeper<object>,
@@ -126,6 +127,7 @@ async function answerPage(
   const session = context?.session ?? null;
   const base = request.basePath;
   if (!context || !session) {
+    if (options.signInPath === null) return signedOutPage(options, base);
     // After signing in, come back to the page (a POST's target is not a page: go to the list).
     const page = route.name === "history" ? "/history" : "/sessions";
     return redirect(options, withQuery(options.signInPath, { next: `${base}${page}` }));
@@ -194,7 +196,7 @@ async function answerPage(
   if (id === session.id) {
     // Signing out this device is a sign-out: the cookie goes too, and there is no page left to show.
     await context.signOut();
-    return redirect(options, options.signInPath);
+    return redirect(options, options.signInPath ?? `${base}/sessions`);
   }
   const ended =
     isSessionId(id) &&
@@ -262,6 +264,16 @@ function tooLargePage(options: ResolvedPageOptions, basePath: string): AccountRe
     status: 413,
     headers,
     body: renderPage(options, { name: null, heading: "Request too large", basePath, content }),
+  };
+}
+
+/** Shown to signed-out visitors when the app named no sign-in page (`signInPath`). */
+function signedOutPage(options: ResolvedPageOptions, basePath: string): AccountResponse {
+  const content = html`<p class="lede">You are signed out, or your session has ended. Sign in again to see your devices and sign-in history.</p>`;
+  return {
+    status: 401,
+    headers: pageHeaders(options),
+    body: renderPage(options, { name: null, heading: "Signed out", basePath, content }),
   };
 }
 

@@ -11,7 +11,10 @@ export interface AccountPagesOptions {
   title?: string;
   /** The app's own header links, e.g. `[{ href: "/account/security", label: "Security" }]`. */
   nav?: ReadonlyArray<NavItem>;
-  /** Where signed-out visitors are sent, with `?next=<page path>`. Default "/signin". */
+  /**
+   * The app's sign-in page: signed-out visitors are sent there with `?next=<page path>`. Without
+   * it they get a built-in "signed out" page (401), never a redirect to a path the app may lack.
+   */
   signInPath?: string;
   /** Credit shown wherever locations appear, e.g. `{ text: "IP Geolocation by DB-IP", href: "https://db-ip.com" }`. */
   locationAttribution?: { text: string; href: string };
@@ -37,7 +40,8 @@ export interface AccountPagesOptions {
 export interface ResolvedPageOptions {
   title: string;
   nav: ReadonlyArray<Required<NavItem>>;
-  signInPath: string;
+  /** Null: show the built-in signed-out page instead of redirecting. */
+  signInPath: string | null;
   locationAttribution: { text: string; href: string } | null;
   timeZone: string;
   historyLimit: number;
@@ -79,7 +83,8 @@ export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOp
       method,
     };
   });
-  const signInPath = requireLocalPath("signInPath", options.signInPath ?? "/signin");
+  const signInPath =
+    options.signInPath === undefined ? null : requireLocalPath("signInPath", options.signInPath);
   const attribution = options.locationAttribution;
   const locationAttribution =
     attribution === undefined

@@ -113,6 +113,52 @@ describe("sessionkeeper CLI", { skip }, () => {
     return { id: signed.record.id, secretHash: signed.record.secretHash, info };
   }
 
+  it("sessions list --find: the app's SQL turns what it shows (an email) into the user id, bound as a parameter", async () => {
+    await schema.pool().query("create table app_users (id text primary key, email text not null)");
+    await schema
+      .pool()
+      .query("insert into app_users values ('henry', 'henry@example.com'), ('x', 'x@example.com')");
+    const a = await keeper.signIn("henry", browser());
+    const findEnv = { ...env, SESSIONKEEPER_FIND_USER: "select id from app_users where email = ?" };
+
+    const found = await inProcess(
+      ["sessions", "list", "--find", "henry@example.com", "--json"],
+      findEnv,
+    );
+    assert.equal(found.code, EXIT.ok, found.stderr);
+    const listed = JSON.parse(found.stdout) as Array<{ id: string; userId: string }>;
+    assert.ok(listed.some((s) => s.id === a.record.id));
+    assert.ok(listed.every((s) => s.userId === "henry"));
+    assert.match(found.stderr, /"henry@example.com" is user henry/);
+
+    // The value is a parameter, never SQL: an injection attempt finds nobody.
+    const injected = await inProcess(["sessions", "list", "--find", "x' or '1'='1"], findEnv);
+    assert.equal(injected.code, EXIT.failed);
+    assert.match(injected.stderr, /no user found for "x' or '1'='1"/);
+
+    const many = await inProcess(["sessions", "list", "--find", "anything"], {
+      ...env,
+      SESSIONKEEPER_FIND_USER: "select id from app_users where cast(? as text) is not null",
+    });
+    assert.equal(many.code, EXIT.failed);
+    assert.match(many.stderr, /2 users found .* must return one row/);
+
+    const broken = await inProcess(["sessions", "list", "--find", "henry@example.com"], {
+      ...env,
+      SESSIONKEEPER_FIND_USER: "select id from no_such_table where email = ?",
+    });
+    assert.equal(broken.code, EXIT.failed);
+    assert.match(broken.stderr, /SESSIONKEEPER_FIND_USER failed: .*no_such_table/);
+
+    const revoked = await inProcess(
+      ["sessions", "revoke-all", "--find", "henry@example.com"],
+      findEnv,
+    );
+    assert.equal(revoked.code, EXIT.ok, revoked.stderr);
+    assert.match(revoked.stdout, /revoked \d+ sessions? of user henry/);
+    assert.equal((await keeper.getSession(a.record.id))?.status, "revoked");
+  });
+
   it('sessions list --user: the user\'s sessions, exactly that user ("007" is not 7), never a secret hash', async () => {
     const a = await signIn("henry");
     const b = await signIn("henry");
@@ -223,6 +269,24 @@ describe("sessionkeeper CLI", { skip }, () => {
       [["sessions", "revoke"], env, /needs a session id/],
       [["sessions", "explode"], env, /unknown sessions action/],
       [["prune", "--retention", "30"], env, /--retention must be a duration/],
+      [["sessions", "list", "--find", "a@b.c"], env, /--find needs SESSIONKEEPER_FIND_USER/],
+      [
+        ["sessions", "list", "--find", "a@b.c", "--user", "u"],
+        { ...env, SESSIONKEEPER_FIND_USER: "select id from u where e = ?" },
+        /give --user or --find, not both/,
+      ],
+      [
+        ["sessions", "revoke-all", "--find", "a@b.c"],
+        { ...env, SESSIONKEEPER_FIND_USER: "select id from u where e = ? or f = ?" },
+        /exactly one \?/,
+      ],
+      [
+        ["prune", "--retention", "0s"],
+        env,
+        /--retention must be longer than zero .*whole login history/,
+      ],
+      [["prune", "--retention", "0d"], env, /--retention must be longer than zero/],
+      [["prune", "--idle-timeout", "0m"], env, /--idle-timeout must be longer than zero/],
       [["migrate", "--bogus"], env, /Unknown option "--bogus"/],
       [["sessions"], env, /sessions needs an action/],
       [["migrate", "now"], env, /unexpected argument "now" to migrate/],

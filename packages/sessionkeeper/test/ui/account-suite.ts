@@ -133,6 +133,7 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
       await keeper.migrate();
       app = await startApp(keeper, {
         title: "Acme <Test>",
+        signInPath: "/signin",
         locationAttribution: ATTRIBUTION,
         nav: [{ href: "/account/security", label: "Security" }],
       });
@@ -145,15 +146,25 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
     });
 
     /** Signs `userId` in from a device; returns the cookie header that device would send and the session id. */
-    async function signIn(
+    function signIn(
       userId: string,
       ua: string,
+      ip?: string,
+      options: { rememberMe?: boolean; data?: Record<string, unknown> } = {},
+    ) {
+      return signInAt(app.url, userId, ua, ip, options);
+    }
+
+    async function signInAt(
+      url: string,
+      userId: string,
+      ua = FIREFOX_WINDOWS,
       ip?: string,
       options: { rememberMe?: boolean; data?: Record<string, unknown> } = {},
     ): Promise<{ cookie: string; id: string }> {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (ip) headers["x-forwarded-for"] = ip;
-      const reply = await send(app.url, "POST", "/test/signin", {
+      const reply = await send(url, "POST", "/test/signin", {
         ua,
         headers,
         body: JSON.stringify({ userId, ...options }),
@@ -167,6 +178,31 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
     function sessionIdsOf(page: string): string[] {
       return sessionCards(page).map((c) => c.id);
     }
+
+    it("without signInPath, shows signed-out visitors a built-in page: never a redirect to a path the app may lack", async () => {
+      const bare = await startApp(keeper, {});
+      try {
+        for (const [method, path] of [
+          ["GET", "/account/sessions"],
+          ["GET", "/account/history"],
+          ["POST", "/account/sessions/revoke-others"],
+        ] as const) {
+          const reply = await send(bare.url, method, path);
+          assert.equal(reply.status, 401, `${method} ${path}`);
+          assert.equal(reply.headers.location, undefined);
+          assert.match(reply.text, /<h1>Signed out<\/h1>/);
+        }
+        // Signing out this device from the page lands on that page too, not on "/signin".
+        const me = await signInAt(bare.url, "bare-user");
+        const out = await send(bare.url, "POST", `/account/sessions/${me.id}/revoke`, {
+          cookie: me.cookie,
+        });
+        assert.equal(out.status, 303);
+        assert.equal(out.headers.location, "/account/sessions");
+      } finally {
+        await bare.close();
+      }
+    });
 
     it("sends signed-out visitors to the sign-in page and answers the API with 401", async () => {
       const page = await send(app.url, "GET", "/account/sessions");

@@ -1,0 +1,7 @@
+import { mkdirSync } from "node:fs";
+import { createApp } from "./app.js";
+
+mkdirSync("data", { recursive: true });
+const { app } = await createApp({ databasePath: "data/passport-example.db" });
+const port = Number(process.env.PORT ?? 3000);
+app.listen(port, "127.0.0.1", () => console.log(`Passport example on http://127.0.0.1:${port}`));
