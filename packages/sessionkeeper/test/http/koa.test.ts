@@ -9,14 +9,19 @@ import {
 } from "../../src/http/koa.js";
 import type { SessionKeeper } from "../../src/session-keeper.js";
 import { sessionToJSON } from "../../src/session-view.js";
-import { type RunningApp, runHttpBehaviour } from "./behaviour-suite.js";
+import {
+  dataRefusal,
+  type RunningApp,
+  runHttpBehaviour,
+  suiteSignInOptions,
+} from "./behaviour-suite.js";
 
 /** A JSON body, bounded; Koa has no parser of its own. */
 async function readJson(ctx: KoaLikeContext): Promise<Record<string, unknown>> {
   let text = "";
   for await (const chunk of ctx.req) {
     text += String(chunk);
-    if (text.length > 4096) return {};
+    if (text.length > 200_000) return {};
   }
   try {
     return JSON.parse(text) as Record<string, unknown>;
@@ -32,13 +37,48 @@ async function startKoa(keeper: SessionKeeper): Promise<RunningApp> {
   app.use(async (ctx, next) => {
     const route = `${ctx.method} ${ctx.path}`;
     if (route === "POST /signin") {
-      const { userId } = await readJson(ctx);
-      if (typeof userId !== "string") {
+      const body = await readJson(ctx);
+      if (typeof body.userId !== "string") {
         ctx.status = 400;
         ctx.body = { error: "invalid_user" };
         return;
       }
-      ctx.body = { session: sessionToJSON(await koaSessionContext(ctx).signIn(userId)) };
+      try {
+        const session = await koaSessionContext(ctx).signIn(body.userId, suiteSignInOptions(body));
+        ctx.body = { session: sessionToJSON(session) };
+      } catch (error) {
+        const refusal = dataRefusal(error);
+        if (!refusal) throw error;
+        ctx.status = 400;
+        ctx.body = refusal;
+      }
+    } else if (route === "GET /data") {
+      await koaRequireSession()(ctx, async () => {
+        ctx.body = { data: koaSessionContext(ctx).data };
+      });
+    } else if (route === "PUT /data") {
+      await koaRequireSession()(ctx, async () => {
+        const { data } = (await readJson(ctx)) as { data?: Record<string, unknown> | null };
+        try {
+          ctx.body = { stored: await koaSessionContext(ctx).updateData(data ?? null) };
+        } catch (error) {
+          const refusal = dataRefusal(error);
+          if (!refusal) throw error;
+          ctx.status = 400;
+          ctx.body = refusal;
+        }
+      });
+    } else if (route === "POST /rotate" || route === "POST /activate") {
+      const context = koaSessionContext(ctx);
+      const session =
+        route === "POST /rotate"
+          ? await context.rotate()
+          : await context.activate({ method: "code" });
+      if (session) ctx.body = { session: sessionToJSON(session) };
+      else {
+        ctx.status = 401;
+        ctx.body = { error: "unauthenticated" };
+      }
     } else if (route === "GET /me") {
       await koaRequireSession()(ctx, async () => {
         ctx.body = {

@@ -8,15 +8,23 @@ import {
 } from "../../src/http/koa.js";
 import { accountSuite } from "./account-suite.js";
 
-/** The test's sign-in body, bounded. */
-async function readUserId(stream: AsyncIterable<unknown>): Promise<string> {
+/** The test's sign-in body, bounded: the user, and the remember-me choice and data if given. */
+async function readSignIn(stream: AsyncIterable<unknown>): Promise<{
+  userId: string;
+  rememberMe?: boolean;
+  data?: Record<string, unknown>;
+}> {
   let text = "";
   for await (const chunk of stream) {
     text += String(chunk);
-    if (text.length > 4096) break;
+    if (text.length > 65_536) break;
   }
-  const userId = (JSON.parse(text) as { userId?: unknown }).userId;
-  return String(userId);
+  const body = JSON.parse(text) as {
+    userId?: unknown;
+    rememberMe?: boolean;
+    data?: Record<string, unknown>;
+  };
+  return { userId: String(body.userId), rememberMe: body.rememberMe, data: body.data };
 }
 
 accountSuite("koa", async (keeper, pages) => {
@@ -26,7 +34,8 @@ accountSuite("koa", async (keeper, pages) => {
   app.use(koaAccountApi(keeper, { basePath: "/api" }));
   app.use(async (ctx, next) => {
     if (ctx.method === "POST" && ctx.path === "/test/signin") {
-      const session = await koaSessionContext(ctx).signIn(await readUserId(ctx.req));
+      const { userId, rememberMe, data } = await readSignIn(ctx.req);
+      const session = await koaSessionContext(ctx).signIn(userId, { rememberMe, data });
       ctx.body = { id: session.id };
     } else if (ctx.method === "GET" && ctx.path === "/account/security") {
       ctx.type = "text/plain";
