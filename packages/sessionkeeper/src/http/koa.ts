@@ -1,5 +1,7 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { isStorageError } from "../errors.js";
+import type { LiveChannel } from "../live/live-channel.js";
+import { streamToNode } from "../live/streams.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
@@ -70,6 +72,22 @@ export function koaSessions(keeper: SessionKeeper) {
       ctx.remove("Set-Cookie");
       answer(ctx, 503, { error: "storage_unavailable" });
     }
+  };
+}
+
+/**
+ * GET middleware for the live stream of a {@link LiveChannel}: `event: ended` with
+ * `{reason, message}` when the session ends anywhere; 401 without an active session. It writes to
+ * the response itself (`ctx.respond = false`), headers already set (a renewed cookie) included.
+ * @example
+ * router.get("/api/events", koaLiveEvents(live)); // or: if (ctx.path === "/api/events") …
+ */
+export function koaLiveEvents(channel: LiveChannel) {
+  return async (
+    ctx: KoaLikeContext & { res: ServerResponse; respond?: boolean },
+  ): Promise<void> => {
+    ctx.respond = false;
+    streamToNode(channel, ctx.state.sessionkeeper?.session?.id ?? null, ctx.res);
   };
 }
 

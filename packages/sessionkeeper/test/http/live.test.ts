@@ -10,8 +10,10 @@ import Database from "better-sqlite3";
 import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
+import Koa from "koa";
 import * as ex from "../../src/http/express.js";
 import * as fa from "../../src/http/fastify.js";
+import * as ko from "../../src/http/koa.js";
 import * as web from "../../src/http/web.js";
 import type { LiveBroadcast, LiveChannelOptions } from "../../src/index.js";
 import { LiveChannel } from "../../src/live/live-channel.js";
@@ -59,6 +61,23 @@ const adapters: Array<[string, Start]> = [
       await app.listen({ port: 0, host: "127.0.0.1" });
       const { port } = app.server.address() as AddressInfo;
       return { baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
+    },
+  ],
+  [
+    "Koa",
+    async (keeper, live) => {
+      const app = new Koa();
+      app.use(ko.koaSessions(keeper));
+      const events = ko.koaLiveEvents(live);
+      app.use(async (ctx, next) => {
+        if (ctx.method === "GET" && ctx.path === "/events") return events(ctx);
+        if (ctx.method !== "POST" || ctx.path !== "/signin") return next();
+        let text = "";
+        for await (const chunk of ctx.req) text += String(chunk);
+        await ko.koaSessionContext(ctx).signIn((JSON.parse(text) as { userId: string }).userId);
+        ctx.status = 204;
+      });
+      return listenNode(app.listen(0, "127.0.0.1"));
     },
   ],
   [
