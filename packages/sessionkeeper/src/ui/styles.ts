@@ -1,8 +1,8 @@
 // The built-in stylesheet, inlined in a <style> element whose SHA-256 goes in the CSP, so the policy
 // needs neither 'unsafe-inline' nor a route. A constant: nothing from a request is ever part of it.
 export const STYLESHEET = `
-:root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--text:#1b1f24;--muted:#5b6470;--line:#e2e5ea;--accent:#2556d9;--accent-bg:#eaf0ff;--ok:#1a7f37;--ok-bg:#e8f5ec;--warn:#b42318;--warn-bg:#fdeceb;--radius:12px}
-@media (prefers-color-scheme:dark){:root{--bg:#0f1115;--card:#171a21;--text:#e7e9ee;--muted:#9aa3af;--line:#2a2f3a;--accent:#7aa2ff;--accent-bg:#1d2740;--ok:#56c27a;--ok-bg:#15281d;--warn:#ff8a80;--warn-bg:#3a1c1c}}
+:root{color-scheme:light dark;--bg:#f6f7f9;--card:#fff;--text:#1b1f24;--muted:#5b6470;--line:#e2e5ea;--accent:#2556d9;--on-accent:#fff;--accent-bg:#eaf0ff;--ok:#1a7f37;--ok-bg:#e8f5ec;--warn:#b42318;--warn-bg:#fdeceb;--radius:12px}
+@media (prefers-color-scheme:dark){:root{--bg:#0f1115;--card:#171a21;--text:#e7e9ee;--muted:#9aa3af;--line:#2a2f3a;--accent:#7aa2ff;--on-accent:#0f1115;--accent-bg:#1d2740;--ok:#56c27a;--ok-bg:#15281d;--warn:#ff8a80;--warn-bg:#3a1c1c}}
 *{box-sizing:border-box}
 html{-webkit-text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--text);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
@@ -64,7 +64,7 @@ input:focus-visible{outline:3px solid var(--accent);outline-offset:1px}
 input[type=checkbox]{width:auto;margin:0 8px 0 0}
 .stack label.check{display:flex;align-items:center;font-weight:400}
 .stack button{margin-top:12px;justify-self:start}
-button.primary{background:var(--accent);border-color:var(--accent);color:#fff}
+button.primary{background:var(--accent);border-color:var(--accent);color:var(--on-accent)}
 .notice.error{background:var(--warn-bg);color:var(--warn)}
 .hint{color:var(--muted);font-size:.85rem;margin:0}
 .rules{list-style:none;padding:0;margin:0 0 12px;display:grid;gap:8px}
