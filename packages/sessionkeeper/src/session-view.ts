@@ -26,6 +26,8 @@ export function toSession(
     location: hasLocation
       ? { city: record.city, region: record.region, country: record.country }
       : null,
+    authenticatedAt: record.authenticatedAt === null ? null : new Date(record.authenticatedAt),
+    authFactor: record.authFactor,
   };
 }
 
@@ -46,6 +48,8 @@ export function sessionToJSON(session: Session) {
     os: { ...session.os },
     device: { ...session.device },
     location: session.location ? { ...session.location } : null,
+    authenticatedAt: session.authenticatedAt ? session.authenticatedAt.toISOString() : null,
+    authFactor: session.authFactor,
   };
 }
 

@@ -57,7 +57,16 @@ export interface SessionRecord {
   region: string | null;
   city: string | null;
   deviceId: string | null;
+  /** When the session was last proven (sign-in, verification or re-authentication); null: never. */
+  authenticatedAt: number | null;
+  /** How it was last proven. */
+  authFactor: AuthFactor | null;
+  /** The last sensitive action let through under a sliding window (it slides from here). */
+  proofUsedAt: number | null;
 }
+
+/** How a user proved who they are: their password, a code mailed to them, or a passkey. */
+export type AuthFactor = "password" | "email_code" | "passkey";
 
 /** A session as apps and pages see it: no secret hash, `current` marks the requesting device. */
 export interface Session {
@@ -78,6 +87,10 @@ export interface Session {
   os: { name: string | null; version: string | null };
   device: { type: string | null };
   location: Location | null;
+  /** When the session was last proven (sign-in, verification, re-authentication); null: never. */
+  authenticatedAt: Date | null;
+  /** How it was last proven. */
+  authFactor: AuthFactor | null;
 }
 
 export type LoginEventType =

@@ -202,6 +202,7 @@ const WRITES = new Set([
   "createSession",
   "touchSession",
   "rotateSession",
+  "markProofUsed",
   "endSession",
   "endUserSessions",
   "recordEvent",

@@ -16,6 +16,7 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     findSession: 0,
     touchSession: 0,
     rotateSession: 0,
+    markProofUsed: 0,
     listUserSessions: 0,
     endSession: 0,
     endUserSessions: 0,
@@ -42,6 +43,7 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
       return changed;
     }),
     rotateSession: count("rotateSession", (id, u) => inner.rotateSession(id, u)),
+    markProofUsed: count("markProofUsed", (id, u) => inner.markProofUsed(id, u)),
     listUserSessions: count("listUserSessions", (u, o) => inner.listUserSessions(u, o)),
     endSession: count("endSession", (id, end, o) => inner.endSession(id, end, o)),
     endUserSessions: count("endUserSessions", (u, end, o) => inner.endUserSessions(u, end, o)),
@@ -59,6 +61,7 @@ export function writeCalls(calls: StoreCalls): number {
     calls.createSession +
     calls.touchSession +
     calls.rotateSession +
+    calls.markProofUsed +
     calls.endSession +
     calls.endUserSessions +
     calls.recordEvent +

@@ -40,6 +40,9 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     region: null,
     city: null,
     deviceId: hex64(),
+    authenticatedAt: T0,
+    authFactor: "password",
+    proofUsedAt: null,
     ...overrides,
   };
 }
