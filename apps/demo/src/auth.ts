@@ -103,6 +103,26 @@ export async function signUp(
 }
 
 /**
+ * Re-authentication with an e-mailed code (`POST /api/reauth/code` mailed it): right, the proof
+ * is recorded (`email_code`); a wrong code counts like a wrong password (401 `invalid_code`; the
+ * fifth ends the session); none open or expired 400 `verification_expired`.
+ */
+export async function reauthenticateWithCode(
+  users: UserStore,
+  ctx: RequestSession,
+  code: unknown,
+  guard: Guard,
+): Promise<{ kind: "reauthenticated" } | ReturnType<typeof refusedError>> {
+  const user = ctx.session ? await users.findById(ctx.session.userId) : null;
+  if (!user) return { kind: "error", status: 401, error: "unauthenticated" };
+  const verdict = await guard.verifyReauthCode(ctx, code, { accountKey: user.email });
+  if (verdict.ok) return { kind: "reauthenticated" };
+  if (verdict.error === "invalid_code")
+    return { kind: "error", status: 401, error: "invalid_code" };
+  return refusedError(verdict);
+}
+
+/**
  * Re-authentication with the password (sudo mode): checked like the current password of a
  * password change (429 while locked out; a wrong one counts with the sign-in failures, 401
  * `invalid_credentials`; the fifth on one session ends it, 401 `unauthenticated`). Right: the

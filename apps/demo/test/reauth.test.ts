@@ -136,4 +136,37 @@ describe("re-authentication before dangerous actions", () => {
     assert.ok(events.some((e) => e.type === "session_locked" && e.reason === "password_guessing"));
     assert.ok(!events.some((e) => e.type === "reauthenticated"));
   });
+
+  it("POST /api/reauth/code mails a code that proves it once, on this session only", async () => {
+    clock.now = Date.now();
+    const email = "sudo-4@example.com";
+    const owner = await account(email);
+    const phone = new Client(run.baseUrl, { "user-agent": UA.safariIphone });
+    await phone.post("/api/signin", { email, password: PASSWORD });
+    clock.now += 3 * HOUR;
+    assert.equal((await owner.post("/api/reauth", { code: "12345678" })).status, 400);
+    const sent = await owner.post("/api/reauth/code");
+    assert.equal(sent.status, 202);
+    const messages = (await (await fetch(`${run.baseUrl}/dev/mailbox.json`)).json()) as {
+      messages: Array<{ to: string; text: string }>;
+    };
+    const mail = messages.messages.find((m) => m.to === email);
+    const code = /\b(\d{6,8})\b/.exec(mail?.text ?? "")?.[1] as string;
+    assert.ok(code, "a code in the mail");
+    // Not on another session of the same user, and a wrong one is counted.
+    assert.equal((await phone.post("/api/reauth", { code })).status, 400);
+    assert.equal((await owner.post("/api/reauth", { code: "00000000" })).status, 401);
+    const res = await owner.post("/api/reauth", { code });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { session: { authFactor: string } };
+    assert.equal(body.session.authFactor, "email_code");
+    // Single use.
+    assert.equal((await owner.post("/api/reauth", { code })).status, 400);
+    assert.equal((await owner.post("/api/sessions/revoke-others")).status, 200);
+
+    const user = await run.demo.users.findByEmail(email);
+    const events = await run.demo.keeper.listEvents(user?.id as string, { limit: 100 });
+    assert.ok(events.some((e) => e.type === "reauthenticated" && e.reason === "email_code"));
+    assert.ok(events.some((e) => e.type === "sign_in_failed" && e.reason === "wrong_reauth_code"));
+  });
 });

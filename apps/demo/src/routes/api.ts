@@ -9,6 +9,7 @@ import {
 import { requireRecentAuth, requireSession, sessionContext } from "sessionkeeper/express";
 import {
   changePassword,
+  reauthenticateWithCode,
   reauthenticateWithPassword,
   type SignInOutcome,
   signInWithPassword,
@@ -86,10 +87,25 @@ export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAt
     res.json({ user: publicUser(user), session: sessionToJSON(session) });
   });
 
-  // A fresh proof of identity (sudo mode): the password, counted like a sign-in on failure.
+  // Mails a code for POST /api/reauth {code}, to the account's own address.
+  router.post("/reauth/code", requireSession(), async (req, res) => {
+    const ctx = sessionContext(req);
+    const user = await users.findById(ctx.session?.userId as string);
+    if (!user) return void res.status(401).json({ error: "unauthenticated" });
+    const verdict = await guard.sendReauthCode(ctx, { email: user.email });
+    if (!verdict.ok) return sendRefusal(res, verdict);
+    res.status(202).json({ status: "code_sent" });
+  });
+
+  // A fresh proof of identity (sudo mode): the password or a mailed code, counted like a sign-in
+  // on failure.
   router.post("/reauth", requireSession(), async (req, res) => {
     const ctx = sessionContext(req);
-    const result = await reauthenticateWithPassword(users, ctx, jsonBody(req), guard);
+    const body = jsonBody(req);
+    const result =
+      body.code !== undefined && body.password === undefined
+        ? await reauthenticateWithCode(users, ctx, body.code, guard)
+        : await reauthenticateWithPassword(users, ctx, body, guard);
     if (result.kind === "error") {
       if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
       return void res.status(result.status).json({ error: result.error });
