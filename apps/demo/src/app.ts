@@ -152,6 +152,8 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       ],
       ...(deps.geo ? { locationAttribution: DBIP_ATTRIBUTION } : {}),
       liveEventsPath: "/api/events",
+      // Signing out other devices needs a recent proof: confirmed on the app's own page.
+      reauthPath: "/account/reauth",
     }),
   );
   app.get("/api/events", liveEvents(live));

@@ -169,4 +169,44 @@ describe("re-authentication before dangerous actions", () => {
     assert.ok(events.some((e) => e.type === "reauthenticated" && e.reason === "email_code"));
     assert.ok(events.some((e) => e.type === "sign_in_failed" && e.reason === "wrong_reauth_code"));
   });
+
+  it("HTML forms outside the window answer 401 with a link to confirm, change nothing, and work after it", async () => {
+    clock.now = Date.now();
+    const email = "sudo-5@example.com";
+    const owner = await account(email);
+    const phone = new Client(run.baseUrl, { "user-agent": UA.safariIphone });
+    await phone.post("/api/signin", { email, password: PASSWORD });
+    clock.now += 2 * HOUR;
+
+    const others = await owner.request("POST", "/account/sessions/revoke-others", { form: {} });
+    assert.equal(others.status, 401);
+    assert.match(others.headers.get("www-authenticate") ?? "", /insufficient_user_authentication/);
+    assert.match(await others.text(), /href="\/account\/reauth\?next=%2Faccount%2Fsessions"/);
+    const rule = await owner.request("POST", "/account/security/ip-rules", {
+      form: { cidr: "127.0.0.0/8" },
+    });
+    assert.equal(rule.status, 401);
+    assert.match(await rule.text(), /href="\/account\/reauth\?next=%2Faccount%2Fsecurity"/);
+    const password = await owner.request("POST", "/account/security/password", {
+      form: { currentPassword: PASSWORD, newPassword: "another long password" },
+    });
+    assert.equal(password.status, 401);
+    assert.equal((await phone.get("/api/me")).status, 200, "nothing changed");
+    const rules = (await (await owner.get("/api/ip-rules")).json()) as { rules: unknown[] };
+    assert.equal(rules.rules.length, 0);
+
+    assert.equal((await owner.get("/account/reauth?next=%2Faccount%2Fsessions")).status, 200);
+    const wrong = await owner.request("POST", "/account/reauth", {
+      form: { next: "/account/sessions", password: "not my password" },
+    });
+    assert.equal(wrong.status, 401);
+    const right = await owner.request("POST", "/account/reauth", {
+      form: { next: "/account/sessions", password: PASSWORD },
+    });
+    assert.equal(right.status, 303);
+    assert.equal(right.headers.get("location"), "/account/sessions");
+    const again = await owner.request("POST", "/account/sessions/revoke-others", { form: {} });
+    assert.equal(again.status, 303);
+    assert.equal((await phone.get("/api/me")).status, 401);
+  });
 });
