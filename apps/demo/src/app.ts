@@ -67,6 +67,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     excludePaths: ["/healthz", "/static"],
     ...(config.idleTimeout !== undefined ? { idleTimeout: config.idleTimeout } : {}),
     ...(config.absoluteTimeout !== undefined ? { absoluteTimeout: config.absoluteTimeout } : {}),
+    ...(config.reauthWindow !== undefined ? { reauthWindow: config.reauthWindow } : {}),
     ...(deps.geo ? { geo: deps.geo } : {}),
     ...(deps.redis ? { cache: deps.redis.cache } : {}),
     ...(deps.now ? { now: deps.now } : {}),
@@ -153,10 +154,13 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       ...(deps.geo ? { locationAttribution: DBIP_ATTRIBUTION } : {}),
       liveEventsPath: "/api/events",
       accountName: async (userId) => (await users.findById(userId))?.email ?? null,
+      // Signing out other devices needs a recent proof: confirmed on the app's own page.
+      reauthPath: "/account/reauth",
     }),
   );
   app.get("/api/events", liveEvents(live));
-  app.use("/api", accountApi(keeper));
+  // Ending another session or all others needs a recent proof (the keeper's REAUTH_WINDOW).
+  app.use("/api", accountApi(keeper, { recentAuth: {} }));
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
   app.use("/api", authApi(users, guard, signUpAttempts));

@@ -112,6 +112,70 @@ export async function signUp(
 }
 
 /**
+ * Re-authentication with an e-mailed code (`POST /api/reauth/code` mailed it): right, the proof
+ * is recorded (`email_code`); a wrong code counts like a wrong password (401 `invalid_code`; the
+ * fifth ends the session); none open or expired 400 `verification_expired`.
+ */
+export async function reauthenticateWithCode(
+  users: UserStore,
+  ctx: RequestSession,
+  code: unknown,
+  guard: Guard,
+): Promise<{ kind: "reauthenticated" } | ReturnType<typeof refusedError>> {
+  const user = ctx.session ? await users.findById(ctx.session.userId) : null;
+  if (!user) return { kind: "error", status: 401, error: "unauthenticated" };
+  const verdict = await guard.verifyReauthCode(ctx, code, { accountKey: user.email });
+  if (verdict.ok) return { kind: "reauthenticated" };
+  if (verdict.error === "invalid_code")
+    return { kind: "error", status: 401, error: "invalid_code" };
+  return refusedError(verdict);
+}
+
+/**
+ * Re-authentication with the password (sudo mode): checked like the current password of a
+ * password change (429 while locked out; a wrong one counts with the sign-in failures, 401
+ * `invalid_credentials`; the fifth on one session ends it, 401 `unauthenticated`). Right: the
+ * proof is recorded and the token rotated.
+ */
+export async function reauthenticateWithPassword(
+  users: UserStore,
+  ctx: RequestSession,
+  body: { password?: unknown },
+  guard: Guard,
+): Promise<
+  | { kind: "reauthenticated" }
+  | { kind: "error"; status: number; error: string; retryAfter?: number }
+> {
+  const session = ctx.session;
+  if (!session) return { kind: "error", status: 401, error: "unauthenticated" };
+  const user = await users.findById(session.userId);
+  if (!user) return { kind: "error", status: 401, error: "unauthenticated" };
+  if (typeof body.password !== "string" || body.password.length === 0)
+    return { kind: "error", status: 400, error: "invalid_password" };
+  const verdict = await guard.checkBeforeReauth(ctx, { accountKey: user.email });
+  if (!verdict.ok) return refusedError(verdict);
+  if (!(await verifyPassword(body.password.slice(0, PASSWORD_MAX), user.passwordHash))) {
+    const refusal = await guard.recordReauthFailure(ctx, { accountKey: user.email });
+    // Answered as a wrong sign-in password is; the session ends at the fifth (401 unauthenticated).
+    if (refusal.error === "invalid_current_password")
+      return { kind: "error", status: 401, error: "invalid_credentials" };
+    return refusedError(refusal);
+  }
+  if (!(await ctx.reauthenticate({ factor: "password" })))
+    return { kind: "error", status: 401, error: "unauthenticated" };
+  return { kind: "reauthenticated" };
+}
+
+function refusedError(r: Refusal) {
+  return {
+    kind: "error" as const,
+    status: r.httpStatus,
+    error: r.error,
+    ...(r.retryAfter !== undefined ? { retryAfter: r.retryAfter } : {}),
+  };
+}
+
+/**
  * Changes the password: checks the current one, stores the new hash, rotates this session's token
  * (privilege change) and ends every other session with reason `password_changed`. The check is
  * guarded like a sign-in: a locked-out account gets 429, each wrong guess counts with the sign-in

@@ -9,6 +9,8 @@ export interface DemoConfig {
   trustProxy: false | number | "loopback" | string[];
   idleTimeout: number | undefined;
   absoluteTimeout: number | undefined;
+  /** How long a proof of identity lets dangerous actions through (sliding). Default 2h (the library's). */
+  reauthWindow: number | undefined;
   newDeviceVerification: "off" | "new-ip" | "new-device";
   signinAlerts: "new-device" | "every" | "off";
   lockoutMaxFailures: number;
@@ -104,6 +106,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     trustProxy: trustProxy(env.TRUST_PROXY),
     idleTimeout: duration("SESSION_IDLE_TIMEOUT", env.SESSION_IDLE_TIMEOUT),
     absoluteTimeout: duration("SESSION_ABSOLUTE_TIMEOUT", env.SESSION_ABSOLUTE_TIMEOUT),
+    reauthWindow: duration("REAUTH_WINDOW", env.REAUTH_WINDOW),
     newDeviceVerification: oneOf(
       "NEW_DEVICE_VERIFICATION",
       env.NEW_DEVICE_VERIFICATION,

@@ -30,6 +30,24 @@ export function signInForm(options: {
     <p>New here? <a href="/signup">Create an account</a></p>`;
 }
 
+/** "Confirm it's you": the password again before a dangerous action, then back to `next`. */
+export function reauthForm(options: {
+  next: string;
+  email: string;
+  error?: string | null;
+}): SafeHtml {
+  return html`
+    ${errorNotice(options.error ?? null)}
+    <p class="lede">Before changing devices, your password or your allowed addresses, confirm it's you.</p>
+    <form method="post" action="/account/reauth" class="stack">
+      <input type="hidden" name="next" value="${options.next}">
+      <input name="username" type="email" autocomplete="username" value="${options.email}" hidden readonly>
+      <label for="password">Password</label>
+      <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
+      <button type="submit" class="primary">Confirm</button>
+    </form>`;
+}
+
 export function signUpForm(options: { email?: string; error?: string | null }): SafeHtml {
   return html`
     ${errorNotice(options.error ?? null)}

@@ -1,4 +1,4 @@
-import type { EndReason, LoginEvent, SessionRecord, SessionStatus } from "./types.js";
+import type { AuthFactor, EndReason, LoginEvent, SessionRecord, SessionStatus } from "./types.js";
 
 /**
  * Who caused a change: the session's own user (from that device, or through an emailed link),
@@ -49,6 +49,7 @@ export type TransitionEvent = EventBase & { session: SessionSnapshot; sessionId:
     | { type: "sign_in"; reason: "pending_verification" | null }
     | { type: "session_activated"; reason: "code" | "link" | "approved" }
     | { type: "token_rotated"; reason: "privilege_change" | "password_changed" }
+    | { type: "reauthenticated"; reason: AuthFactor }
     | { type: EndEventType; reason: EndReason }
   );
 

@@ -31,6 +31,8 @@ export type {
   SignInResult,
   Verdict,
 } from "./protection/results.js";
+export type { ReauthChallenge, RecentAuthOptions, RecentAuthRule } from "./recent-auth.js";
+export { recentAuthRule } from "./recent-auth.js";
 export type { Outcome, RawRequest } from "./request.js";
 export { RequestSession } from "./request-session.js";
 export type { SessionGate, SignInOptions } from "./session-keeper.js";
@@ -50,6 +52,7 @@ export type {
   VerificationRecord,
 } from "./storage/protection-store.js";
 export type {
+  AuthFactor,
   EndReason,
   Location,
   LoginEvent,

@@ -45,6 +45,11 @@ export interface SessionKeeperOptions {
   now?: () => number;
   /** Longest User-Agent kept. Default 512. */
   userAgentMaxLength?: number;
+  /**
+   * How long a proof of identity (sign-in or re-authentication) lets sensitive actions through,
+   * sliding on each one (`requireRecentAuth` without its own `maxAge`). Default "2h".
+   */
+  reauthWindow?: Duration;
 }
 
 export interface ResolvedOptions {
@@ -65,6 +70,7 @@ export interface ResolvedOptions {
   onEvent: SessionEventListener | undefined;
   now: () => number;
   userAgentMaxLength: number;
+  reauthWindow: number;
 }
 
 const KNOWN = new Set([
@@ -85,6 +91,7 @@ const KNOWN = new Set([
   "onEvent",
   "now",
   "userAgentMaxLength",
+  "reauthWindow",
 ]);
 
 /** Validates options once at start-up. A bad value throws a TypeError that names the option. */
@@ -181,5 +188,6 @@ export function resolveOptions(options: SessionKeeperOptions): ResolvedOptions {
     onEvent: options.onEvent,
     now,
     userAgentMaxLength,
+    reauthWindow: requireDuration("reauthWindow", options.reauthWindow ?? "2h"),
   };
 }

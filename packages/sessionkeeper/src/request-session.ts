@@ -1,5 +1,6 @@
+import { checkRecentAuth, type ReauthChallenge, type RecentAuthRule } from "./recent-auth.js";
 import type { CookieResult, SessionKeeper, SignInOptions, Validated } from "./session-keeper.js";
-import type { RequestInfo, Session, SessionData, SessionRecord } from "./types.js";
+import type { AuthFactor, RequestInfo, Session, SessionData, SessionRecord } from "./types.js";
 
 /**
  * The per-request face of sessionkeeper that adapters hand to the app: the current session (or
@@ -87,7 +88,10 @@ export class RequestSession<Data extends object = SessionData> {
    * (reason `replaced`) rather than adopted. `rememberMe: false` gives a cookie that lasts until
    * the browser closes; `data` is the session's first data (see {@link SignInOptions}).
    */
-  async signIn(userId: string, options: SignInOptions<Data> = {}): Promise<Session> {
+  async signIn(
+    userId: string,
+    options: SignInOptions<Data> & { factor?: AuthFactor } = {},
+  ): Promise<Session> {
     const result = await this.#keeper.signIn(userId, this.info, {
       ...options,
       replaces: this.#record,
@@ -109,6 +113,33 @@ export class RequestSession<Data extends object = SessionData> {
     if (record?.status !== "active") return null;
     const result = await this.#keeper.rotate(record, this.info);
     return result ? this.#adopt(result) : null;
+  }
+
+  /**
+   * Records a fresh proof of identity on the active session (the caller checked the password,
+   * code or passkey): a new token, and sensitive actions are let through for the window. Null
+   * when there is no active session.
+   */
+  async reauthenticate(options: { factor: AuthFactor }): Promise<Session | null> {
+    const record = this.#record;
+    if (record?.status !== "active") return null;
+    const result = await this.#keeper.reauthenticate(record, this.info, options);
+    return result ? this.#adopt(result) : null;
+  }
+
+  /**
+   * Null when the active session's last proof satisfies `rule` (see `recentAuthRule`; a sliding
+   * rule marks the proof used), else the 401 challenge to answer with. Throws without an active
+   * session: callers answer `unauthenticated` first.
+   */
+  async checkRecentAuth(rule: RecentAuthRule): Promise<ReauthChallenge | null> {
+    const record = this.#record;
+    if (record?.status !== "active")
+      throw new TypeError("checkRecentAuth() needs an active session");
+    const challenge = await checkRecentAuth(this.#keeper, record, rule);
+    if (challenge === null && rule.sliding)
+      this.#record = { ...record, proofUsedAt: this.#keeper.now() };
+    return challenge;
   }
 
   /** Pending → active after verification on this device, with a new token. Null when not pending. */

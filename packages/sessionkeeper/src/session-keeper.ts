@@ -15,6 +15,7 @@ import {
 } from "./events.js";
 import { isPromise, type MaybePromise } from "./maybe-promise.js";
 import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
+import { AUTH_FACTORS } from "./recent-auth.js";
 import { beginRequest, type Outcome, type RawRequest, requestInfo } from "./request.js";
 import { toSession } from "./session-view.js";
 import { cachedStore } from "./storage/cached-store.js";
@@ -33,6 +34,7 @@ import {
   verifySecret,
 } from "./token.js";
 import type {
+  AuthFactor,
   EndReason,
   Location,
   LoginEvent,
@@ -88,6 +90,7 @@ export interface ChangeContext {
 
 type EndedStatus = EndSessionInput["status"];
 
+const FACTORS = '"password", "email_code", "passkey"';
 const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const LIST_LIMIT = 200;
 const USER = Object.freeze({ kind: "user" }) as Actor;
@@ -145,10 +148,18 @@ export class SessionKeeper<Data extends object = SessionData> {
     touchInterval: number;
     browserSessionIdleTimeout: number;
     dataMaxBytes: number;
+    reauthWindow: number;
   } {
-    const { idleTimeout, absoluteTimeout, touchInterval, browserSessionIdleTimeout, dataMaxBytes } =
-      this.#o;
-    return { idleTimeout, absoluteTimeout, touchInterval, browserSessionIdleTimeout, dataMaxBytes };
+    const { idleTimeout, absoluteTimeout, touchInterval, browserSessionIdleTimeout } = this.#o;
+    const { dataMaxBytes, reauthWindow } = this.#o;
+    return {
+      idleTimeout,
+      absoluteTimeout,
+      touchInterval,
+      browserSessionIdleTimeout,
+      dataMaxBytes,
+      reauthWindow,
+    };
   }
 
   /** The idle timeout of one session: shorter when it was signed in without remember-me. */
@@ -331,7 +342,11 @@ export class SessionKeeper<Data extends object = SessionData> {
   async signIn(
     userId: string,
     info: RequestInfo,
-    options: SignInOptions<Data> & { replaces?: SessionRecord | null } = {},
+    options: SignInOptions<Data> & {
+      replaces?: SessionRecord | null;
+      /** How the user proved it (default `password`); a pending sign-in is proven at activation. */
+      factor?: AuthFactor;
+    } = {},
   ): Promise<CookieResult> {
     if (typeof userId !== "string" || userId.length === 0 || userId.length > 255) {
       throw new TypeError("userId must be a non-empty string of at most 255 characters");
@@ -341,6 +356,9 @@ export class SessionKeeper<Data extends object = SessionData> {
       throw new TypeError("signIn options.rememberMe must be true or false");
     // Checked first: a refusal must leave the browser's previous session as it was.
     const data = this.#serialize(options.data);
+    const factor = options.factor ?? "password";
+    if (!AUTH_FACTORS.includes(factor))
+      throw new TypeError(`options.factor must be one of ${FACTORS}`);
     const previous = options.replaces === undefined ? await this.validate(info) : options.replaces;
     const old = previous && "record" in previous ? previous.record : previous;
     if (old) await this.#endOne(old, { status: "revoked", reason: "replaced" }, USER, info);
@@ -379,6 +397,10 @@ export class SessionKeeper<Data extends object = SessionData> {
       deviceId: sha256(deviceSecret),
       rememberMe,
       data,
+      // A new sign-in is a fresh proof; a pending one is proven when its verification completes.
+      authenticatedAt: pending ? null : now,
+      authFactor: factor,
+      proofUsedAt: null,
     };
     const event = this.#transition(
       { type: "sign_in", reason: pending ? "pending_verification" : null },
@@ -418,6 +440,31 @@ export class SessionKeeper<Data extends object = SessionData> {
   }
 
   /**
+   * Records a fresh proof of who the user is (re-authentication, "sudo mode"): the time and the
+   * factor, with a `reauthenticated` event, and a new token (a privilege change: the old cookie
+   * stops working at once). Null when the session is no longer active. The caller checks the
+   * proof itself (password, mailed code, passkey) and counts failures (the guard).
+   */
+  reauthenticate(
+    record: SessionRecord,
+    info: RequestInfo,
+    options: { factor: AuthFactor },
+  ): Promise<CookieResult | null> {
+    if (!AUTH_FACTORS.includes(options?.factor)) {
+      throw new TypeError(`options.factor must be one of ${FACTORS}`);
+    }
+    return this.#rotate(record, info, { type: "reauthenticated", reason: options.factor }, USER);
+  }
+
+  /**
+   * A sensitive action was let through under a sliding re-authentication window: the window now
+   * runs from this moment (not an event; like a touch). False when the session is not active.
+   */
+  async markProofUsed(record: SessionRecord): Promise<boolean> {
+    return this.#store.markProofUsed(record.id, { at: this.#o.now() });
+  }
+
+  /**
    * Issues a new secret for the same session (a privilege change): the old cookie stops working
    * at once. Null when the session is no longer active.
    */
@@ -439,20 +486,35 @@ export class SessionKeeper<Data extends object = SessionData> {
     info: RequestInfo,
     change:
       | { type: "session_activated"; reason: "code" | "link" | "approved" }
-      | { type: "token_rotated"; reason: "privilege_change" | "password_changed" },
+      | { type: "token_rotated"; reason: "privilege_change" | "password_changed" }
+      | { type: "reauthenticated"; reason: AuthFactor },
     by: Actor,
   ): Promise<CookieResult | null> {
     const activate = change.type === "session_activated";
     const token = { id: record.id, secret: generateToken().secret };
     const secretHash = hashSecret(token.secret);
+    const now = this.#o.now();
+    // A completed verification proves the sign-in's factor; a re-authentication its own factor.
+    const proof =
+      change.type === "reauthenticated"
+        ? { at: now, factor: change.reason }
+        : activate
+          ? { at: now, factor: record.authFactor ?? ("password" as const) }
+          : undefined;
     const ok = await this.#store.rotateSession(record.id, {
       secretHash,
       expectStatus: activate ? "pending" : "active",
       ...(activate ? { status: "active" as const } : {}),
+      ...(proof ? { proof } : {}),
     });
     if (!ok) return null;
-    const next: SessionRecord = { ...record, secretHash, status: "active" };
-    await this.#publish(this.#transition(change, next, by, await this.#facts(info), this.#o.now()));
+    const next: SessionRecord = {
+      ...record,
+      secretHash,
+      status: "active",
+      ...(proof ? { authenticatedAt: proof.at, authFactor: proof.factor, proofUsedAt: null } : {}),
+    };
+    await this.#publish(this.#transition(change, next, by, await this.#facts(info), now));
     return {
       record: next,
       session: this.#view(next),

@@ -27,6 +27,8 @@ export function toSession(
       ? { city: record.city, region: record.region, country: record.country }
       : null,
     rememberMe: record.rememberMe,
+    authenticatedAt: record.authenticatedAt === null ? null : new Date(record.authenticatedAt),
+    authFactor: record.authFactor,
   };
 }
 
@@ -48,6 +50,8 @@ export function sessionToJSON(session: Session) {
     device: { ...session.device },
     location: session.location ? { ...session.location } : null,
     rememberMe: session.rememberMe,
+    authenticatedAt: session.authenticatedAt ? session.authenticatedAt.toISOString() : null,
+    authFactor: session.authFactor,
   };
 }
 

@@ -64,6 +64,12 @@ export interface SessionRecord {
   rememberMe: boolean;
   /** The app's session data as stored (JSON text), or null. Read it parsed through `RequestSession.data`. */
   data: string | null;
+  /** When the session was last proven (sign-in, verification or re-authentication); null: never. */
+  authenticatedAt: number | null;
+  /** How it was last proven. */
+  authFactor: AuthFactor | null;
+  /** The last sensitive action let through under a sliding window (it slides from here). */
+  proofUsedAt: number | null;
 }
 
 /**
@@ -71,6 +77,9 @@ export interface SessionRecord {
  * the keeper's generic: `createSessionKeeper<{ cartId: string }>(…)`.
  */
 export type SessionData = Record<string, unknown>;
+
+/** How a user proved who they are: their password, a code mailed to them, or a passkey. */
+export type AuthFactor = "password" | "email_code" | "passkey";
 
 /** A session as apps and pages see it: no secret hash, `current` marks the requesting device. */
 export interface Session {
@@ -93,6 +102,10 @@ export interface Session {
   location: Location | null;
   /** False: signed in without "remember me"; the cookie lasts until the browser closes. */
   rememberMe: boolean;
+  /** When the session was last proven (sign-in, verification, re-authentication); null: never. */
+  authenticatedAt: Date | null;
+  /** How it was last proven. */
+  authFactor: AuthFactor | null;
 }
 
 export type LoginEventType =

@@ -6,8 +6,15 @@ import {
   type RequestSession,
   sessionToJSON,
 } from "sessionkeeper";
-import { requireSession, sessionContext } from "sessionkeeper/express";
-import { changePassword, type SignInOutcome, signInWithPassword, signUp } from "../auth.js";
+import { requireRecentAuth, requireSession, sessionContext } from "sessionkeeper/express";
+import {
+  changePassword,
+  reauthenticateWithCode,
+  reauthenticateWithPassword,
+  type SignInOutcome,
+  signInWithPassword,
+  signUp,
+} from "../auth.js";
 import type { SignUpAttempts } from "../signup-attempts.js";
 import { publicUser, type UserStore } from "../users.js";
 
@@ -80,7 +87,36 @@ export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAt
     res.json({ user: publicUser(user), session: sessionToJSON(session) });
   });
 
-  router.post("/password", requireSession(), async (req, res) => {
+  // Mails a code for POST /api/reauth {code}, to the account's own address.
+  router.post("/reauth/code", requireSession(), async (req, res) => {
+    const ctx = sessionContext(req);
+    const user = await users.findById(ctx.session?.userId as string);
+    if (!user) return void res.status(401).json({ error: "unauthenticated" });
+    const verdict = await guard.sendReauthCode(ctx, { email: user.email });
+    if (!verdict.ok) return sendRefusal(res, verdict);
+    res.status(202).json({ status: "code_sent" });
+  });
+
+  // A fresh proof of identity (sudo mode): the password or a mailed code, counted like a sign-in
+  // on failure.
+  router.post("/reauth", requireSession(), async (req, res) => {
+    const ctx = sessionContext(req);
+    const body = jsonBody(req);
+    const result =
+      body.code !== undefined && body.password === undefined
+        ? await reauthenticateWithCode(users, ctx, body.code, guard)
+        : await reauthenticateWithPassword(users, ctx, body, guard);
+    if (result.kind === "error") {
+      if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
+      return void res.status(result.status).json({ error: result.error });
+    }
+    sendSession(res, ctx);
+  });
+
+  // Dangerous actions need a recent proof (REAUTH_WINDOW, sliding): 401 reauthentication_required.
+  const recent = requireRecentAuth();
+
+  router.post("/password", recent, async (req, res) => {
     const result = await changePassword(users, sessionContext(req), jsonBody(req), guard);
     if (result.kind === "error") {
       if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
@@ -95,7 +131,7 @@ export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAt
     res.json({ rules: (await guard.listAccountAllow(userId)).map(ipRuleToJSON) });
   });
 
-  router.post("/ip-rules", requireSession(), async (req, res) => {
+  router.post("/ip-rules", recent, async (req, res) => {
     const userId = sessionContext(req).session?.userId as string;
     const body = jsonBody(req);
     const result = await guard.addAccountAllow(
@@ -124,10 +160,10 @@ export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAt
       return void res.status(404).json({ error: "not_found" });
     res.status(204).end();
   };
-  router.delete("/ip-rules/:id", requireSession(), (req, res) =>
+  router.delete("/ip-rules/:id", recent, (req, res) =>
     removeRule(req, res, req.params.id, undefined),
   );
-  router.delete("/ip-rules", requireSession(), (req, res) => {
+  router.delete("/ip-rules", recent, (req, res) => {
     const body = jsonBody(req);
     return removeRule(req, res, body.id ?? req.query.id, body.cidr ?? body.ip ?? req.query.cidr);
   });

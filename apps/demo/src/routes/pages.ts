@@ -4,14 +4,16 @@ import {
   appPageRenderer,
   endedWords,
   type Guard,
+  html,
+  recentAuthRule,
   type SafeHtml,
 } from "sessionkeeper";
 import { sessionContext } from "sessionkeeper/express";
-import { changePassword, signInWithPassword, signUp } from "../auth.js";
+import { changePassword, reauthenticateWithPassword, signInWithPassword, signUp } from "../auth.js";
 import { safeNextPath } from "../next-path.js";
 import type { SignUpAttempts } from "../signup-attempts.js";
 import type { UserStore } from "../users.js";
-import { securityPage, signInForm, signUpForm, verifyForm } from "../views.js";
+import { reauthForm, securityPage, signInForm, signUpForm, verifyForm } from "../views.js";
 
 /** What the app says for each error code on its HTML forms. */
 const MESSAGES: Record<string, string> = {
@@ -216,6 +218,56 @@ export function pageRoutes(
     return securityPage({ ...extra, allowList, currentIp: ctx.ip, email: email ?? "" });
   };
   const toSignIn = "/signin?next=%2Faccount%2Fsecurity";
+  const recent = recentAuthRule();
+
+  /**
+   * Outside the re-authentication window a security form answers 401 with a link to confirm it's
+   * you, and changes nothing (the form is not kept: it is filled in again after confirming).
+   */
+  const refusedForProof = async (req: Request, res: Response): Promise<boolean> => {
+    const challenge = await sessionContext(req).checkRecentAuth(recent);
+    if (!challenge) return false;
+    res.setHeader("WWW-Authenticate", challenge.challenge);
+    const content = html`<p class="lede">To change your security settings, first confirm it's you.</p>
+      <p><a class="button primary" href="/account/reauth?next=%2Faccount%2Fsecurity">Confirm it's you</a></p>`;
+    send(res, render({ heading: "Confirm it's you", status: 401, content, signedIn: true }));
+    return true;
+  };
+
+  router.get("/account/reauth", async (req, res) => {
+    const ctx = sessionContext(req);
+    const next = safeNextPath(req.query.next, "/account/security");
+    if (!ctx.session) return res.redirect(303, `/signin?next=${encodeURIComponent(next)}`);
+    const user = await users.findById(ctx.session.userId);
+    const content = reauthForm({ next, email: user?.email ?? "" });
+    send(res, render({ heading: "Confirm it's you", content, signedIn: true }));
+  });
+
+  router.post("/account/reauth", async (req, res) => {
+    const ctx = sessionContext(req);
+    const next = safeNextPath(field(req, "next"), "/account/security");
+    if (!ctx.session) return res.redirect(303, `/signin?next=${encodeURIComponent(next)}`);
+    const user = await users.findById(ctx.session.userId);
+    const result = await reauthenticateWithPassword(
+      users,
+      ctx,
+      { password: field(req, "password") },
+      guard,
+    );
+    if (result.kind === "reauthenticated") return res.redirect(303, next);
+    // Too many wrong guesses ended this session.
+    if (!ctx.session) return res.redirect(303, "/signin");
+    if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
+    const error =
+      result.error === "invalid_credentials"
+        ? "That password was not right."
+        : (MESSAGES[result.error] ?? "That did not work.");
+    const content = reauthForm({ next, email: user?.email ?? "", error });
+    send(
+      res,
+      render({ heading: "Confirm it's you", status: result.status, content, signedIn: true }),
+    );
+  });
 
   router.get("/account/security", async (req, res) => {
     if (!sessionContext(req).session) return res.redirect(303, toSignIn);
@@ -234,6 +286,7 @@ export function pageRoutes(
   router.post("/account/security/password", async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
+    if (await refusedForProof(req, res)) return;
     const result = await changePassword(
       users,
       ctx,
@@ -260,6 +313,7 @@ export function pageRoutes(
   router.post("/account/security/ip-rules", async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
+    if (await refusedForProof(req, res)) return;
     const result = await guard.addAccountAllow(ctx.session.userId, field(req, "cidr"));
     if (result.ok) return res.redirect(303, "/account/security?done=rule-added");
     const error =
@@ -281,6 +335,7 @@ export function pageRoutes(
   router.post("/account/security/ip-rules/:id/delete", async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
+    if (await refusedForProof(req, res)) return;
     await guard.removeAccountAllow(ctx.session.userId, req.params.id);
     res.redirect(303, "/account/security?done=rule-removed");
   });

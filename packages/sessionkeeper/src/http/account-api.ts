@@ -1,4 +1,6 @@
 import { isStorageError } from "../errors.js";
+import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
+import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import { eventToJSON, sessionToJSON } from "../session-view.js";
 import {
@@ -13,6 +15,12 @@ import {
 export interface AccountApiOptions {
   /** Default number of events `GET /history` returns (`?limit=` may ask for 1 to 1000). Default 100. */
   historyLimit?: number;
+  /**
+   * What ending other sessions asks of the last proof of identity (see `requireRecentAuth`).
+   * Default `{}`: the keeper's `reauthWindow`, any factor, sliding. `false` turns it off.
+   * Ending the current session (signing out) never asks.
+   */
+  recentAuth?: RecentAuthOptions | false;
 }
 
 const JSON_HEADERS = {
@@ -33,6 +41,21 @@ export function createAccountApiHandler(
   if (!Number.isInteger(defaultLimit) || defaultLimit < 1 || defaultLimit > 1000) {
     throw new TypeError("options.historyLimit must be an integer from 1 to 1000");
   }
+  if (options.recentAuth !== undefined && options.recentAuth !== false) {
+    if (typeof options.recentAuth !== "object" || options.recentAuth === null)
+      throw new TypeError(
+        "options.recentAuth must be an object of requireRecentAuth options, or false",
+      );
+  }
+  const rule = options.recentAuth === false ? null : recentAuthRule(options.recentAuth ?? {});
+  // Null when the request may go on; else the 401 challenge (nothing has changed).
+  const refuse = async (context: RequestSession<object>): Promise<AccountResponse | null> => {
+    const challenge = rule ? await context.checkRecentAuth(rule) : null;
+    if (!challenge) return null;
+    const response = json(challenge.status, challenge.body);
+    response.headers["www-authenticate"] = challenge.challenge;
+    return response;
+  };
   const match = (method: string, path: string): AccountRoute | null => {
     const found = matchAccountPath(path, "");
     if (!found) return null;
@@ -67,6 +90,8 @@ export function createAccountApiHandler(
             return json(200, { events: events.map(eventToJSON) });
           }
           case "revoke-others": {
+            const refused = await refuse(context);
+            if (refused) return refused;
             const revoked = await keeper.revokeOtherSessions(session.userId, {
               keep: session.id,
               info: context.info,
@@ -81,6 +106,8 @@ export function createAccountApiHandler(
               await context.signOut();
               return noContent();
             }
+            const refused = await refuse(context);
+            if (refused) return refused;
             // Another user's id is answered exactly like an unknown one.
             const ended =
               isSessionId(id) &&

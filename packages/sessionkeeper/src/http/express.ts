@@ -3,6 +3,7 @@ import { isStorageError } from "../errors.js";
 import type { LiveChannel } from "../live/live-channel.js";
 import { streamToNode } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
+import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
 import type { Outcome } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
@@ -69,6 +70,30 @@ export function requireSession(): RequestHandler {
   return (req, res, next) => {
     if (req.sessionkeeper?.session) return next();
     res.status(401).json({ error: "unauthenticated" });
+  };
+}
+
+/**
+ * Lets the request through only when the session's last proof of identity is recent enough (see
+ * {@link RecentAuthOptions}); else 401 `{"error":"reauthentication_required","maxAge","factors"}`
+ * with a `WWW-Authenticate: Bearer error="insufficient_user_authentication", max_age=…` challenge.
+ * Without an active session: 401 `unauthenticated`. Bad options throw at start-up.
+ * @example
+ * app.post("/api/password", requireRecentAuth({ maxAge: "10m" }), changePassword);
+ */
+export function requireRecentAuth(options: RecentAuthOptions = {}): RequestHandler {
+  const rule = recentAuthRule(options);
+  return (req, res, next) => {
+    const context = req.sessionkeeper;
+    if (!context?.session) {
+      res.status(401).json({ error: "unauthenticated" });
+      return;
+    }
+    context.checkRecentAuth(rule).then((challenge) => {
+      if (!challenge) return next();
+      res.status(401).setHeader("WWW-Authenticate", challenge.challenge);
+      res.json(challenge.body);
+    }, next);
   };
 }
 

@@ -10,6 +10,7 @@ import { isStorageError } from "../errors.js";
 import type { LiveChannel } from "../live/live-channel.js";
 import { streamToNode } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
+import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
 import type { Outcome, RawRequest } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
@@ -74,6 +75,22 @@ export function requireSession(): preHandlerAsyncHookHandler {
   return async (request, reply) => {
     if (request.sessionkeeper?.session) return;
     return reply.code(401).send({ error: "unauthenticated" });
+  };
+}
+
+/**
+ * preHandler that lets the request through only when the session's last proof of identity is
+ * recent enough (see {@link RecentAuthOptions}); else 401 `reauthentication_required` with a
+ * `WWW-Authenticate` challenge (RFC 9470 style). Without an active session: 401 `unauthenticated`.
+ */
+export function requireRecentAuth(options: RecentAuthOptions = {}): preHandlerAsyncHookHandler {
+  const rule = recentAuthRule(options);
+  return async (request, reply) => {
+    const context = request.sessionkeeper;
+    if (!context?.session) return reply.code(401).send({ error: "unauthenticated" });
+    const challenge = await context.checkRecentAuth(rule);
+    if (!challenge) return;
+    return reply.code(401).header("www-authenticate", challenge.challenge).send(challenge.body);
   };
 }
 

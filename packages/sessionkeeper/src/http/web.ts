@@ -2,6 +2,7 @@ import { isStorageError } from "../errors.js";
 import type { LiveChannel } from "../live/live-channel.js";
 import { streamToWeb } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
+import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
 import type { Outcome, RawRequest } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
@@ -127,6 +128,43 @@ export function honoRequireSession() {
     next: () => Promise<void>,
   ) => {
     if (!c.get("sessionkeeper")?.session) return c.json({ error: "unauthenticated" }, 401);
+    await next();
+    return undefined;
+  };
+}
+
+/**
+ * For `withSessions` handlers: null when the session's last proof of identity is recent enough
+ * (see {@link RecentAuthOptions}), else the 401 `Response` to return (`reauthentication_required`
+ * with a `WWW-Authenticate` challenge, or `unauthenticated` without an active session).
+ * @example
+ * const recent = recentAuthGate({ maxAge: "10m" });
+ * const refused = await recent(session); if (refused) return refused;
+ */
+export function recentAuthGate(
+  options: RecentAuthOptions = {},
+): (session: RequestSession | null | undefined) => Promise<Response | null> {
+  const rule = recentAuthRule(options);
+  return async (session) => {
+    if (!session?.session) return json({ error: "unauthenticated" }, 401);
+    const challenge = await session.checkRecentAuth(rule);
+    if (!challenge) return null;
+    return new Response(JSON.stringify(challenge.body), {
+      status: 401,
+      headers: { "content-type": "application/json", "www-authenticate": challenge.challenge },
+    });
+  };
+}
+
+/** Hono middleware over {@link recentAuthGate}: the route runs only inside the window. */
+export function honoRequireRecentAuth(options: RecentAuthOptions = {}) {
+  const gate = recentAuthGate(options);
+  return async (
+    c: HonoLikeContext & { get(key: "sessionkeeper"): RequestSession | undefined },
+    next: () => Promise<void>,
+  ) => {
+    const refused = await gate(c.get("sessionkeeper"));
+    if (refused) return refused;
     await next();
     return undefined;
   };

@@ -10,7 +10,7 @@ import {
   matchesHash,
   parseLinkToken,
 } from "./codes.js";
-import { alertMail, signInDetails, verificationMail } from "./messages.js";
+import { alertMail, reauthMail, signInDetails, verificationMail } from "./messages.js";
 import type { ResolvedGuardOptions } from "./options.js";
 import type { LinkKind } from "./results.js";
 
@@ -49,6 +49,35 @@ export class Confirmations {
       minutes: Math.round(this.o.codeTtl / 60_000),
       approveUrl: this.#linkUrl("approve", approve.token),
       notMeUrl: this.#linkUrl("not-me", deny.token),
+      details: signInDetails(record),
+    });
+    return { id, sent: await this.#send(message) };
+  }
+
+  /**
+   * Stores a re-authentication code bound to an active session and mails it. The record's deny
+   * hash is of a secret that is never sent: a re-authentication has no links.
+   */
+  async issueReauthCode(
+    record: SessionRecord,
+    email: string,
+  ): Promise<{ id: string; sent: boolean }> {
+    const now = this.now();
+    const id = randomId();
+    const code = generateCode(this.o.codeLength);
+    await this.o.store.createVerification({
+      ...this.#base(id, record, now),
+      kind: "reauth",
+      codeHash: hashSecret(code),
+      approveHash: null,
+      denyHash: generateLinkToken(id).hash,
+      expiresAt: now + this.o.codeTtl,
+    });
+    const message = reauthMail({
+      appName: this.o.appName,
+      to: email,
+      code,
+      minutes: Math.round(this.o.codeTtl / 60_000),
       details: signInDetails(record),
     });
     return { id, sent: await this.#send(message) };

@@ -215,7 +215,7 @@ export class Guard {
    */
   async recordReauthFailure(
     rs: RequestSession<object>,
-    input: { accountKey: unknown },
+    input: { accountKey: unknown; reason?: "wrong_current_password" | "wrong_reauth_code" },
   ): Promise<Refusal> {
     const record = rs.record;
     if (record?.status !== "active") return refuse(401, "unauthenticated");
@@ -231,7 +231,8 @@ export class Guard {
           { alsoAccountWide: true },
         )
       : null;
-    await this.#record("sign_in_failed", record.userId, record.id, "wrong_current_password", info);
+    const reason = input.reason ?? "wrong_current_password";
+    await this.#record("sign_in_failed", record.userId, record.id, reason, info);
     if (counted?.accountLockStarted)
       this.#notices.lockoutStarted(record.userId, { ...counted, now });
     const state = await this.#o.store.increment(`reauth:s:${record.id}`, {
@@ -244,6 +245,61 @@ export class Guard {
       return refuse(401, "unauthenticated");
     }
     return refuse(403, "invalid_current_password");
+  }
+
+  /**
+   * Mails a re-authentication code to `email` for the request's active session (the code works
+   * once, within `codeTtl`, on this session only). Mails count with the account's verification
+   * mails: over the hour's limit 429 `too_many_attempts` with `retryAfter`; mail down 503
+   * `mail_unavailable`. No active session: 401 `unauthenticated`.
+   */
+  async sendReauthCode(rs: RequestSession, input: { email: string }): Promise<Verdict> {
+    const record = rs.record;
+    if (record?.status !== "active") return refuse(401, "unauthenticated");
+    checkEmail(input.email);
+    const wait =
+      (await this.#codeGuessWait(record.userId)) ?? (await this.#countMail(record.userId));
+    if (wait !== null) return refuse(429, "too_many_attempts", wait);
+    const { id, sent } = await this.#mail.issueReauthCode(record, input.email);
+    if (!sent) {
+      await this.#o.store.spendVerification(id, this.#now());
+      return refuse(503, "mail_unavailable");
+    }
+    await this.#record("verification_sent", record.userId, record.id, "reauth", rs.info);
+    return { ok: true };
+  }
+
+  /**
+   * Checks a re-authentication code typed on the session it was mailed for. Right: spent (single
+   * use) and the proof recorded (`email_code`), with a new token: `{ok: true}`. Wrong: counted as
+   * {@link recordReauthFailure} counts a wrong password (the fifth ends the session), 403
+   * `invalid_code`; none open or expired: 400 `verification_expired`. Locked out: 429.
+   */
+  async verifyReauthCode(
+    rs: RequestSession,
+    code: unknown,
+    input: { accountKey: unknown },
+  ): Promise<Verdict> {
+    const verdict = await this.checkBeforeReauth(rs, input);
+    if (!verdict.ok) return verdict;
+    const record = rs.record as SessionRecord;
+    const now = this.#now();
+    const open = await this.#o.store.findOpenVerification(record.id, "reauth");
+    if (!open || now >= open.expiresAt) {
+      if (open) await this.#o.store.spendVerification(open.id, now);
+      return refuse(400, "verification_expired");
+    }
+    const typed = normalizeCode(code, this.#o.codeLength);
+    if (typed === null || !matchesHash(typed, open.codeHash)) {
+      await this.#o.store.addVerificationAttempt(open.id);
+      const refusal = await this.recordReauthFailure(rs, { ...input, reason: "wrong_reauth_code" });
+      return refusal.error === "invalid_current_password" ? refuse(403, "invalid_code") : refusal;
+    }
+    // Spent first: of two requests with the right code, one records the proof.
+    if (!(await this.#o.store.spendVerification(open.id, now)))
+      return refuse(400, "verification_expired");
+    if (!(await rs.reauthenticate({ factor: "email_code" }))) return refuse(401, "unauthenticated");
+    return { ok: true };
   }
 
   // ---- once the password was right ----------------------------------------------------------

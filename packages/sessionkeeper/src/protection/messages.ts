@@ -94,6 +94,35 @@ ${detailTable(details)}
   return { to: input.to, subject, text, html: document(subject, body) };
 }
 
+/** The re-authentication mail: a code that proves it is you before a sensitive action. */
+export function reauthMail(input: {
+  appName: string;
+  to: string;
+  code: string;
+  minutes: number;
+  details: SignInDetails;
+}): MailMessage {
+  const { appName, code, minutes, details } = input;
+  const subject = `Your ${appName} confirmation code`;
+  const text = [
+    `You asked to confirm it is you before a sensitive change to your ${appName} account.`,
+    "",
+    `Your confirmation code: ${code}`,
+    `It works once, for ${minutes} minutes, on the device that asked for it.`,
+    "",
+    ...detailLines(details),
+    "",
+    "If you did not ask for it, change your password: someone may be signed in as you.",
+  ].join("\n");
+  const body = html`<p>You asked to confirm it is you before a sensitive change to your <strong>${appName}</strong> account.</p>
+<p>Your confirmation code:</p>
+<p style="font-size:28px;font-weight:bold;letter-spacing:4px;font-family:monospace">${code}</p>
+<p>It works once, for ${minutes} minutes, on the device that asked for it.</p>
+${detailTable(details)}
+<p>If you did not ask for it, change your password: someone may be signed in as you.</p>`;
+  return { to: input.to, subject, text, html: document(subject, body) };
+}
+
 /** The sign-in alert: what signed in, and a "this wasn't me" link that ends that session. */
 export function alertMail(input: {
   appName: string;

@@ -156,6 +156,16 @@ class CachedStore implements SessionStore, StoreHealthCheck {
     }
   }
 
+  async markProofUsed(...args: Args<"markProofUsed">): Promise<boolean> {
+    let changed = true;
+    try {
+      changed = await this.#store.markProofUsed(...args);
+      return changed;
+    } finally {
+      if (changed) await this.#drop("markProofUsed", [args[0]]);
+    }
+  }
+
   async endSession(...args: Args<"endSession">): Promise<boolean> {
     let changed = true;
     try {

@@ -1,6 +1,6 @@
 import { isStorageError } from "../errors.js";
 import type { MaybePromise } from "../maybe-promise.js";
-import type { LoginEvent, SessionRecord, SessionStatus } from "../types.js";
+import type { AuthFactor, LoginEvent, SessionRecord, SessionStatus } from "../types.js";
 
 /** How a session is ended: the status it takes, why, and when. */
 export interface EndSessionInput {
@@ -45,16 +45,30 @@ export interface SessionStore {
       location?: { country: string | null; region: string | null; city: string | null };
     },
   ): Promise<boolean>;
-  /** Replaces the secret hash (token rotation) and optionally activates a pending session. */
+  /**
+   * Replaces the secret hash (token rotation) and optionally activates a pending session. With
+   * `proof`, also records when and how the session was proven, and clears `proof_used_at`.
+   */
   rotateSession(
     id: string,
-    update: { secretHash: string; status?: "active"; expectStatus: "active" | "pending" },
+    update: {
+      secretHash: string;
+      status?: "active";
+      expectStatus: "active" | "pending";
+      proof?: { at: number; factor: AuthFactor };
+    },
   ): Promise<boolean>;
   /**
    * Replaces the app's data of an `active` session (JSON text, or null to clear it); nothing else
    * changes. True when a row changed; false for an unknown, pending or ended session.
    */
   updateSessionData(id: string, update: { data: string | null }): Promise<boolean>;
+
+  /**
+   * Marks an active session's proof as used by a sensitive action at `at` (a sliding re-auth
+   * window runs from there). True when a row changed.
+   */
+  markProofUsed(id: string, update: { at: number }): Promise<boolean>;
   /**
    * A user's sessions, newest activity first: only active (and pending) ones unless `includeEnded`.
    * With `liveAt`, live ones past their lifetime (`expires_at <= now`) or idle since

@@ -184,13 +184,16 @@ export class KyselyProtectionStore implements ProtectionStore {
     });
   }
 
-  findOpenVerification(sessionId: string): Promise<VerificationRecord | null> {
+  findOpenVerification(
+    sessionId: string,
+    kind: "verification" | "reauth" = "verification",
+  ): Promise<VerificationRecord | null> {
     return this.run("findOpenVerification", async () => {
       const row = await this.db
         .selectFrom("sk_verifications")
         .selectAll()
         .where("session_id", "=", sessionId)
-        .where("kind", "=", "verification")
+        .where("kind", "=", kind)
         .where("used_at", "is", null)
         .orderBy("created_at", "desc")
         .orderBy("id")

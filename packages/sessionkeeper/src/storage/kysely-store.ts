@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely, type Selectable, sql } from "kysely";
 import { StorageError } from "../errors.js";
 import type { MaybePromise } from "../maybe-promise.js";
-import type { LoginEvent, SessionRecord, SessionStatus } from "../types.js";
+import type { AuthFactor, LoginEvent, SessionRecord, SessionStatus } from "../types.js";
 import type { EndSessionInput, SessionStore, StoreHealth, StoreHealthCheck } from "./contract.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database, LoginEventsTable, SessionsTable } from "./schema.js";
@@ -111,6 +111,14 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
         .set({
           secret_hash: update.secretHash,
           ...(update.status ? { status: update.status } : {}),
+          // A new proof starts a new window: the sliding mark of the old one goes.
+          ...(update.proof
+            ? {
+                authenticated_at: update.proof.at,
+                auth_factor: update.proof.factor,
+                proof_used_at: null,
+              }
+            : {}),
         })
         .where("id", "=", id)
         .where("status", "=", update.expectStatus)
@@ -124,6 +132,18 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
       const result = await this.db
         .updateTable("sk_sessions")
         .set({ data: update.data })
+        .where("id", "=", id)
+        .where("status", "=", "active")
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  markProofUsed(id: string, update: { at: number }): Promise<boolean> {
+    return this.run("markProofUsed", async () => {
+      const result = await this.db
+        .updateTable("sk_sessions")
+        .set({ proof_used_at: update.at })
         .where("id", "=", id)
         .where("status", "=", "active")
         .executeTakeFirst();
@@ -302,6 +322,9 @@ export function toSessionRow(s: SessionRecord): SessionsTable {
     device_id: s.deviceId,
     remember_me: s.rememberMe ? 1 : 0,
     data: s.data,
+    authenticated_at: s.authenticatedAt,
+    auth_factor: s.authFactor,
+    proof_used_at: s.proofUsedAt,
   };
 }
 
@@ -331,6 +354,9 @@ export function fromSessionRow(r: Selectable<SessionsTable>): SessionRecord {
     // 0 or 1 from every driver (some as a string); a row from before migration 0003 reads as 1.
     rememberMe: Number(r.remember_me ?? 1) !== 0,
     data: r.data ?? null,
+    authenticatedAt: numOrNull(r.authenticated_at),
+    authFactor: r.auth_factor as AuthFactor | null,
+    proofUsedAt: numOrNull(r.proof_used_at),
   };
 }
 

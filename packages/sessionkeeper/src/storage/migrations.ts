@@ -174,6 +174,29 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable("sk_sessions").addColumn("data", "text").execute();
     },
   },
+  // Re-authentication: when and how each session was last
+  // proven, and the passkeys (WebAuthn public keys) users register.
+  "0004_reauth": {
+    async up(db: Kysely<unknown>) {
+      // Sessions from before this migration have no proof recorded (null): their first sensitive
+      // action asks for one, which fails safe.
+      await db.schema.alterTable("sk_sessions").addColumn("authenticated_at", "bigint").execute();
+      await db.schema.alterTable("sk_sessions").addColumn("auth_factor", "varchar(16)").execute();
+      await db.schema.alterTable("sk_sessions").addColumn("proof_used_at", "bigint").execute();
+      await db.schema
+        .createTable("sk_passkeys")
+        .addColumn("id", "varchar(255)", (c) => c.primaryKey())
+        .addColumn("user_id", USER, (c) => c.notNull())
+        .addColumn("name", NAME, (c) => c.notNull())
+        .addColumn("public_key", "varchar(1024)", (c) => c.notNull())
+        .addColumn("counter", "bigint", (c) => c.notNull())
+        .addColumn("transports", "varchar(128)")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("last_used_at", "bigint")
+        .execute();
+      await db.schema.createIndex("sk_passkeys_user").on("sk_passkeys").column("user_id").execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

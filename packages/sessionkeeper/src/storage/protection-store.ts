@@ -21,7 +21,7 @@ export interface IpRule {
  */
 export interface VerificationRecord {
   id: string;
-  kind: "verification" | "alert";
+  kind: "verification" | "alert" | "reauth";
   sessionId: string;
   userId: string;
   codeHash: string | null;
@@ -81,8 +81,11 @@ export interface ProtectionStore extends FailureCounter {
 
   createVerification(record: VerificationRecord): Promise<void>;
   findVerification(id: string): Promise<VerificationRecord | null>;
-  /** The newest unspent `verification` record of a session, or null. */
-  findOpenVerification(sessionId: string): Promise<VerificationRecord | null>;
+  /** The newest unspent record of a session of `kind` (default `verification`), or null. */
+  findOpenVerification(
+    sessionId: string,
+    kind?: "verification" | "reauth",
+  ): Promise<VerificationRecord | null>;
   /** Adds one wrong attempt to an unspent record; returns the new count, or null when it is spent. */
   addVerificationAttempt(id: string): Promise<number | null>;
   /** Marks an unspent, unexpired, not yet approved record approved. True when this call did it. */

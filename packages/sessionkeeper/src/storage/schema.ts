@@ -26,6 +26,9 @@ export interface SessionsTable {
   remember_me: number | string;
   /** The app's session data as JSON text (migration 0003). */
   data: string | null;
+  authenticated_at: number | string | null;
+  auth_factor: string | null;
+  proof_used_at: number | string | null;
 }
 
 export interface LoginEventsTable {
@@ -88,6 +91,18 @@ export interface CountersTable {
   reset_at: number | string;
 }
 
+/** One registered passkey (WebAuthn credential) of a user: only its public key is kept. */
+export interface PasskeysTable {
+  id: string; // the credential id, base64url
+  user_id: string;
+  name: string;
+  public_key: string; // COSE public key, base64url
+  counter: number | string;
+  transports: string | null; // comma-separated
+  created_at: number | string;
+  last_used_at: number | string | null;
+}
+
 export interface Database {
   sk_sessions: SessionsTable;
   sk_login_events: LoginEventsTable;
@@ -95,4 +110,5 @@ export interface Database {
   sk_verifications: VerificationsTable;
   sk_known_devices: KnownDevicesTable;
   sk_counters: CountersTable;
+  sk_passkeys: PasskeysTable;
 }

@@ -203,6 +203,7 @@ const WRITES = new Set([
   "touchSession",
   "rotateSession",
   "updateSessionData",
+  "markProofUsed",
   "endSession",
   "endUserSessions",
   "recordEvent",

@@ -181,6 +181,12 @@ async function answerPage(
     });
     return { status: 200, headers: pageHeaders(options, true), body };
   }
+  // Ending other devices needs a recent proof; signing out this one never does.
+  const others = route.name === "revoke-others" || route.sessionId !== session.id;
+  if (others && options.recentAuth) {
+    const challenge = await context.checkRecentAuth(options.recentAuth);
+    if (challenge) return reauthPage(options, base, challenge.challenge);
+  }
   if (route.name === "revoke-others") {
     const count = await keeper.revokeOtherSessions(session.userId, {
       keep: session.id,
@@ -255,6 +261,27 @@ function redirect(options: ResolvedPageOptions, location: string): AccountRespon
 
 function withQuery(path: string, params: Record<string, string>): string {
   return `${path}${path.includes("?") ? "&" : "?"}${new URLSearchParams(params).toString()}`;
+}
+
+/** Outside the re-authentication window: nothing was done; a link to prove it is you, then back. */
+function reauthPage(
+  options: ResolvedPageOptions,
+  basePath: string,
+  challenge: string,
+): AccountResponse {
+  // Without a re-authentication or sign-in page, signing out and in again is the way to prove it.
+  const href = options.reauthPath
+    ? withQuery(options.reauthPath, { next: `${basePath}/sessions` })
+    : null;
+  const content = href
+    ? html`<p class="lede">To sign out other devices, first confirm it's you.</p><p><a class="button primary" href="${href}">Confirm it's you</a></p><p><a href="${basePath}/sessions">Back to your devices</a></p>`
+    : html`<p class="lede">To sign out other devices, first sign out and sign in again.</p><p><a href="${basePath}/sessions">Back to your devices</a></p>`;
+  const headers = { ...pageHeaders(options), "www-authenticate": challenge };
+  return {
+    status: 401,
+    headers,
+    body: renderPage(options, { name: null, heading: "Confirm it's you", basePath, content }),
+  };
 }
 
 function tooLargePage(options: ResolvedPageOptions, basePath: string): AccountResponse {

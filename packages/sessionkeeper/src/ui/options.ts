@@ -1,3 +1,4 @@
+import { type RecentAuthOptions, type RecentAuthRule, recentAuthRule } from "../recent-auth.js";
 /** A link (or, with `method: "post"`, a one-button form such as "Sign out") in the page header. */
 export interface NavItem {
   href: string;
@@ -34,6 +35,17 @@ export interface AccountPagesOptions {
    * "Signed in as …". Called once per page; may be async.
    */
   accountName?: (userId: string) => string | null | Promise<string | null>;
+  /**
+   * What signing out other devices asks of the last proof of identity (`RecentAuthOptions`).
+   * Default `{}`: the keeper's `reauthWindow`, sliding. `false` turns it off. Signing out this
+   * device never asks.
+   */
+  recentAuth?: RecentAuthOptions | false;
+  /**
+   * The app's re-authentication page, sent `?next=<devices page>`. Outside the window the pages
+   * answer 401 with a link there. Default: `signInPath` (signing in again is a fresh proof).
+   */
+  reauthPath?: string;
 }
 
 /** The options after validation. */
@@ -48,12 +60,16 @@ export interface ResolvedPageOptions {
   stylesheetHref: string | null;
   liveEventsPath: string | null;
   accountName: ((userId: string) => string | null | Promise<string | null>) | null;
+  recentAuth: RecentAuthRule | null;
+  reauthPath: string | null;
 }
 
 const KNOWN = new Set([
   "title",
   "nav",
   "signInPath",
+  "recentAuth",
+  "reauthPath",
   "locationAttribution",
   "timeZone",
   "historyLimit",
@@ -123,6 +139,11 @@ export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOp
     historyLimit,
     stylesheetHref,
     liveEventsPath,
+    recentAuth: options.recentAuth === false ? null : recentAuthRule(options.recentAuth ?? {}),
+    reauthPath:
+      options.reauthPath === undefined
+        ? signInPath
+        : requireLocalPath("reauthPath", options.reauthPath),
   };
 }
 

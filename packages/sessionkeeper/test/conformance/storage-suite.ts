@@ -356,6 +356,41 @@ export function runStorageConformance(name: string, open: OpenStore): void {
         }));
     });
 
+    describe("proofs of identity (rotateSession with proof, markProofUsed)", () => {
+      it("records the proof's time and factor with the new hash, and clears the sliding mark", () =>
+        withStore(async (store) => {
+          const record = await seed(store, { authenticatedAt: T0, authFactor: "password" });
+          assert.equal(await store.markProofUsed(record.id, { at: T0 + 5 }), true);
+          assert.deepEqual(await store.findSession(record.id), { ...record, proofUsedAt: T0 + 5 });
+          const secretHash = hex64();
+          const proof = { at: T0 + 10, factor: "passkey" as const };
+          assert.equal(
+            await store.rotateSession(record.id, { secretHash, expectStatus: "active", proof }),
+            true,
+          );
+          assert.deepEqual(await store.findSession(record.id), {
+            ...record,
+            secretHash,
+            authenticatedAt: T0 + 10,
+            authFactor: "passkey",
+            proofUsedAt: null,
+          });
+        }));
+
+      it("keeps a session never proven as null, and marks only active sessions", () =>
+        withStore(async (store) => {
+          const pending = await seed(store, {
+            status: "pending",
+            authenticatedAt: null,
+            authFactor: "email_code",
+          });
+          assert.deepEqual(await store.findSession(pending.id), pending);
+          assert.equal(await store.markProofUsed(pending.id, { at: T0 + 1 }), false);
+          assert.equal(await store.markProofUsed(newId(), { at: T0 + 1 }), false);
+          assert.deepEqual(await store.findSession(pending.id), pending);
+        }));
+    });
+
     describe("listUserSessions", () => {
       it("lists one user's live sessions, newest activity first, and nobody else's", () =>
         withStore(async (store) => {

@@ -17,6 +17,7 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     touchSession: 0,
     rotateSession: 0,
     updateSessionData: 0,
+    markProofUsed: 0,
     listUserSessions: 0,
     endSession: 0,
     endUserSessions: 0,
@@ -44,6 +45,7 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     }),
     rotateSession: count("rotateSession", (id, u) => inner.rotateSession(id, u)),
     updateSessionData: count("updateSessionData", (id, u) => inner.updateSessionData(id, u)),
+    markProofUsed: count("markProofUsed", (id, u) => inner.markProofUsed(id, u)),
     listUserSessions: count("listUserSessions", (u, o) => inner.listUserSessions(u, o)),
     endSession: count("endSession", (id, end, o) => inner.endSession(id, end, o)),
     endUserSessions: count("endUserSessions", (u, end, o) => inner.endUserSessions(u, end, o)),
@@ -62,6 +64,7 @@ export function writeCalls(calls: StoreCalls): number {
     calls.touchSession +
     calls.rotateSession +
     calls.updateSessionData +
+    calls.markProofUsed +
     calls.endSession +
     calls.endUserSessions +
     calls.recordEvent +

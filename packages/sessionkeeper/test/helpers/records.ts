@@ -42,6 +42,9 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     deviceId: hex64(),
     rememberMe: true,
     data: null,
+    authenticatedAt: T0,
+    authFactor: "password",
+    proofUsedAt: null,
     ...overrides,
   };
 }

@@ -1,0 +1,316 @@
+// requireRecentAuth in all three adapters, over real HTTP on a real SQLite file with a clock the
+// test moves: inside the window the action runs; outside it the answer is 401
+// reauthentication_required with an RFC 9470 style challenge and the action does not run; a
+// re-authentication records the proof (row, history), rotates the cookie and opens the window.
+import assert from "node:assert/strict";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { type HttpBindings, serve } from "@hono/node-server";
+import Database from "better-sqlite3";
+import express from "express";
+import Fastify from "fastify";
+import { Hono } from "hono";
+import * as ex from "../../src/http/express.js";
+import * as fa from "../../src/http/fastify.js";
+import * as web from "../../src/http/web.js";
+import type { RequestSession } from "../../src/request-session.js";
+import { createSessionKeeper, type SessionKeeper } from "../../src/session-keeper.js";
+import type { AuthFactor } from "../../src/types.js";
+import { type TempSqlite, tempSqlite } from "../helpers/sqlite-fixture.js";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const T0 = 1_767_225_600_000;
+
+interface Running {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** What each app counts: how many times each guarded action really ran. */
+interface Ran {
+  danger: number;
+  strict: number;
+}
+
+type Start = (keeper: SessionKeeper, ran: Ran) => Promise<Running>;
+
+// /danger: the keeper's window (sliding); /strict: 10 minutes, passkey only, no sliding.
+const STRICT = { maxAge: "10m", factors: ["passkey"], sliding: false } as const;
+
+const adapters: Array<[string, Start]> = [
+  [
+    "Express",
+    async (keeper, ran) => {
+      const app = express();
+      app.use(express.json());
+      app.use(ex.sessionMiddleware(keeper));
+      app.post("/signin", async (req, res) => {
+        await ex.sessionContext(req).signIn((req.body as { userId: string }).userId);
+        res.status(204).end();
+      });
+      app.post("/reauth", async (req, res) => {
+        const factor = (req.body as { factor: AuthFactor }).factor;
+        const session = await ex.sessionContext(req).reauthenticate({ factor });
+        res.status(session ? 204 : 401).end();
+      });
+      app.post("/danger", ex.requireRecentAuth(), (_req, res) => {
+        ran.danger++;
+        res.status(204).end();
+      });
+      app.post("/strict", ex.requireRecentAuth(STRICT), (_req, res) => {
+        ran.strict++;
+        res.status(204).end();
+      });
+      app.use(ex.storageErrorHandler());
+      return listenNode(app.listen(0, "127.0.0.1"));
+    },
+  ],
+  [
+    "Fastify",
+    async (keeper, ran) => {
+      const app = Fastify({ forceCloseConnections: true });
+      await app.register(fa.fastifySessions(keeper));
+      app.post("/signin", async (request, reply) => {
+        await fa.sessionContext(request).signIn((request.body as { userId: string }).userId);
+        return reply.code(204).send();
+      });
+      app.post("/reauth", async (request, reply) => {
+        const factor = (request.body as { factor: AuthFactor }).factor;
+        const session = await fa.sessionContext(request).reauthenticate({ factor });
+        return reply.code(session ? 204 : 401).send();
+      });
+      app.post("/danger", { preHandler: fa.requireRecentAuth() }, async (_request, reply) => {
+        ran.danger++;
+        return reply.code(204).send();
+      });
+      app.post("/strict", { preHandler: fa.requireRecentAuth(STRICT) }, async (_r, reply) => {
+        ran.strict++;
+        return reply.code(204).send();
+      });
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      const { port } = app.server.address() as AddressInfo;
+      return { baseUrl: `http://127.0.0.1:${port}`, close: () => app.close() };
+    },
+  ],
+  [
+    "Hono",
+    async (keeper, ran) => {
+      const app = new Hono<{
+        Bindings: HttpBindings;
+        Variables: { sessionkeeper: RequestSession };
+      }>();
+      app.use(web.honoSessions(keeper));
+      app.post("/signin", async (c) => {
+        const { userId } = await c.req.json<{ userId: string }>();
+        await c.get("sessionkeeper").signIn(userId);
+        return c.body(null, 204);
+      });
+      app.post("/reauth", async (c) => {
+        const { factor } = await c.req.json<{ factor: AuthFactor }>();
+        const session = await c.get("sessionkeeper").reauthenticate({ factor });
+        return c.body(null, session ? 204 : 401);
+      });
+      app.post("/danger", web.honoRequireRecentAuth(), (c) => {
+        ran.danger++;
+        return c.body(null, 204);
+      });
+      // The plain Web form, as a withSessions handler would use it.
+      const strict = web.recentAuthGate(STRICT);
+      app.post("/strict", async (c) => {
+        const refused = await strict(c.get("sessionkeeper"));
+        if (refused) return refused;
+        ran.strict++;
+        return c.body(null, 204);
+      });
+      const server = await new Promise<Server>((resolve) => {
+        const s = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () =>
+          resolve(s as Server),
+        );
+      });
+      return listenNode(server);
+    },
+  ],
+];
+
+async function listenNode(server: Server): Promise<Running> {
+  if (!server.listening) await new Promise((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function sessionCookie(res: Response): string | null {
+  const line = res.headers.getSetCookie().find((c) => c.startsWith("sk_session="));
+  return line ? (line.split(";")[0] as string) : null;
+}
+
+async function post(baseUrl: string, path: string, cookie: string | null, body?: unknown) {
+  return fetch(`${baseUrl}${path}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "test-client",
+      ...(cookie ? { cookie } : {}),
+    },
+    body: JSON.stringify(body ?? {}),
+  });
+}
+
+for (const [name, start] of adapters) {
+  describe(`requireRecentAuth (${name})`, () => {
+    let sqlite: TempSqlite;
+    let keeper: SessionKeeper;
+    let app: Running;
+    let reader: Database.Database;
+    const clock = { now: T0 };
+    const ran: Ran = { danger: 0, strict: 0 };
+
+    before(async () => {
+      sqlite = await tempSqlite("sk-recent-auth-");
+      keeper = createSessionKeeper({
+        storage: sqlite.store,
+        now: () => clock.now,
+        idleTimeout: "7d",
+        absoluteTimeout: "30d",
+      });
+      await keeper.migrate();
+      reader = new Database(sqlite.file, { readonly: true });
+      app = await start(keeper, ran);
+    });
+    after(async () => {
+      await app.close();
+      reader.close();
+      await sqlite.cleanup();
+    });
+
+    async function signIn(userId: string): Promise<string> {
+      const res = await post(app.baseUrl, "/signin", null, { userId });
+      assert.equal(res.status, 204);
+      const cookie = sessionCookie(res);
+      assert.ok(cookie);
+      return cookie;
+    }
+
+    it("answers 401 unauthenticated without a session, and runs nothing", async () => {
+      const before = ran.danger;
+      const res = await post(app.baseUrl, "/danger", null);
+      assert.equal(res.status, 401);
+      assert.deepEqual(await res.json(), { error: "unauthenticated" });
+      assert.equal(ran.danger, before);
+    });
+
+    it("lets a fresh sign-in through, and refuses with the challenge once the window has passed", async () => {
+      clock.now = T0;
+      const cookie = await signIn("ada");
+      const before = ran.danger;
+      assert.equal((await post(app.baseUrl, "/danger", cookie)).status, 204);
+      assert.equal(ran.danger, before + 1);
+
+      // Two hours and a second after that action (the window slides from it): refused.
+      clock.now = T0 + 2 * HOUR + 1000;
+      const res = await post(app.baseUrl, "/danger", cookie);
+      assert.equal(res.status, 401);
+      assert.deepEqual(await res.json(), {
+        error: "reauthentication_required",
+        maxAge: 7200,
+        factors: ["password", "email_code", "passkey"],
+      });
+      const challenge = res.headers.get("www-authenticate") ?? "";
+      assert.match(challenge, /^Bearer error="insufficient_user_authentication"/);
+      assert.match(challenge, /max_age=7200(,|$)/);
+      assert.equal(ran.danger, before + 1, "the refused action did not run");
+    });
+
+    it("slides the window on each sensitive action", async () => {
+      clock.now = T0;
+      const cookie = await signIn("grace");
+      clock.now = T0 + 110 * MINUTE;
+      assert.equal((await post(app.baseUrl, "/danger", cookie)).status, 204);
+      // 3 h after the sign-in, 70 min after the last action: still inside.
+      clock.now = T0 + 3 * HOUR;
+      assert.equal((await post(app.baseUrl, "/danger", cookie)).status, 204);
+      clock.now = T0 + 5 * HOUR + 1000;
+      assert.equal((await post(app.baseUrl, "/danger", cookie)).status, 401);
+    });
+
+    it("re-authentication records the proof, rotates the cookie and opens the window again", async () => {
+      clock.now = T0;
+      const old = await signIn("linus");
+      clock.now = T0 + 3 * HOUR;
+      assert.equal((await post(app.baseUrl, "/danger", old)).status, 401);
+
+      const res = await post(app.baseUrl, "/reauth", old, { factor: "email_code" });
+      assert.equal(res.status, 204);
+      const fresh = sessionCookie(res);
+      assert.ok(fresh);
+      assert.notEqual(fresh, old);
+      // The old cookie stopped working at once (a privilege change).
+      assert.deepEqual(await (await post(app.baseUrl, "/danger", old)).json(), {
+        error: "unauthenticated",
+      });
+      assert.equal((await post(app.baseUrl, "/danger", fresh)).status, 204);
+
+      const row = reader
+        .prepare(
+          "select id, authenticated_at, auth_factor from sk_sessions where user_id = 'linus'",
+        )
+        .get() as { id: string; authenticated_at: number; auth_factor: string };
+      assert.equal(row.authenticated_at, T0 + 3 * HOUR);
+      assert.equal(row.auth_factor, "email_code");
+      const events = reader
+        .prepare(
+          "select type, reason from sk_login_events where session_id = ? order by created_at",
+        )
+        .all(row.id);
+      assert.deepEqual(events, [
+        { type: "sign_in", reason: null },
+        { type: "reauthenticated", reason: "email_code" },
+      ]);
+    });
+
+    it("a per-route rule asks for its own factors and window, without sliding", async () => {
+      clock.now = T0;
+      let cookie = await signIn("barbara");
+      const before = ran.strict;
+      // A password sign-in one second ago does not satisfy a passkey-only route.
+      clock.now = T0 + 1000;
+      const refused = await post(app.baseUrl, "/strict", cookie);
+      assert.equal(refused.status, 401);
+      assert.deepEqual(await refused.json(), {
+        error: "reauthentication_required",
+        maxAge: 600,
+        factors: ["passkey"],
+      });
+      assert.match(refused.headers.get("www-authenticate") ?? "", /max_age=600(,|$)/);
+
+      const res = await post(app.baseUrl, "/reauth", cookie, { factor: "passkey" });
+      cookie = sessionCookie(res) as string;
+      clock.now = T0 + 9 * MINUTE;
+      assert.equal((await post(app.baseUrl, "/strict", cookie)).status, 204);
+      // Not sliding: 10 minutes after the proof it is asked again, despite the action at 9.
+      clock.now = T0 + 11 * MINUTE;
+      assert.equal((await post(app.baseUrl, "/strict", cookie)).status, 401);
+      assert.equal(ran.strict, before + 1);
+    });
+  });
+}
+
+describe("recentAuthRule options", () => {
+  it("throws a TypeError naming the option at start-up", () => {
+    assert.throws(() => ex.requireRecentAuth({ maxAge: "soon" }), /options\.maxAge/);
+    assert.throws(() => fa.requireRecentAuth({ factors: [] }), /options\.factors/);
+    assert.throws(() => web.recentAuthGate({ factors: ["sms" as AuthFactor] }), /options\.factors/);
+    assert.throws(
+      () => web.honoRequireRecentAuth({ sliding: "yes" as unknown as boolean }),
+      /options\.sliding/,
+    );
+  });
+});
