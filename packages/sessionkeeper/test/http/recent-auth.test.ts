@@ -314,3 +314,75 @@ describe("recentAuthRule options", () => {
     );
   });
 });
+
+describe("accountApi and accountPages: recentAuth option", () => {
+  let sqlite: TempSqlite;
+  let keeper: SessionKeeper;
+  let app: Running;
+  const clock = { now: T0 };
+
+  before(async () => {
+    sqlite = await tempSqlite("sk-recent-auth-api-");
+    keeper = createSessionKeeper({
+      storage: sqlite.store,
+      now: () => clock.now,
+      idleTimeout: "7d",
+      reauthWindow: "1h",
+    });
+    await keeper.migrate();
+    const server = express();
+    server.use(express.json());
+    server.use(ex.sessionMiddleware(keeper));
+    server.post("/signin", async (req, res) => {
+      await ex.sessionContext(req).signIn((req.body as { userId: string }).userId);
+      res.status(204).end();
+    });
+    server.use("/strict", ex.accountApi(keeper));
+    server.use("/lax", ex.accountApi(keeper, { recentAuth: false }));
+    server.use("/pages", ex.accountPages(keeper, { reauthPath: "/confirm" }));
+    app = await listenNode(server.listen(0, "127.0.0.1"));
+  });
+  after(async () => {
+    await app.close();
+    await sqlite.cleanup();
+  });
+
+  async function twoDevices(userId: string): Promise<[string, string]> {
+    const one = sessionCookie(await post(app.baseUrl, "/signin", null, { userId })) as string;
+    const two = sessionCookie(await post(app.baseUrl, "/signin", null, { userId })) as string;
+    return [one, two];
+  }
+
+  it("by default asks for a recent proof before ending other sessions; false turns it off", async () => {
+    clock.now = T0;
+    const [one, two] = await twoDevices("api-user");
+    clock.now = T0 + 2 * HOUR;
+    const refused = await post(app.baseUrl, "/strict/sessions/revoke-others", one);
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error, "reauthentication_required");
+    assert.match(refused.headers.get("www-authenticate") ?? "", /max_age=3600/);
+    const me = await fetch(`${app.baseUrl}/strict/sessions`, { headers: { cookie: two } });
+    assert.equal(me.status, 200, "the other session is still there");
+
+    const page = await fetch(`${app.baseUrl}/pages/sessions/revoke-others`, {
+      method: "POST",
+      headers: { cookie: one, "content-type": "application/x-www-form-urlencoded" },
+      body: "",
+      redirect: "manual",
+    });
+    assert.equal(page.status, 401);
+    assert.match(await page.text(), /href="\/confirm\?next=%2Fpages%2Fsessions"/);
+
+    const lax = await post(app.baseUrl, "/lax/sessions/revoke-others", one);
+    assert.equal(lax.status, 200);
+    assert.deepEqual(await lax.json(), { revoked: 1 });
+  });
+
+  it("a bad recentAuth option is a TypeError at start-up", () => {
+    assert.throws(() => ex.accountApi(keeper, { recentAuth: { maxAge: "later" } }), /maxAge/);
+    assert.throws(
+      () => ex.accountPages(keeper, { reauthPath: "https://evil.example/" }),
+      /reauthPath/,
+    );
+  });
+});
