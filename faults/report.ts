@@ -93,6 +93,14 @@ export function failuresOf(r: Results): string[] {
     out.push(
       `revocation (Redis down): ${redisDown.acceptedAfter} requests accepted after the revoking answer`,
     );
+  for (const [label, run] of [
+    ["Redis up", withRedis],
+    ["Redis down", redisDown],
+  ] as const)
+    if (run.neverRefused > 0)
+      out.push(
+        `revocation (${label}): ${run.neverRefused} times an instance still accepted the session 5 s after the revoking answer`,
+      );
   if (withRedis.other > 0)
     out.push(`revocation (Redis up): ${withRedis.other} answers other than 200/401`);
   return out;
