@@ -88,8 +88,10 @@ export async function countDb(db: Db): Promise<DbCounts> {
       `SELECT count(*) AS n FROM sk_sessions s WHERE s.status = 'active' AND ${heldSignIn}
          AND NOT EXISTS (SELECT 1 FROM sk_login_events e WHERE e.session_id = s.id AND e.type = 'session_activated')`,
     ),
+    // Ended over 5 s ago: the load goes on while this runs, and a request may be between the
+    // two writes right now.
     endedWithoutEvent: await one(
-      `SELECT count(*) AS n FROM sk_sessions s WHERE s.status NOT IN ('active', 'pending')
+      `SELECT count(*) AS n FROM sk_sessions s WHERE s.status NOT IN ('active', 'pending') AND s.ended_at < ${Date.now() - 5000}
          AND NOT EXISTS (SELECT 1 FROM sk_login_events e WHERE e.session_id = s.id
                          AND e.type NOT IN ('sign_in', 'session_activated', 'token_rotated'))`,
     ),

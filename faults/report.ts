@@ -12,6 +12,8 @@ export interface FaultResult {
   name: string;
   title: string;
   durationMs: number;
+  /** How long undoing the fault took (the killed instance's restart; ~0 for the others). */
+  restoreMs?: number;
   stats: AnswerStats;
   recoveryMs: number | null;
   recoveryFailure: string | null;
@@ -148,7 +150,7 @@ export function figures(r: Results, svgName: string): string {
   const kill = r.faults.find((f) => f.name === "instance_kill");
   if (kill)
     lines.push(
-      `Killed instance: ${kill.stats.lostWithInstance} in-flight requests reset with it (expected: an instance's in-flight requests fail); recovery time includes its restart.`,
+      `Killed instance: ${kill.stats.lostWithInstance} in-flight requests reset with it (expected: an instance's in-flight requests fail); its restart took ${kill.restoreMs ?? "?"} ms, and recovery is counted from its end.`,
     );
   lines.push(
     "",
@@ -189,14 +191,21 @@ export function figures(r: Results, svgName: string): string {
     "",
     "Revocation everywhere (ms from the revoking answer to the first refusal on each other instance):",
     "",
-    "| Redis | revocations | measurements | p50 | p99 | max | accepted after the answer |",
-    "|---|---:|---:|---:|---:|---:|---:|",
-    `| up | ${r.revocation.withRedis.revocations} | ${up.n} | ${ms(up.p50)} | ${ms(up.p99)} | ${ms(up.max)} | ${r.revocation.withRedis.acceptedAfter} |`,
-    `| down (database fallback) | ${r.revocation.redisDown.revocations} | ${down.n} | ${ms(down.p50)} | ${ms(down.p99)} | ${ms(down.max)} | ${r.revocation.redisDown.acceptedAfter} |`,
+    "| Redis | revocations | measurements | p50 | p99 | max | accepted after the answer | one validation's round trip, p50 / p99 |",
+    "|---|---:|---:|---:|---:|---:|---:|---|",
+    `| up | ${r.revocation.withRedis.revocations} | ${up.n} | ${ms(up.p50)} | ${ms(up.p99)} | ${ms(up.max)} | ${r.revocation.withRedis.acceptedAfter} | ${rtt(r.revocation.withRedis)} |`,
+    `| down (database fallback) | ${r.revocation.redisDown.revocations} | ${down.n} | ${ms(down.p50)} | ${ms(down.p99)} | ${ms(down.max)} | ${r.revocation.redisDown.acceptedAfter} | ${rtt(r.revocation.redisDown)} |`,
+    "",
+    "The first poll is sent as soon as the revoking answer arrives, so a refusal on the first poll measures that request's own round trip (last column) and the broadcast arrived before it.",
     "",
     `![Revocation latency distribution](${svgName})`,
   );
   return lines.join("\n");
+}
+
+function rtt(run: RevocationRun): string {
+  const sorted = [...run.roundTrips].sort((a, b) => a - b);
+  return `${ms(percentile(sorted, 50))} / ${ms(percentile(sorted, 99))}`;
 }
 
 /** A small SVG: the share of refusals arrived by each latency (one line per Redis state). */

@@ -12,6 +12,8 @@ export interface RevocationRun {
   acceptedAfter: number;
   /** Answers other than 200/401 while polling (503 while storage is out, resets). */
   other: number;
+  /** For comparison: one validation's round trip (the warm-up requests), ms. */
+  roundTrips: number[];
   /** Instances that still accepted the session 5 s after the revoking answer (polling stops). */
   neverRefused: number;
   revocations: number;
@@ -29,6 +31,7 @@ export async function measureRevocations(
 ): Promise<RevocationRun> {
   const run: RevocationRun = {
     latencies: [],
+    roundTrips: [],
     acceptedAfter: 0,
     other: 0,
     neverRefused: 0,
@@ -41,7 +44,10 @@ export async function measureRevocations(
     const actor = actors.get(user) as Token;
     const victim = await seeder.session(user);
     const cookie = `sk_session=${victim.value}`;
-    for (const inst of instances) await send(inst.port, "GET", "/api/me", { cookie });
+    for (const inst of instances) {
+      const warm = await send(inst.port, "GET", "/api/me", { cookie });
+      run.roundTrips.push(warm.endedAt - warm.startedAt);
+    }
     const via = instances[i % instances.length] as Instance;
     const revoke = await send(via.port, "DELETE", `/api/sessions/${victim.id}`, {
       cookie: `sk_session=${actor.value}`,

@@ -87,17 +87,18 @@ for (let i = 0; i < cfg.instances; i++)
   instances.push(instance(`app${i + 1}`, await freePort(), env));
 const cleanups: (() => Promise<unknown>)[] = [];
 let db: Db | null = null;
-let tornDown = false;
-/** Stops everything the suite started (instances, its Redis, relays) and drops its schema. */
-async function teardown(): Promise<void> {
-  if (tornDown) return;
-  tornDown = true;
-  for (const c of cleanups.reverse()) await c().catch(() => {});
-  await db?.close().catch(() => {});
-  await redis.stop();
-  await pgRelay.close();
-  await redisRelay.close();
-  await schema.drop();
+let tearingDown: Promise<void> | null = null;
+/** Stops everything the suite started (instances, its Redis, relays) and drops its schema; once. */
+function teardown(): Promise<void> {
+  tearingDown ??= (async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    await db?.close().catch(() => {});
+    await redis.stop();
+    await pgRelay.close();
+    await redisRelay.close();
+    await schema.drop();
+  })();
+  return tearingDown;
 }
 for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.once(signal, () => void teardown().finally(() => process.exit(130)));
@@ -154,7 +155,9 @@ try {
     await inject();
     if (extra.during) await extra.during();
     else await sleep(cfg.faultMs);
+    const restoring = performance.now();
     await restore();
+    const restoreMs = Math.round(performance.now() - restoring);
     const recovery = await timeToRecover(instances, probeUser as User);
     load.phase = `${name}/after`;
     await sleep(cfg.settleMs);
@@ -168,6 +171,7 @@ try {
       extra.killedAt ?? [],
     );
     result.durationMs = Math.round(performance.now() - started);
+    result.restoreMs = restoreMs;
     faults.push(result);
     log(`  ${summary(result)}`);
     return result;
@@ -291,7 +295,14 @@ try {
   // Measured on its own (the load paused): the figure is the propagation plus one request's round
   // trip, not the queue of a saturated 2-core machine.
   await load.stop();
-  const none = { latencies: [], acceptedAfter: 0, other: 0, neverRefused: 0, revocations: 0 };
+  const none = {
+    latencies: [],
+    roundTrips: [],
+    acceptedAfter: 0,
+    other: 0,
+    neverRefused: 0,
+    revocations: 0,
+  };
   let withRedis: RevocationRun = none;
   let redisDown: RevocationRun = none;
   if (wanted("revocation")) {
