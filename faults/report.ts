@@ -44,7 +44,9 @@ export function failuresOf(r: Results): string[] {
   const out: string[] = [];
   const checkStats = (where: string, s: AnswerStats, lostAllowed: boolean) => {
     if (s.badStatus > 0)
-      out.push(`${where}: ${s.badStatus} answers with a status outside 200/201/202/204/4xx/503`);
+      out.push(
+        `${where}: ${s.badStatus} answers with a status outside 200/204/401/403/404/429/503`,
+      );
     if (s.resets > 0) out.push(`${where}: ${s.resets} requests got no answer (reset)`);
     if (s.timeouts > 0) out.push(`${where}: ${s.timeouts} requests hung past the bound`);
     if (!lostAllowed && s.lostWithInstance > 0) out.push(`${where}: ${s.lostWithInstance} resets`);

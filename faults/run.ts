@@ -35,7 +35,7 @@ import { startFront, startRelay } from "./relay.js";
 import { type FaultResult, type Results, writeReport } from "./report.js";
 import { measureRevocations, type RevocationRun } from "./revocation.js";
 import { Seeder } from "./seed.js";
-import { answerStats, countKinds } from "./stats.js";
+import { answerStats, countKinds, type Kill } from "./stats.js";
 
 // `npm run faults` (full) or `npm run faults -- --short` (CI). See docs/reliability.md.
 const SHORT = process.argv.includes("--short");
@@ -144,7 +144,7 @@ try {
     title: string,
     inject: () => Promise<void>,
     restore: () => Promise<void>,
-    extra: { killedAt?: number[]; during?: () => Promise<void> } = {},
+    extra: { killedAt?: Kill[]; during?: () => Promise<void> } = {},
   ): Promise<FaultResult | null> => {
     if (!wanted(name)) return null;
     log(`fault: ${title}`);
@@ -182,7 +182,7 @@ try {
     records: Answered[],
     violations: typeof load.violations,
     recovery: { ms: number | null; last: string | null },
-    killedAt: number[],
+    killedAt: Kill[],
     onDb: Db = db as Db,
   ): Promise<FaultResult> => {
     const stats = answerStats(records, killedAt);
@@ -241,14 +241,15 @@ try {
     async () => pgRelay.delay(50),
     async () => pgRelay.delay(0),
   );
-  const killedAt: number[] = [];
+  const killedAt: Kill[] = [];
   const victim = instances[1] as Instance;
   await underLoad(
     "instance_kill",
     `One instance (${victim.name}) killed with SIGKILL mid-traffic, then restarted`,
     async () => {
-      killedAt.push(performance.now());
+      const sentAt = performance.now();
       await victim.kill();
+      killedAt.push({ sentAt, diedAt: performance.now() });
     },
     () => victim.start(),
     { killedAt },
@@ -270,10 +271,17 @@ try {
     async () => {},
     {
       during: async () => {
-        // The short run crashes only after the writes of session state (sessions, events,
-        // verifications), not after the lockout counters' and known devices' writes.
+        // The short run (CI) crashes only after the writes that change a session's state (the
+        // pending session, its verification row, the approval, the activation); the full run
+        // after every write, history lines, counters and known devices included.
+        const stateWrites = [
+          "session.createSession",
+          "db.insert.sk_verifications",
+          "db.update.sk_verifications",
+          "session.rotateSession",
+        ];
         const keep = SHORT
-          ? (step: string) => step.startsWith("session.") || step.includes("sk_verifications")
+          ? (step: string) => stateWrites.includes(step.split("#")[0] as string)
           : undefined;
         const out = await crashAtEachStep(
           crashInstance,

@@ -26,7 +26,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 }
 
-export function answerStats(records: Record[], killedAt: number[] = []): AnswerStats {
+/** An instance's death: when SIGKILL was sent and when its exit was seen. */
+export interface Kill {
+  sentAt: number;
+  diedAt: number;
+}
+
+export function answerStats(records: Record[], kills: Kill[] = []): AnswerStats {
   const byStatus: { [status: string]: number } = {};
   const latencies: number[] = [];
   let badStatus = 0;
@@ -39,9 +45,14 @@ export function answerStats(records: Record[], killedAt: number[] = []): AnswerS
     latencies.push(endedAt - startedAt);
     if (status === "timeout") timeouts++;
     else if (status === "reset") {
-      // In flight when an instance was SIGKILLed: the request began before the kill and failed
-      // at it (within a second). Any other reset breaks "every request got an answer".
-      if (killedAt.some((k) => startedAt <= k && endedAt >= k - 5 && endedAt <= k + 1000))
+      // In flight while an instance was being SIGKILLed: begun before its exit was seen (the
+      // front may connect to it until the process is gone) and failed within a second of it.
+      // Any other reset breaks "every request got an answer".
+      if (
+        kills.some(
+          (k) => startedAt <= k.diedAt && endedAt >= k.sentAt && endedAt <= k.diedAt + 1000,
+        )
+      )
         lostWithInstance++;
       else resets++;
     } else if (!ALLOWED.has(status)) badStatus++;
