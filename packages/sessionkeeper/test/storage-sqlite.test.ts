@@ -81,10 +81,15 @@ describe("sqlite storage specifics", () => {
     const old = await tempSqlite("sk-sqlite-0003-");
     try {
       await old.store.migrate();
-      // The schema as 0002 left it: without 0003's columns, and 0003 not recorded as applied.
+      // The schema as 0002 left it: without the later migrations' columns and table, and those
+      // migrations not recorded as applied (the migrator refuses a gap before an applied one).
       old.db.exec(`ALTER TABLE sk_sessions DROP COLUMN data;
         ALTER TABLE sk_sessions DROP COLUMN remember_me;
-        DELETE FROM sk_migrations WHERE name = '0003_session_data';`);
+        ALTER TABLE sk_sessions DROP COLUMN authenticated_at;
+        ALTER TABLE sk_sessions DROP COLUMN auth_factor;
+        ALTER TABLE sk_sessions DROP COLUMN proof_used_at;
+        DROP TABLE sk_passkeys;
+        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth');`);
       old.db
         .prepare(
           `INSERT INTO sk_sessions (id, secret_hash, user_id, status, created_at, last_seen_at, expires_at, ip, last_ip, user_agent)
@@ -94,6 +99,8 @@ describe("sqlite storage specifics", () => {
       await old.store.migrate();
       const found = await old.store.findSession("old-session");
       assert.deepEqual([found?.rememberMe, found?.data], [true, null]);
+      // And no proof recorded: its first sensitive action asks for one.
+      assert.equal(found?.authenticatedAt, null);
     } finally {
       await old.cleanup();
     }
