@@ -95,7 +95,11 @@ function renderEntry(entry: HistoryEntry, view: View): SafeHtml {
 
 /** One sign-in and its story: held, confirmed, renewed, ended — one card, a short timeline. */
 function renderSignIn(entry: Extract<HistoryEntry, { kind: "sign_in" }>, view: View): SafeHtml {
-  const steps = [entry.first, ...entry.story];
+  // An approval by the emailed link and the device's activation by it are one step to a reader.
+  const byLink = entry.story.some((e) => e.type === "session_activated" && e.reason === "link");
+  const steps = [entry.first, ...entry.story].filter(
+    (e) => !(byLink && e.type === "verification_approved"),
+  );
   const last = steps[steps.length - 1] as LoginEvent;
   const refused = last.type === "session_locked";
   const current = view.currentSessionId !== null && entry.first.sessionId === view.currentSessionId;
@@ -126,12 +130,22 @@ function renderFailures(events: readonly LoginEvent[], view: View): SafeHtml {
           ? "Failed sign-in attempt"
           : `${n} failed attempts`;
   const title = html`${what} from ${device}`;
+  // "between 23:41 and 23:42"; within one minute, "at 23:41".
+  const clock = (at: number, zone: boolean) =>
+    timeElement(at, view.clock(at, zone), view.formatDate, null, true);
+  const sameMinute =
+    Math.floor(oldest.createdAt / 60_000) === Math.floor(newest.createdAt / 60_000);
+  const when =
+    n === 1
+      ? null
+      : sameMinute
+        ? html`at ${clock(newest.createdAt, true)}`
+        : html`between ${clock(oldest.createdAt, false)} and ${clock(newest.createdAt, true)}`;
+  const reason = newest.reason ? describeReason(newest.reason) : null;
   const span =
-    n > 1
-      ? html`<p class="span">between ${timeElement(oldest.createdAt, view.clock(oldest.createdAt, false), view.formatDate, null, true)} and ${timeElement(newest.createdAt, view.clock(newest.createdAt, true), view.formatDate, null, true)}${newest.reason ? ` · ${describeReason(newest.reason)}` : ""}</p>`
-      : newest.reason
-        ? html`<p class="span">${describeReason(newest.reason)}</p>`
-        : null;
+    when || reason
+      ? html`<p class="span">${when}${when && reason ? " · " : ""}${reason}</p>`
+      : null;
   return card(newest, "failures", "warn", title, view, span, false, n);
 }
 
@@ -163,9 +177,12 @@ export function stepWords(event: LoginEvent): string {
     case "sign_in":
       return reason === "pending_verification" ? "Signed in, held until confirmed" : "Signed in";
     case "verification_sent":
+      // Why it was held reads on the step before when it was flagged; new device/IP says it here.
       return reason === "reauth"
         ? "Code emailed to confirm it's you"
-        : `Held for a code: confirmation emailed${reason ? ` (${describeReason(reason).toLowerCase()})` : ""}`;
+        : reason === "new_device" || reason === "new_ip"
+          ? `Code emailed to confirm the sign-in (${describeReason(reason).toLowerCase()})`
+          : "Code emailed to confirm the sign-in";
     case "session_activated":
       if (reason === "code") return "Confirmed with the emailed code";
       if (reason === "link") return "Confirmed by the emailed link";

@@ -76,7 +76,7 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .filters a[aria-current=page]{background:var(--accent-bg);border-color:var(--accent);color:var(--accent);font-weight:600}
 .timeline{list-style:none;margin:10px 0 0;padding:0 0 0 14px;border-left:2px solid var(--line);display:grid;gap:4px;font-size:.9rem}
 .timeline li{position:relative}
-.timeline li::before{content:"";position:absolute;left:-19px;top:.55em;width:8px;height:8px;border-radius:50%;background:var(--muted)}
+.timeline li::before{content:"";position:absolute;left:-18px;top:.55em;width:8px;height:8px;border-radius:50%;background:var(--muted)}
 .timeline li:first-child::before{background:var(--ok)}
 .timeline li[data-event-type=session_locked]::before{background:var(--warn)}
 .timeline time{color:var(--muted);font-variant-numeric:tabular-nums;margin-right:4px}
