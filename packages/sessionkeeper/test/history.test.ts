@@ -4,12 +4,22 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
-import { decodeHistoryCursor, encodeHistoryCursor, type HistoryEntry } from "../src/history.js";
+import {
+  decodeHistoryCursor,
+  type EventPosition,
+  encodeHistoryCursor,
+  HISTORY_FILTERS,
+  type HistoryEntry,
+  type HistoryEntryJSON,
+  type HistoryFilter,
+  type HistoryPage,
+  historyEntryToJSON,
+} from "../src/index.js";
 import { createSessionKeeper, type SessionKeeper } from "../src/session-keeper.js";
 import type { SessionStore } from "../src/storage/contract.js";
 import type { KyselyStore } from "../src/storage/kysely-store.js";
 import { postgresStorage } from "../src/storage/postgres.js";
-import type { RequestInfo } from "../src/types.js";
+import type { RequestInfo, Session } from "../src/types.js";
 import { tempSqlite } from "./helpers/sqlite-fixture.js";
 import { freshPgSchema, postgresSkip } from "./many/services.js";
 
@@ -27,6 +37,78 @@ function from(userAgent: string, ip = "203.0.113.9"): RequestInfo {
 function keyOf(entry: HistoryEntry): string {
   return entry.kind === "failures" ? (entry.events[0]?.id as string) : entry.first.id;
 }
+
+describe("history cursors and JSON", () => {
+  it("round-trips a position through an opaque cursor and refuses any other spelling", () => {
+    const position: EventPosition = { at: T0, id: "Ab_9-xYz" };
+    const cursor = encodeHistoryCursor(position);
+    assert.match(cursor, /^[A-Za-z0-9_-]+$/);
+    assert.deepEqual(decodeHistoryCursor(cursor), position);
+    for (const bad of [
+      "",
+      `${cursor}=`,
+      `${cursor}A`,
+      cursor.replace(/.$/, "."),
+      Buffer.from(`${T0}.a/b`).toString("base64url"),
+      Buffer.from(`0${T0}.ab`).toString("base64url"),
+      Buffer.from(`${T0}.${"a".repeat(33)}`).toString("base64url"),
+      Buffer.from(`${2 ** 53}.ab`).toString("base64url"),
+      "x".repeat(81),
+    ])
+      assert.equal(decodeHistoryCursor(bad), null, bad);
+    const filters: readonly HistoryFilter[] = HISTORY_FILTERS;
+    assert.deepEqual(filters, ["all", "sign_ins", "failures", "security"]);
+  });
+
+  it("gives a sign-in its timeline and a failure run its count and span, in ISO-8601", () => {
+    const row = (type: string, createdAt: number, sessionId: string | null = "s1") => ({
+      id: `${type}-${createdAt}`,
+      userId: "u",
+      sessionId,
+      type,
+      reason: null,
+      ip: "192.0.2.1",
+      userAgent: null,
+      browserName: "Safari",
+      browserVersion: "17.5",
+      osName: "iOS",
+      osVersion: "17.5",
+      deviceType: "mobile",
+      country: null,
+      region: null,
+      city: null,
+      createdAt,
+    });
+    const signIn: HistoryEntryJSON = historyEntryToJSON({
+      kind: "sign_in",
+      first: row("sign_in", T0),
+      story: [row("session_activated", T0 + 1000), row("sign_out", T0 + 60_000)],
+    });
+    assert.deepEqual(
+      [signIn.kind, signIn.count, signIn.firstAt, signIn.lastAt],
+      ["sign_in", 1, new Date(T0).toISOString(), new Date(T0 + 60_000).toISOString()],
+    );
+    assert.deepEqual(
+      signIn.timeline.map((e) => e.type),
+      ["sign_in", "session_activated", "sign_out"],
+    );
+    const run = historyEntryToJSON({
+      kind: "failures",
+      events: [row("sign_in_failed", T0 + 9000, null), row("sign_in_failed", T0, null)],
+    });
+    assert.deepEqual(
+      [run.kind, run.type, run.count, run.firstAt, run.lastAt, run.timeline],
+      [
+        "failures",
+        "sign_in_failed",
+        2,
+        new Date(T0).toISOString(),
+        new Date(T0 + 9000).toISOString(),
+        [],
+      ],
+    );
+  });
+});
 
 interface Backend {
   store: SessionStore;
@@ -119,6 +201,12 @@ for (const [name, open, skip] of backends) {
         }),
       );
 
+      // The story's ending is the session's: only the laptop is still signed in.
+      const live: Session[] = await keeper.listSessions(user);
+      assert.deepEqual(
+        live.map((s) => s.id),
+        [laptop.session.id],
+      );
       const page = await keeper.historyPage(user);
       assert.equal(page.next, null);
       assert.deepEqual(
@@ -227,7 +315,7 @@ for (const [name, open, skip] of backends) {
       do {
         const before = cursor ? decodeHistoryCursor(cursor) : null;
         if (cursor) assert.ok(before, "a cursor the library made decodes");
-        const page = await keeper.historyPage(user, { limit: 7, before });
+        const page: HistoryPage = await keeper.historyPage(user, { limit: 7, before });
         pages++;
         walked.push(...page.entries.map(keyOf));
         cursor = page.next ? encodeHistoryCursor(page.next) : null;
