@@ -617,7 +617,7 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
       const order = [...page.text.matchAll(/data-entry="([^"]+)"/g)].map((m) => m[1]);
       assert.deepEqual(order, ["failures", "sign_in", "sign_in"]);
       assert.match(page.text, /3 failed attempts from a device<\/h2>/);
-      assert.match(page.text, /at <time[^>]*data-clock>15:06 UTC<\/time> · Wrong password/);
+      assert.match(page.text, /at <time[^>]*data-clock>15:05 UTC<\/time> · Wrong password/);
       const cards = page.text.split('<li class="card"').slice(1);
       const story = cards.find((card) => card.includes("Signed in from Firefox")) ?? "";
       assert.match(story, /Signed in from Firefox 121 on Windows 10/);
