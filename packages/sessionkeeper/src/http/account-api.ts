@@ -1,6 +1,6 @@
 import { isStorageError } from "../errors.js";
-import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
 import type { SignInApprovals } from "../protection/guard.js";
+import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import { eventToJSON, sessionToJSON } from "../session-view.js";

@@ -25,6 +25,12 @@ export interface LiveChannelOptions {
   maxStreams?: number;
   /** A comment line every so often keeps proxies from closing an idle stream. Default `"25s"`. */
   heartbeat?: string | number;
+  /**
+   * The sign-in guard (`createGuard`): a waiting page's stream then also learns of an approval
+   * it was not told of (given before the stream opened, or on an instance without a broadcast),
+   * when it opens and then every `checkInterval`.
+   */
+  approvals?: { isSignInApproved(sessionId: string): Promise<boolean> };
 }
 
 /** What a page is told when its session ends. */
@@ -79,6 +85,7 @@ export class LiveChannel {
   readonly #max: number;
   readonly #heartbeat: number;
   readonly #checkInterval: number;
+  readonly #approvals: LiveChannelOptions["approvals"] | null;
   readonly #streams = new Map<string, Set<Listener>>();
   #count = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -93,6 +100,12 @@ export class LiveChannel {
     this.#heartbeat = duration("heartbeat", options.heartbeat ?? "25s", 1000);
     this.#perSession = count("maxStreamsPerSession", options.maxStreamsPerSession ?? 4);
     this.#max = count("maxStreams", options.maxStreams ?? 10_000);
+    if (
+      options.approvals !== undefined &&
+      typeof options.approvals?.isSignInApproved !== "function"
+    )
+      throw new TypeError("live options.approvals must be the sign-in guard (createGuard)");
+    this.#approvals = options.approvals ?? null;
     this.#unsubscribe = keeper.subscribe((event) => this.#onEvent(event));
     this.#broadcast?.onMessage((topic, data) => {
       if (topic === TOPIC && isNotice(data)) this.#deliver(data.sessionId, data);
@@ -132,6 +145,12 @@ export class LiveChannel {
     set.add(listener);
     this.#count++;
     this.#start();
+    // Approved before this stream opened: tell it at once rather than at the next check.
+    if (listener.waiting && this.#approvals)
+      this.#approvals
+        .isSignInApproved(sessionId)
+        .then((yes) => yes && this.#approve(sessionId))
+        .catch(() => {});
     return {
       // `retry`: how long a browser waits before reconnecting (after a restart, say).
       opening: "retry: 2000\n: open\n\n",
@@ -235,14 +254,18 @@ export class LiveChannel {
         if (session === undefined) continue;
         let reason: EndReason | null = null;
         if (session === null) reason = "revoked_by_admin";
-        else if (session.status === "active") this.#approve(sessionId); // activated elsewhere
-        else if (session.status !== "pending") reason = session.endReason ?? "sign_out";
+        else if (session.status !== "active" && session.status !== "pending")
+          reason = session.endReason ?? "sign_out";
         else if (now >= session.expiresAt) reason = "absolute_timeout";
         else if (
           now - session.lastSeenAt >=
           (session.rememberMe === false ? browserSessionIdleTimeout : idleTimeout)
         )
           reason = "idle_timeout";
+        // A waiting page whose sign-in was activated or approved where no event reached here.
+        else if (session.status === "active") this.#approve(sessionId);
+        else if (await this.#approvals?.isSignInApproved(sessionId).catch(() => false))
+          this.#approve(sessionId);
         if (reason !== null)
           this.#deliver(sessionId, { reason, message: endedMessage(reason, null, null) });
       }

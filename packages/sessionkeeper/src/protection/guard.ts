@@ -563,7 +563,8 @@ export class Guard {
     if (approver?.status !== "active") return refuse(401, "unauthenticated");
     const found = await this.#pendingOf(approver.userId, sessionId);
     if (!found) return refuse(404, "not_found");
-    if (found.verification) await this.#o.store.spendVerification(found.verification.id, this.#now());
+    if (found.verification)
+      await this.#o.store.spendVerification(found.verification.id, this.#now());
     const ended = await this.#o.keeper.endSession(found.record.id, {
       status: "locked_out",
       reason: "not_me",
@@ -572,6 +573,15 @@ export class Guard {
       by: { kind: "session", sessionId: approver.id },
     });
     return ended ? { ok: true } : refuse(404, "not_found");
+  }
+
+  /**
+   * True when the pending sign-in `sessionId` was approved (emailed link, another device) and
+   * waits to be picked up: the live channel asks it (`approvals`) for the pages it streams to.
+   */
+  async isSignInApproved(sessionId: string): Promise<boolean> {
+    const v = await this.#o.store.findOpenVerification(sessionId);
+    return v !== null && v.approvedAt !== null && this.#now() < v.approvedAt + this.#o.codeTtl;
   }
 
   /** The user's own pending session by id (read from the database) and its open confirmation. */

@@ -72,7 +72,12 @@ export function matchAccountPath(
   if (clean === "/sessions/revoke-others") return { name: "revoke-others", sessionId: null };
   const parts = clean.split("/");
   const verb = parts[3];
-  if (parts.length === 4 && parts[1] === "sessions" && parts[2] && (verb === "approve" || verb === "deny"))
+  if (
+    parts.length === 4 &&
+    parts[1] === "sessions" &&
+    parts[2] &&
+    (verb === "approve" || verb === "deny")
+  )
     return { name: verb, sessionId: parts[2] };
   const expected = idSuffix ? 4 : 3;
   if (
@@ -204,7 +209,11 @@ async function answerPage(
         ? await options.guard.approveSignIn(context, route.sessionId)
         : await options.guard.denySignIn(context, route.sessionId);
     // Not the user's pending sign-in (any more): it was answered elsewhere, expired, or never was.
-    const done = verdict.ok ? (route.name === "approve" ? "approved" : "denied") : "already-answered";
+    const done = verdict.ok
+      ? route.name === "approve"
+        ? "approved"
+        : "denied"
+      : "already-answered";
     return redirect(options, withQuery(`${base}/sessions`, { done }));
   }
   if (route.name === "revoke-others") {

@@ -18,9 +18,7 @@ export interface AppPage {
  * const page = appPageRenderer({ title: "Acme" });
  * const { status, headers, body } = page({ heading: "Sign in", content: html`<form>…</form>` });
  */
-export function appPageRenderer(
-  options: AccountPagesOptions = {},
-): (page: {
+export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
   heading: string;
   content: SafeHtml;
   status?: number;
@@ -51,7 +49,14 @@ export function appPageRenderer(
 
 /** The continue URL goes into the page as a link: only a path on this site. */
 function localPath(value: unknown): string {
-  if (typeof value !== "string" || !value.startsWith("/") || value.startsWith("//") || /[\\\s]/.test(value))
-    throw new TypeError('waiting.continuePath must be a path on this site such as "/signin/verify/continue"');
+  if (
+    typeof value !== "string" ||
+    !value.startsWith("/") ||
+    value.startsWith("//") ||
+    /[\\\s]/.test(value)
+  )
+    throw new TypeError(
+      'waiting.continuePath must be a path on this site such as "/signin/verify/continue"',
+    );
   return value;
 }
