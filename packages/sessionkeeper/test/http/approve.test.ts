@@ -19,6 +19,7 @@ import * as ex from "../../src/http/express.js";
 import * as fa from "../../src/http/fastify.js";
 import * as web from "../../src/http/web.js";
 import type { SignInApprovals } from "../../src/index.js";
+import { LiveChannel } from "../../src/live/live-channel.js";
 import { devMailbox } from "../../src/mail/index.js";
 import { createGuard, type Guard } from "../../src/protection/guard.js";
 import type { SignInResult, Verdict } from "../../src/protection/results.js";
@@ -39,7 +40,7 @@ interface Running {
   close(): Promise<void>;
 }
 
-type Start = (keeper: SessionKeeper, guard: Guard) => Promise<Running>;
+type Start = (keeper: SessionKeeper, guard: Guard, live: LiveChannel) => Promise<Running>;
 
 /** The app's own sign-up, sign-in, re-authentication and "continue" steps, shared by the adapters. */
 const steps = (guard: Guard) => ({
@@ -65,10 +66,11 @@ function answerOf(verdict: Verdict): { status: number; body: unknown } {
 const adapters: Array<[string, Start]> = [
   [
     "Express",
-    async (keeper, guard) => {
+    async (keeper, guard, live) => {
       const s = steps(guard);
       const app = express();
       app.use(ex.sessionMiddleware(keeper));
+      app.get("/events", ex.liveEvents(live));
       app.use("/api", ex.accountApi(keeper, { guard }));
       app.use(express.json());
       app.post("/signup", async (req, res) => {
@@ -91,10 +93,11 @@ const adapters: Array<[string, Start]> = [
   ],
   [
     "Fastify",
-    async (keeper, guard) => {
+    async (keeper, guard, live) => {
       const s = steps(guard);
       const app = Fastify({ forceCloseConnections: true });
       await app.register(fa.fastifySessions(keeper));
+      app.get("/events", fa.liveEvents(live));
       const body = (request: { body: unknown }) => request.body as { userId: string };
       app.post("/signup", async (request, reply) => {
         await s.signUp(fa.sessionContext(request), body(request).userId);
@@ -146,7 +149,7 @@ const adapters: Array<[string, Start]> = [
   ],
   [
     "Hono",
-    async (keeper, guard) => {
+    async (keeper, guard, live) => {
       const s = steps(guard);
       const api = web.accountApiFetch(keeper, { basePath: "/api", guard });
       const app = new Hono<{
@@ -154,6 +157,9 @@ const adapters: Array<[string, Start]> = [
         Variables: { sessionkeeper: RequestSession };
       }>();
       app.use(web.honoSessions(keeper));
+      app.get("/events", (c) =>
+        web.liveEventsResponse(live, c.get("sessionkeeper"), c.req.raw.signal),
+      );
       app.all(
         "/api/*",
         async (c) => (await api(c.req.raw, c.get("sessionkeeper"))) ?? c.notFound(),
@@ -230,12 +236,37 @@ class Device {
   }
 }
 
+/** Opens the device's live stream; `done` is all its text once the server closes it. */
+async function openStream(device: Device) {
+  const controller = new AbortController();
+  const res = await fetch(`${device.baseUrl}/events`, {
+    headers: {
+      "user-agent": device.userAgent,
+      cookie: [...device.cookies].map(([k, v]) => `${k}=${v}`).join("; "),
+    },
+    signal: controller.signal,
+  });
+  let text = "";
+  const done = (async () => {
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done: end } = await reader.read();
+      if (end) return text;
+      text += decoder.decode(value, { stream: true });
+    }
+  })();
+  done.catch(() => {});
+  return { status: res.status, done, text: () => text, abort: () => controller.abort() };
+}
+
 for (const [name, start] of adapters) {
   describe(`approving a sign-in from a signed-in device (${name})`, () => {
     let sqlite: TempSqlite;
     let keeper: SessionKeeper;
     let guard: Guard;
     let app: Running;
+    let live: LiveChannel;
     const events: SessionEvent[] = [];
     const clock = { now: T0 };
 
@@ -259,9 +290,13 @@ for (const [name, start] of adapters) {
       keeper.subscribe((e) => {
         events.push(e);
       });
-      app = await start(keeper, guard);
+      // No broadcast and a long re-read: an approval reaches the stream by this instance's event,
+      // or (given before the stream opened) by asking the guard when it opens.
+      live = new LiveChannel(keeper, { approvals: guard, checkInterval: "1h" });
+      app = await start(keeper, guard, live);
     });
     after(async () => {
+      live.close();
       await app.close();
       await sqlite.cleanup();
     });
@@ -395,6 +430,27 @@ for (const [name, start] of adapters) {
       assert.equal((await owner.send("POST", `/api/sessions/${pendingId}/deny`)).status, 404);
       assert.equal((await owner.send("POST", `/api/sessions/${pendingId}/approve`)).status, 404);
       assert.equal((await waiting.send("POST", "/continue")).status, 401);
+    });
+
+    it("the waiting device's stream: approved (even if given before it opened), or ended not_me", async () => {
+      const owner = await signedUp("dan");
+      const first = await pendingSignIn("dan", SAFARI);
+      const stream = await openStream(first);
+      assert.equal(stream.status, 200, "a pending cookie may stream");
+      assert.equal((await owner.send("POST", `/api/sessions/${idOf(first)}/approve`)).status, 204);
+      assert.match(await stream.done, /event: approved\ndata: \{\}\n\n$/);
+
+      const second = await pendingSignIn("dan", SAFARI);
+      assert.equal((await owner.send("POST", `/api/sessions/${idOf(second)}/approve`)).status, 204);
+      const late = await openStream(second);
+      assert.match(await late.done, /event: approved/, "told at once when it opens");
+
+      const third = await pendingSignIn("dan", SAFARI);
+      const refused = await openStream(third);
+      assert.equal((await owner.send("POST", `/api/sessions/${idOf(third)}/deny`)).status, 204);
+      const text = await refused.done;
+      assert.match(text, /event: ended\ndata: \{"reason":"not_me"/);
+      assert.doesNotMatch(text, /event: approved/);
     });
 
     it("without a session: 401 unauthenticated", async () => {
