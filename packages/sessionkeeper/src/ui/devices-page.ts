@@ -120,12 +120,14 @@ function renderPending(
       osName: s.os.name,
       osVersion: s.os.version,
     });
+    const type = describeDeviceType(s.device.type);
     const at = s.createdAt.getTime();
     const label = html`<span class="visually-hidden"> ${device}, ${s.ip}</span>`;
     return html`<li class="card waiting" data-session-id="${s.id}" data-pending>
 <div class="icon warn">${deviceIcon(s.device.type)}</div>
 <div class="body">
 <h3 class="title" title="${s.userAgent}">${device} <span class="badge wait">Waiting for approval</span></h3>
+${type ? html`<p class="meta">${type}</p>` : null}
 <dl class="facts">
 <dt>Location</dt><dd>${describeLocation(s.location, s.ip)}</dd>
 <dt>IP address</dt><dd>${s.ip}</dd>
