@@ -20,9 +20,11 @@ export const LIVE_SCRIPT_HASH = `'sha256-${createHash("sha256").update(LIVE_SCRI
  * device): go to the continue URL, which completes the sign-in with a new token. `ended` (refused
  * as "this wasn't me", expired): go to the sign-in page with `?ended=<reason>`. A stream that was
  * open and is then refused (the session changed while the server was away) reloads the page,
- * which then shows where things stand. Without JavaScript the page's Continue button does the same.
+ * which then shows where things stand. Submitting a form of the page (the code) closes the stream
+ * first: that request completes the sign-in itself, and a navigation of the script's must not
+ * race it. Without JavaScript the page's Continue button does what `approved` does.
  */
-export const PENDING_SCRIPT = `(function(){var m=document.querySelector('meta[name="sessionkeeper-pending"]');if(!m||!window.EventSource)return;var s=new EventSource(m.content),gone=false,was=false;s.onopen=function(){was=true};s.addEventListener("approved",function(){gone=true;s.close();location.assign(m.getAttribute("data-continue"))});s.addEventListener("ended",function(e){var r="signed_out";try{r=JSON.parse(e.data).reason||r}catch(x){}gone=true;s.close();location.assign(m.getAttribute("data-signin")+"?ended="+encodeURIComponent(r))});s.onerror=function(){if(was&&!gone&&s.readyState===2)location.reload()}})();`;
+export const PENDING_SCRIPT = `(function(){var m=document.querySelector('meta[name="sessionkeeper-pending"]');if(!m||!window.EventSource)return;var s=new EventSource(m.content),gone=false,was=false;s.onopen=function(){was=true};s.addEventListener("approved",function(){gone=true;s.close();location.assign(m.getAttribute("data-continue"))});s.addEventListener("ended",function(e){var r="signed_out";try{r=JSON.parse(e.data).reason||r}catch(x){}gone=true;s.close();location.assign(m.getAttribute("data-signin")+"?ended="+encodeURIComponent(r))});s.onerror=function(){if(was&&!gone&&s.readyState===2)location.reload()};document.addEventListener("submit",function(){gone=true;s.close()})})();`;
 
 /** The CSP source that admits {@link PENDING_SCRIPT}. */
 export const PENDING_SCRIPT_HASH = `'sha256-${createHash("sha256").update(PENDING_SCRIPT).digest("base64")}'`;
