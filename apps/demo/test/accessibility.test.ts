@@ -67,6 +67,7 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     ["/dev/mailbox", false],
     ["/account/sessions", true],
     ["/account/history", true],
+    ["/account/history?type=failures", true],
     ["/account/sessions/revoke-others", true],
     ["/account/security", true],
   ];

@@ -195,12 +195,19 @@ describe("reference app JSON API", () => {
       password: "another good one",
     });
     assert.equal(newPw.status, 200);
+    type Step = { type: string; reason: string | null };
     const history = (await (await main.get("/api/history")).json()) as {
-      events: { type: string; reason: string | null }[];
+      events: Array<Step & { kind: string; timeline: Step[] }>;
     };
+    // The other session's ending is the last step of its sign-in's story; the change is its own entry.
     assert.ok(
-      history.events.some((e) => e.type === "session_revoked" && e.reason === "password_changed"),
+      history.events.some(
+        (e) =>
+          e.kind === "sign_in" &&
+          e.timeline.some((s) => s.type === "session_revoked" && s.reason === "password_changed"),
+      ),
     );
+    assert.ok(history.events.some((e) => e.kind === "security" && e.type === "password_changed"));
   });
 
   it("signs out: 204, cookie cleared, the old cookie is refused", async () => {

@@ -15,6 +15,8 @@ export type {
   TransitionEvent,
 } from "./events.js";
 export type { GeoProvider } from "./geo/provider.js";
+export type { HistoryEntry, HistoryFilter, HistoryPage } from "./history.js";
+export { decodeHistoryCursor, encodeHistoryCursor, HISTORY_FILTERS } from "./history.js";
 export { html, SafeHtml } from "./html.js";
 export type { LiveBroadcast, LiveChannelOptions } from "./live/live-channel.js";
 export { LiveChannel } from "./live/live-channel.js";
@@ -37,9 +39,10 @@ export type { Outcome, RawRequest } from "./request.js";
 export { RequestSession } from "./request-session.js";
 export type { SessionGate, SignInOptions } from "./session-keeper.js";
 export { createSessionKeeper, SessionKeeper } from "./session-keeper.js";
-export { eventToJSON, sessionToJSON } from "./session-view.js";
+export type { HistoryEntryJSON } from "./session-view.js";
+export { eventToJSON, historyEntryToJSON, sessionToJSON } from "./session-view.js";
 export type { SessionCache } from "./storage/cache-contract.js";
-export type { EndSessionInput, SessionStore } from "./storage/contract.js";
+export type { EndSessionInput, EventPosition, SessionStore } from "./storage/contract.js";
 export { protectionStore } from "./storage/kysely-protection.js";
 // DATABASE_URL → a store (SQLite, PostgreSQL, MySQL); drivers are imported only when named.
 export { openStorage, parseDatabaseUrl } from "./storage/open.js";

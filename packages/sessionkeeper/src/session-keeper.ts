@@ -13,6 +13,7 @@ import {
   type TransitionEvent,
   toHistoryRow,
 } from "./events.js";
+import { type HistoryFilter, type HistoryPage, readHistoryPage } from "./history.js";
 import { isPromise, type MaybePromise } from "./maybe-promise.js";
 import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
 import { AUTH_FACTORS } from "./recent-auth.js";
@@ -21,6 +22,7 @@ import { toSession } from "./session-view.js";
 import { cachedStore } from "./storage/cached-store.js";
 import {
   type EndSessionInput,
+  type EventPosition,
   type SessionStore,
   type StoreHealth,
   storeHealth,
@@ -752,6 +754,21 @@ export class SessionKeeper<Data extends object = SessionData> {
   listEvents(userId: string, options: { limit?: number } = {}): Promise<LoginEvent[]> {
     return this.#store.listEvents(userId, {
       limit: Math.min(Math.max(1, options.limit ?? 100), 1000),
+    });
+  }
+
+  /**
+   * One page of a user's history as people read it: sign-ins with their stories, failure runs
+   * folded, security changes (see `readHistoryPage`). `before` is where the last page ended.
+   */
+  historyPage(
+    userId: string,
+    options: { filter?: HistoryFilter; before?: EventPosition | null; limit?: number } = {},
+  ): Promise<HistoryPage> {
+    return readHistoryPage(this.#store, userId, {
+      filter: options.filter ?? "all",
+      before: options.before ?? null,
+      limit: Math.min(Math.max(1, options.limit ?? 20), 100),
     });
   }
 

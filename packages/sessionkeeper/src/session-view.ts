@@ -1,3 +1,4 @@
+import type { HistoryEntry } from "./history.js";
 import type { LoginEvent, Session, SessionRecord } from "./types.js";
 
 /** The public view of a stored session: never the secret hash. */
@@ -77,3 +78,30 @@ export function eventToJSON(event: LoginEvent) {
 }
 
 export type LoginEventJSON = ReturnType<typeof eventToJSON>;
+
+/**
+ * The JSON shape of a history entry: the fields of its key event (the sign-in, the run's newest
+ * failure, the change), what kind of entry it is, and what it folds. A sign-in carries its
+ * `timeline` (the sign-in and everything after, oldest first); a failure run its `count` and the
+ * time of its first and last attempt (the attempts themselves are not repeated).
+ */
+export function historyEntryToJSON(entry: HistoryEntry) {
+  const key = entry.kind === "failures" ? (entry.events[0] as LoginEvent) : entry.first;
+  const events = entry.kind === "failures" ? entry.events : null;
+  return {
+    ...eventToJSON(key),
+    kind: entry.kind,
+    count: events ? events.length : 1,
+    firstAt: new Date(
+      events ? (events[events.length - 1] as LoginEvent).createdAt : key.createdAt,
+    ).toISOString(),
+    lastAt: new Date(
+      entry.kind === "sign_in"
+        ? (entry.story[entry.story.length - 1] ?? key).createdAt
+        : key.createdAt,
+    ).toISOString(),
+    timeline: entry.kind === "sign_in" ? [entry.first, ...entry.story].map(eventToJSON) : [],
+  };
+}
+
+export type HistoryEntryJSON = ReturnType<typeof historyEntryToJSON>;

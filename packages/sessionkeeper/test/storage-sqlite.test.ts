@@ -89,7 +89,10 @@ describe("sqlite storage specifics", () => {
         ALTER TABLE sk_sessions DROP COLUMN auth_factor;
         ALTER TABLE sk_sessions DROP COLUMN proof_used_at;
         DROP TABLE sk_passkeys;
-        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth');`);
+        DROP INDEX sk_login_events_user_at_id;
+        DROP INDEX sk_login_events_session;
+        CREATE INDEX sk_login_events_user_time ON sk_login_events (user_id, created_at);
+        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0009_history_index');`);
       old.db
         .prepare(
           `INSERT INTO sk_sessions (id, secret_hash, user_id, status, created_at, last_seen_at, expires_at, ip, last_ip, user_agent)

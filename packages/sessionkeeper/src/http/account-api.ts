@@ -1,9 +1,10 @@
 import { isStorageError } from "../errors.js";
+import { encodeHistoryCursor, readHistoryQuery } from "../history.js";
 import type { SignInApprovals } from "../protection/guard.js";
 import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
-import { eventToJSON, sessionToJSON } from "../session-view.js";
+import { historyEntryToJSON, sessionToJSON } from "../session-view.js";
 import {
   type AccountHandler,
   type AccountResponse,
@@ -14,7 +15,7 @@ import {
 
 /** Options of the JSON account API (`accountApi`, `accountApiFetch`). */
 export interface AccountApiOptions {
-  /** Default number of events `GET /history` returns (`?limit=` may ask for 1 to 1000). Default 100. */
+  /** Default number of entries a `GET /history` page has (`?limit=` may ask for 1 to 100). Default 20. */
   historyLimit?: number;
   /**
    * What ending other sessions asks of the last proof of identity (see `requireRecentAuth`).
@@ -46,9 +47,9 @@ export function createAccountApiHandler(
   keeper: SessionKeeper<object>,
   options: AccountApiOptions = {},
 ): AccountHandler {
-  const defaultLimit = options.historyLimit ?? 100;
-  if (!Number.isInteger(defaultLimit) || defaultLimit < 1 || defaultLimit > 1000) {
-    throw new TypeError("options.historyLimit must be an integer from 1 to 1000");
+  const defaultLimit = options.historyLimit ?? 20;
+  if (!Number.isInteger(defaultLimit) || defaultLimit < 1 || defaultLimit > 100) {
+    throw new TypeError("options.historyLimit must be an integer from 1 to 100");
   }
   if (options.recentAuth !== undefined && options.recentAuth !== false) {
     if (typeof options.recentAuth !== "object" || options.recentAuth === null)
@@ -103,10 +104,13 @@ export function createAccountApiHandler(
             return json(200, { sessions: [...sessions, ...pending].map(sessionToJSON) });
           }
           case "history": {
-            const events = await keeper.listEvents(session.userId, {
-              limit: readLimit(request.query.get("limit"), defaultLimit),
+            const query = readHistoryQuery(request.query, defaultLimit);
+            if ("error" in query) return json(400, query);
+            const page = await keeper.historyPage(session.userId, query);
+            return json(200, {
+              events: page.entries.map(historyEntryToJSON),
+              nextCursor: page.next ? encodeHistoryCursor(page.next) : null,
             });
-            return json(200, { events: events.map(eventToJSON) });
           }
           case "revoke-others": {
             const refused = await refuse(context);
@@ -155,11 +159,6 @@ export function createAccountApiHandler(
       }
     },
   };
-}
-
-function readLimit(value: string | null, fallback: number): number {
-  if (value === null || !/^\d{1,4}$/.test(value)) return fallback;
-  return Math.min(Math.max(1, Number(value)), 1000);
 }
 
 function json(status: number, body: unknown): AccountResponse {

@@ -31,10 +31,11 @@ export const PENDING_SCRIPT_HASH = `'sha256-${createHash("sha256").update(PENDIN
 
 /**
  * Shows every `<time datetime>` in the reader's own time zone and locale: the title of each (the
- * exact time on hover), and the text of those marked `data-absolute`. Without JavaScript the
+ * exact time on hover), the text of those marked `data-absolute`, and the clock time of those
+ * marked `data-clock` (a folded run's "between 23:41 and 23:42"). Without JavaScript the
  * server's text stays (UTC, or the pages' `timeZone`). Inline at the end of the page, by hash.
  */
-export const LOCAL_TIME_SCRIPT = `(function(){var f=new Intl.DateTimeFormat(undefined,{dateStyle:"medium",timeStyle:"short"});document.querySelectorAll("time[datetime]").forEach(function(t){var d=new Date(t.getAttribute("datetime"));if(isNaN(d.getTime()))return;var s=f.format(d);t.title=s;if(t.hasAttribute("data-absolute"))t.textContent=s})})();`;
+export const LOCAL_TIME_SCRIPT = `(function(){var f=new Intl.DateTimeFormat(undefined,{dateStyle:"medium",timeStyle:"short"}),c=new Intl.DateTimeFormat(undefined,{timeStyle:"short"});document.querySelectorAll("time[datetime]").forEach(function(t){var d=new Date(t.getAttribute("datetime"));if(isNaN(d.getTime()))return;var s=f.format(d);t.title=s;if(t.hasAttribute("data-absolute"))t.textContent=s;else if(t.hasAttribute("data-clock"))t.textContent=c.format(d)})})();`;
 
 /** The CSP source that admits {@link LOCAL_TIME_SCRIPT}. */
 export const LOCAL_TIME_SCRIPT_HASH = `'sha256-${createHash("sha256").update(LOCAL_TIME_SCRIPT).digest("base64")}'`;

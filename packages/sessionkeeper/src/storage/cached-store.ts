@@ -217,6 +217,14 @@ class CachedStore implements SessionStore, StoreHealthCheck {
     return this.#store.listEvents(...args);
   }
 
+  listEventsPage(...args: Args<"listEventsPage">) {
+    return this.#store.listEventsPage(...args);
+  }
+
+  listSessionEvents(...args: Args<"listSessionEvents">) {
+    return this.#store.listSessionEvents(...args);
+  }
+
   /** Asks the store (its own check, or a lookup), never the cache: a probe must reach the database. */
   checkHealth(): Promise<StoreHealth> {
     return storeHealth(this.#store);

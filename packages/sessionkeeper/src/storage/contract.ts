@@ -2,6 +2,12 @@ import { isStorageError } from "../errors.js";
 import type { MaybePromise } from "../maybe-promise.js";
 import type { AuthFactor, LoginEvent, SessionRecord, SessionStatus } from "../types.js";
 
+/** Where a history page ends: the time and id of its last event (ids break ties in time). */
+export interface EventPosition {
+  at: number;
+  id: string;
+}
+
 /** How a session is ended: the status it takes, why, and when. */
 export interface EndSessionInput {
   status: Exclude<SessionStatus, "active" | "pending">;
@@ -109,6 +115,17 @@ export interface SessionStore {
   recordEvent(event: LoginEvent): Promise<void>;
   /** A user's events, newest first. */
   listEvents(userId: string, options: { limit: number }): Promise<LoginEvent[]>;
+  /**
+   * One page of a user's history, newest first by (createdAt, id): only events strictly older
+   * than `before` (a keyset position, so a page never repeats or skips a row when events are added),
+   * only the given `types` (null: all), at most `limit`. One indexed range query.
+   */
+  listEventsPage(
+    userId: string,
+    options: { before: EventPosition | null; types: readonly string[] | null; limit: number },
+  ): Promise<LoginEvent[]>;
+  /** Every event of the user's given sessions (at most 100 ids, 2000 rows), newest first: sign-ins' stories. */
+  listSessionEvents(userId: string, sessionIds: readonly string[]): Promise<LoginEvent[]>;
   /** Deletes sessions ended before `endedBefore`, dead ones past `expiredBefore`, and old events. */
   prune(options: {
     endedBefore: number;

@@ -7,6 +7,8 @@ import { migrateToLatest } from "./migrations.js";
 import type { Database, LoginEventsTable, SessionsTable } from "./schema.js";
 
 const LIVE: SessionStatus[] = ["active", "pending"];
+/** Rows a page's stories may read at most (a few per sign-in is usual). */
+const STORY_LIMIT = 2000;
 
 export interface KyselyStoreOptions {
   /** Called once by `close()`, e.g. to end a pool the store was given. */
@@ -301,6 +303,48 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
         .limit(options.limit)
         .execute();
       return rows.map(fromEventRow);
+    });
+  }
+
+  listEventsPage(
+    userId: string,
+    options: Parameters<SessionStore["listEventsPage"]>[1],
+  ): Promise<LoginEvent[]> {
+    return this.run("listEventsPage", async () => {
+      const { before, types } = options;
+      if (types && types.length === 0) return [];
+      let query = this.db
+        .selectFrom("sk_login_events")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("created_at", "desc")
+        .orderBy("id", "desc")
+        .limit(options.limit);
+      // Keyset: a range on the (user_id, created_at, id) index, walked backwards, as fast on page
+      // 500 as on page 1. `<=` bounds the range on every dialect; the OR settles ties in time.
+      if (before)
+        query = query
+          .where("created_at", "<=", before.at)
+          .where((eb) => eb.or([eb("created_at", "<", before.at), eb("id", "<", before.id)]));
+      if (types) query = query.where("type", "in", [...types]);
+      return (await query.execute()).map(fromEventRow);
+    });
+  }
+
+  listSessionEvents(userId: string, sessionIds: readonly string[]): Promise<LoginEvent[]> {
+    return this.run("listSessionEvents", async () => {
+      if (sessionIds.length === 0) return [];
+      // By session id alone, so the planner takes the session index (with user_id in the query,
+      // SQLite would walk all of the user's events instead); the user is checked on the rows.
+      const rows = await this.db
+        .selectFrom("sk_login_events")
+        .selectAll()
+        .where("session_id", "in", [...sessionIds])
+        .orderBy("created_at", "desc")
+        .orderBy("id", "desc")
+        .limit(STORY_LIMIT)
+        .execute();
+      return rows.filter((r) => r.user_id === userId).map(fromEventRow);
     });
   }
 

@@ -197,6 +197,27 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("sk_passkeys_user").on("sk_passkeys").column("user_id").execute();
     },
   },
+  // The history's pages: a keyset on (user_id, created_at, id) needs the id in the index to walk
+  // it in order without a sort, and a sign-in's story is found by its session id. The new index
+  // starts with the old one's columns, which it replaces (one index less to write per event).
+  "0009_history_index": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex("sk_login_events_user_at_id")
+        .on("sk_login_events")
+        .columns(["user_id", "created_at", "id"])
+        .execute();
+      await db.schema
+        .createIndex("sk_login_events_session")
+        .on("sk_login_events")
+        .columns(["session_id", "created_at"])
+        .execute();
+      // MySQL names the table of an index it drops; PostgreSQL and SQLite refuse the clause.
+      const drop = db.schema.dropIndex("sk_login_events_user_time");
+      const mysql = db.getExecutor().adapter instanceof MysqlAdapter;
+      await (mysql ? drop.on("sk_login_events") : drop).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

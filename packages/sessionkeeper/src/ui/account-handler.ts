@@ -1,5 +1,6 @@
 import { describeDevice } from "../device-words.js";
 import { isStorageError } from "../errors.js";
+import { encodeHistoryCursor, readHistoryQuery } from "../history.js";
 import { html, type SafeHtml } from "../html.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
@@ -167,17 +168,17 @@ async function answerPage(
     return { status: 200, headers: pageHeaders(options, true), body };
   }
   if (route.name === "history") {
-    const [events, sessions] = await Promise.all([
-      keeper.listEvents(session.userId, { limit: options.historyLimit }),
-      keeper.listSessions(session.userId, { includeEnded: true, limit: 1000 }),
-    ]);
-    const sessionNames = new Map(sessions.map((s) => [s.id, describeSession(s)]));
+    const query = readHistoryQuery(request.query, options.historyLimit);
+    if ("error" in query) return badHistoryQuery(options, base);
+    const page = await keeper.historyPage(session.userId, query);
     const body = renderHistoryPage(options, {
-      events,
+      entries: page.entries,
+      filter: query.filter,
+      nextCursor: page.next ? encodeHistoryCursor(page.next) : null,
+      paged: query.before !== null,
       now,
       basePath: base,
       currentSessionId: session.id,
-      sessionNames,
       account,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
@@ -326,6 +327,16 @@ function reauthPage(
   };
 }
 
+/** A history link this library did not make (a hand-edited cursor or filter). */
+function badHistoryQuery(options: ResolvedPageOptions, basePath: string): AccountResponse {
+  const content = html`<p class="lede">That page of your history does not exist. The link may be incomplete.</p><p><a href="${basePath}/history">Back to your history</a></p>`;
+  return {
+    status: 400,
+    headers: pageHeaders(options),
+    body: renderPage(options, { name: null, heading: "Page not found", basePath, content }),
+  };
+}
+
 function tooLargePage(options: ResolvedPageOptions, basePath: string): AccountResponse {
   const content = html`<p class="lede">That request was larger than this page accepts.</p><p><a href="${basePath}/sessions">Back to your devices</a></p>`;
   const headers = { ...pageHeaders(options), connection: "close" };
@@ -359,15 +370,4 @@ function unavailablePage(options: ResolvedPageOptions, basePath: string): Accoun
       content,
     }),
   };
-}
-
-/** "Firefox 121 on Windows 10, 203.0.113.7": names a session in the history. */
-function describeSession(session: Session): string {
-  const device = describeDevice({
-    browserName: session.browser.name,
-    browserVersion: session.browser.version,
-    osName: session.os.name,
-    osVersion: session.os.version,
-  });
-  return `${device}, ${session.lastIp}`;
 }

@@ -158,7 +158,10 @@ export function timeElement(
   text: string,
   formatDate: (at: number) => string,
   className: string | null = null,
+  /** The text is a clock time ("23:41"): the page script shows it in the reader's zone. */
+  clock = false,
 ): SafeHtml {
-  const absolute = text === formatDate(at) ? html` data-absolute` : null;
+  const absolute =
+    text === formatDate(at) ? html` data-absolute` : clock ? html` data-clock` : null;
   return html`<time datetime="${new Date(at).toISOString()}" title="${formatDate(at)}"${absolute}${className ? html` class="${className}"` : null}>${text}</time>`;
 }

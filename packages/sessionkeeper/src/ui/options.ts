@@ -22,7 +22,7 @@ export interface AccountPagesOptions {
   locationAttribution?: { text: string; href: string };
   /** IANA time zone for absolute times. Default "UTC". */
   timeZone?: string;
-  /** How many events the history page shows. Default 100, at most 1000. */
+  /** How many entries a history page shows (a sign-in with its story, a folded run). Default 20, at most 100. */
   historyLimit?: number;
   /** An extra same-origin stylesheet (a path such as "/static/account.css") loaded after the built-in one. */
   stylesheetHref?: string;
@@ -131,9 +131,9 @@ export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOp
   } catch {
     throw new TypeError(`options.timeZone must be an IANA time zone such as "Europe/Berlin"`);
   }
-  const historyLimit = options.historyLimit ?? 100;
-  if (!Number.isInteger(historyLimit) || historyLimit < 1 || historyLimit > 1000) {
-    throw new TypeError("options.historyLimit must be an integer from 1 to 1000");
+  const historyLimit = options.historyLimit ?? 20;
+  if (!Number.isInteger(historyLimit) || historyLimit < 1 || historyLimit > 100) {
+    throw new TypeError("options.historyLimit must be an integer from 1 to 100");
   }
   const stylesheetHref =
     options.stylesheetHref === undefined

@@ -70,6 +70,19 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .rules{list-style:none;padding:0;margin:0 0 12px;display:grid;gap:8px}
 .rules li{display:flex;align-items:center;justify-content:space-between;gap:12px}
 .rules form{margin:0}
+.filters{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 16px}
+.filters a{padding:5px 12px;border:1px solid var(--line);border-radius:999px;color:var(--muted);text-decoration:none;font-size:.9rem;background:var(--card)}
+.filters a:hover{color:var(--text);border-color:var(--muted)}
+.filters a[aria-current=page]{background:var(--accent-bg);border-color:var(--accent);color:var(--accent);font-weight:600}
+.timeline{list-style:none;margin:10px 0 0;padding:0 0 0 14px;border-left:2px solid var(--line);display:grid;gap:4px;font-size:.9rem}
+.timeline li{position:relative}
+.timeline li::before{content:"";position:absolute;left:-18px;top:.55em;width:8px;height:8px;border-radius:50%;background:var(--muted)}
+.timeline li:first-child::before{background:var(--ok)}
+.timeline li[data-event-type=session_locked]::before{background:var(--warn)}
+.timeline time{color:var(--muted);font-variant-numeric:tabular-nums;margin-right:4px}
+.span{margin:8px 0 0;font-size:.9rem}
+.pager{display:flex;flex-wrap:wrap;justify-content:space-between;gap:8px;margin:20px 0 0}
+.pager a[rel=next]{margin-left:auto}
 .card.waiting{border-color:var(--warn)}
 .badge.wait{background:var(--warn-bg);color:var(--warn)}
 .answers{display:flex;flex-wrap:wrap;gap:8px;margin-top:12px}

@@ -770,6 +770,101 @@ export function runStorageConformance(name: string, open: OpenStore): void {
         }));
     });
 
+    describe("listEventsPage and listSessionEvents (the history's pages)", () => {
+      it("walks a user's events page by page by (time, id): ties in time, no repeat, no gap", () =>
+        withStore(async (store) => {
+          // Groups of three share a millisecond: the id must break the tie the same way each time.
+          const types = ["sign_in", "sign_in_failed", "sign_out"];
+          for (let i = 0; i < 24; i++)
+            await store.recordEvent(
+              loginEvent({ type: types[i % 3] as string, createdAt: T0 + Math.floor(i / 3) }),
+            );
+          await store.recordEvent(loginEvent({ userId: "user-b", createdAt: T0 + 5 }));
+          const all = await store.listEvents("user-a", { limit: 100 });
+          assert.equal(all.length, 24);
+          const walked = [];
+          let before = null;
+          for (let page = 0; page < 10; page++) {
+            const rows = await store.listEventsPage("user-a", { before, types: null, limit: 5 });
+            walked.push(...rows);
+            if (rows.length < 5) break;
+            const last = rows[rows.length - 1] as (typeof rows)[number];
+            before = { at: last.createdAt, id: last.id };
+          }
+          assert.deepEqual(walked, all, "the pages joined are the whole history, in order");
+          // A position inside a tie: the rest of that millisecond comes first, then older ones.
+          const mid = all[10] as (typeof all)[number];
+          assert.deepEqual(
+            await store.listEventsPage("user-a", {
+              before: { at: mid.createdAt, id: mid.id },
+              types: null,
+              limit: 100,
+            }),
+            all.slice(11),
+          );
+          assert.deepEqual(
+            await store.listEventsPage("nobody", { before: null, types: null, limit: 5 }),
+            [],
+          );
+        }));
+
+      it("filters by type before the limit, and an empty type list reads nothing", () =>
+        withStore(async (store) => {
+          for (let i = 0; i < 12; i++)
+            await store.recordEvent(
+              loginEvent({ type: i % 4 === 0 ? "password_changed" : "sign_in", createdAt: T0 + i }),
+            );
+          const changes = await store.listEventsPage("user-a", {
+            before: null,
+            types: ["password_changed", "session_locked"],
+            limit: 2,
+          });
+          assert.deepEqual(
+            changes.map((e) => [e.type, e.createdAt]),
+            [
+              ["password_changed", T0 + 8],
+              ["password_changed", T0 + 4],
+            ],
+          );
+          const older = await store.listEventsPage("user-a", {
+            before: { at: T0 + 4, id: (changes[1] as (typeof changes)[number]).id },
+            types: ["password_changed"],
+            limit: 10,
+          });
+          assert.deepEqual(
+            older.map((e) => e.createdAt),
+            [T0],
+          );
+          assert.deepEqual(
+            await store.listEventsPage("user-a", { before: null, types: [], limit: 5 }),
+            [],
+          );
+        }));
+
+      it("lists every event of the user's given sessions, newest first, nobody else's", () =>
+        withStore(async (store) => {
+          const [a, b, c] = [newId(), newId(), newId()];
+          const own = [
+            loginEvent({ sessionId: a, type: "sign_in", createdAt: T0 }),
+            loginEvent({ sessionId: b, type: "sign_in", createdAt: T0 + 1 }),
+            loginEvent({ sessionId: a, type: "session_revoked", createdAt: T0 + 2 * DAY }),
+            loginEvent({ sessionId: c, type: "sign_in", createdAt: T0 + 3 }),
+          ];
+          for (const event of own) await store.recordEvent(event);
+          // Another user's row naming the same session id is not this user's story.
+          await store.recordEvent(
+            loginEvent({ userId: "user-b", sessionId: a, createdAt: T0 + 5 }),
+          );
+          assert.deepEqual(await store.listSessionEvents("user-a", [a, b]), [
+            own[2],
+            own[1],
+            own[0],
+          ]);
+          assert.deepEqual(await store.listSessionEvents("user-a", []), []);
+          assert.deepEqual(await store.listSessionEvents("user-b", [b]), []);
+        }));
+    });
+
     describe("prune", () => {
       it("deletes long-ended, long-expired and long-idle sessions and old events, keeping the rest", () =>
         withStore(async (store) => {

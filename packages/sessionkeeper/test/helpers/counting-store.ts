@@ -23,6 +23,8 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     endUserSessions: 0,
     recordEvent: 0,
     listEvents: 0,
+    listEventsPage: 0,
+    listSessionEvents: 0,
     prune: 0,
     close: 0,
     touchesApplied: 0,
@@ -51,6 +53,8 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     endUserSessions: count("endUserSessions", (u, end, o) => inner.endUserSessions(u, end, o)),
     recordEvent: count("recordEvent", (e) => inner.recordEvent(e)),
     listEvents: count("listEvents", (u, o) => inner.listEvents(u, o)),
+    listEventsPage: count("listEventsPage", (u, o) => inner.listEventsPage(u, o)),
+    listSessionEvents: count("listSessionEvents", (u, ids) => inner.listSessionEvents(u, ids)),
     prune: count("prune", (o) => inner.prune(o)),
     close: count("close", () => inner.close()),
   };

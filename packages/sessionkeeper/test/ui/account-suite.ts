@@ -558,7 +558,7 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
       );
     });
 
-    it("shows the history newest first, with reasons in words", async () => {
+    it("shows the history as entries: a sign-in with its story, failures folded, newest first", async () => {
       clock.now = T0 + 60 * MINUTE;
       const mac = await signIn("history-user", CHROME_MAC);
       clock.now += MINUTE;
@@ -568,70 +568,146 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
         cookie: mac.cookie,
         ua: CHROME_MAC,
       });
-      clock.now += MINUTE;
-      await keeper.recordActivity({
-        type: "sign_in_failed",
-        userId: "history-user",
-        reason: "invalid_credentials",
-      });
+      for (let i = 0; i < 3; i++) {
+        clock.now += 10_000;
+        await keeper.recordActivity({
+          type: "sign_in_failed",
+          userId: "history-user",
+          reason: "invalid_credentials",
+        });
+      }
 
       const api = await send(app.url, "GET", "/api/history", { cookie: mac.cookie });
-      const events = (
-        JSON.parse(api.text) as {
-          events: Array<{
-            type: string;
-            reason: string | null;
-            createdAt: string;
-            sessionId: string | null;
-          }>;
-        }
-      ).events;
+      type Entry = {
+        kind: string;
+        type: string;
+        reason: string | null;
+        count: number;
+        createdAt: string;
+        firstAt: string;
+        lastAt: string;
+        sessionId: string | null;
+        timeline: Array<{ type: string; reason: string | null; createdAt: string }>;
+      };
+      const body = JSON.parse(api.text) as { events: Entry[]; nextCursor: string | null };
       assert.deepEqual(
-        events.map((e) => e.type),
-        ["sign_in_failed", "session_revoked", "sign_in", "sign_in"],
+        body.events.map((e) => [e.kind, e.type, e.count]),
+        [
+          ["failures", "sign_in_failed", 3],
+          ["sign_in", "sign_in", 1],
+          ["sign_in", "sign_in", 1],
+        ],
       );
-      assert.equal(events[1]?.sessionId, win.id);
-      assert.equal(events[1]?.reason, "revoked_by_user");
-      const times = events.map((e) => Date.parse(e.createdAt));
+      assert.equal(body.nextCursor, null, "one page holds it all");
+      const [failures, winEntry] = body.events as [Entry, Entry];
+      assert.equal(Date.parse(failures.lastAt) - Date.parse(failures.firstAt), 20_000);
+      assert.equal(winEntry.sessionId, win.id);
       assert.deepEqual(
-        times,
-        [...times].sort((x, y) => y - x),
+        winEntry.timeline.map((e) => [e.type, e.reason]),
+        [
+          ["sign_in", null],
+          ["session_revoked", "revoked_by_user"],
+        ],
+        "the revocation is in the story of the session it ended",
       );
-      const limited = await send(app.url, "GET", "/api/history?limit=2", { cookie: mac.cookie });
-      assert.equal((JSON.parse(limited.text) as { events: unknown[] }).events.length, 2);
+      assert.equal(winEntry.lastAt, winEntry.timeline[1]?.createdAt);
 
       const page = await send(app.url, "GET", "/account/history", { cookie: mac.cookie });
       assert.equal(page.status, 200);
-      const order = [...page.text.matchAll(/data-event-type="([^"]+)"/g)].map((m) => m[1]);
-      assert.deepEqual(order, ["sign_in_failed", "session_revoked", "sign_in", "sign_in"]);
+      const order = [...page.text.matchAll(/data-entry="([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(order, ["failures", "sign_in", "sign_in"]);
+      assert.match(page.text, /3 failed attempts from a device<\/h2>/);
+      assert.match(page.text, /at <time[^>]*data-clock>15:05 UTC<\/time> · Wrong password/);
+      const cards = page.text.split('<li class="card"').slice(1);
+      const story = cards.find((card) => card.includes("Signed in from Firefox")) ?? "";
+      assert.match(story, /Signed in from Firefox 121 on Windows 10/);
       assert.match(
-        page.text,
-        /Failed sign-in attempt<span class="reason"> · Wrong password<\/span>/,
-      );
-      assert.match(page.text, /Session ended<span class="reason"> · Revoked by you<\/span>/);
-      const revoked =
-        /data-event-type="session_revoked">([\s\S]*?)<\/li>/.exec(page.text)?.[1] ?? "";
-      assert.match(
-        revoked,
-        /<dt>Session<\/dt><dd>Firefox 121 on Windows 10, 127\.0\.0\.1<\/dd>/,
-        "names the session it ended",
-      );
-      assert.match(
-        revoked,
-        /<dt>Ended from<\/dt><dd[^>]*>Chrome 120 on macOS 10\.15 \(Desktop\)<\/dd>/,
-        "and the device that ended it",
+        story,
+        /Signed out from Chrome on macOS<\/span>/,
+        "names the device that ended it",
       );
       assert.match(page.text, /aria-current="page">Login history</);
-      const ownSignIn = [
-        ...page.text.matchAll(
-          /<li class="card" data-event-id="[^"]+" data-event-type="sign_in">([\s\S]*?)<\/li>/g,
-        ),
-      ].map((m) => m[1] ?? "");
+      assert.match(
+        page.text,
+        /<nav class="filters" aria-label="Show"><a href="\/account\/history" aria-current="page">All activity<\/a>/,
+      );
       assert.equal(
-        ownSignIn.filter((h) => h.includes("This device")).length,
+        cards.filter((h) => h.includes("This device")).length,
         1,
         "this device's sign-in is marked",
       );
+      assert.ok(cards[2]?.includes("This device"), "on the Mac's own sign-in");
+    });
+
+    it("pages the history with an opaque cursor and filters it, in the API and the page", async () => {
+      clock.now = T0 + 200 * MINUTE;
+      const me = await signIn("pager-user", CHROME_MAC);
+      for (let i = 0; i < 4; i++) {
+        clock.now += MINUTE;
+        await signIn("pager-user", FIREFOX_WINDOWS);
+      }
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (let i = 0; i < 10; i++) {
+        const path: string = `/api/history?limit=2${cursor ? `&cursor=${cursor}` : ""}`;
+        const res = await send(app.url, "GET", path, { cookie: me.cookie });
+        assert.equal(res.status, 200);
+        const body = JSON.parse(res.text) as {
+          events: Array<{ id: string }>;
+          nextCursor: string | null;
+        };
+        seen.push(...body.events.map((e) => e.id));
+        cursor = body.nextCursor;
+        if (!cursor) break;
+        assert.match(cursor, /^[A-Za-z0-9_-]+$/, "opaque and URL-safe");
+      }
+      assert.equal(seen.length, 5, "three pages, every sign-in once");
+      assert.equal(new Set(seen).size, 5);
+
+      const page = await send(app.url, "GET", "/account/history?limit=2&type=sign_ins", {
+        cookie: me.cookie,
+      });
+      assert.equal(page.status, 200);
+      assert.match(page.text, /aria-current="page">Sign-ins<\/a>/);
+      const next = /<a rel="next" href="([^"]+)">Older activity<\/a>/.exec(page.text)?.[1];
+      assert.ok(next?.startsWith("/account/history?type=sign_ins&amp;cursor="), String(next));
+      const second = await send(app.url, "GET", String(next).replaceAll("&amp;", "&"), {
+        cookie: me.cookie,
+      });
+      assert.equal(second.status, 200);
+      assert.match(second.text, /<a href="\/account\/history\?type=sign_ins">Newest activity<\/a>/);
+      const failures = await send(app.url, "GET", "/api/history?type=failures", {
+        cookie: me.cookie,
+      });
+      assert.deepEqual(JSON.parse(failures.text), { events: [], nextCursor: null });
+    });
+
+    it("answers a hostile cursor, filter or limit with 400, never 500", async () => {
+      const me = await signIn("hostile-history", CHROME_MAC);
+      const forged = Buffer.from("1.a b").toString("base64url");
+      const cases: Array<[string, string]> = [
+        ["cursor=abc", "invalid_cursor"],
+        ["cursor=%00%27%22", "invalid_cursor"],
+        [`cursor=${"A".repeat(300)}`, "invalid_cursor"],
+        [`cursor=${forged}`, "invalid_cursor"],
+        [`cursor=${Buffer.from("99999999999999999.abc").toString("base64url")}`, "invalid_cursor"],
+        [`cursor=${Buffer.from("-1.abc").toString("base64url")}`, "invalid_cursor"],
+        ["type=everything", "invalid_type"],
+        ["limit=0", "invalid_limit"],
+        ["limit=-5", "invalid_limit"],
+        ["limit=1e3", "invalid_limit"],
+      ];
+      for (const [query, error] of cases) {
+        const api = await send(app.url, "GET", `/api/history?${query}`, { cookie: me.cookie });
+        assert.equal(api.status, 400, query);
+        assert.deepEqual(JSON.parse(api.text), { error }, query);
+        const page = await send(app.url, "GET", `/account/history?${query}`, { cookie: me.cookie });
+        assert.equal(page.status, 400, query);
+        assert.match(page.text, /That page of your history does not exist/);
+      }
+      // A long limit is only capped.
+      const capped = await send(app.url, "GET", "/api/history?limit=5000", { cookie: me.cookie });
+      assert.equal(capped.status, 200);
     });
 
     it("describes locations: city, region and country; Unknown; the attribution beside them", async () => {
