@@ -544,7 +544,9 @@ export class SessionKeeper<Data extends object = SessionData> {
   ): Promise<DeviceBindingResult> {
     const token = parseToken(readSingleCookie(info.cookieHeader, this.#cookieName(info.secure)));
     const ended: DeviceBindingResult = { kind: "ended", setCookies: [this.#clearBound(info)] };
-    if (!token || token.id !== sessionId) return ended;
+    // Another session's binding (an old one this browser still refreshes): stop it, but leave
+    // the bound cookie alone, which belongs to the session the cookie names.
+    if (!token || token.id !== sessionId) return { kind: "ended", setCookies: [] };
     const found = await this.#lookup(info, false);
     if (found === null || found === BINDING_REFUSED || found.record.status !== "active") {
       // The binding is gone with its session: said once, when the browser next asks.

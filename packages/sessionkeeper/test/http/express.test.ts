@@ -15,6 +15,7 @@ import {
   runHttpBehaviour,
   suiteSignInOptions,
 } from "./behaviour-suite.js";
+import { runDbscBehaviour } from "./dbsc-suite.js";
 
 /** The suite's tiny app on Express 5 with sessionMiddleware. */
 async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
@@ -105,3 +106,4 @@ async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
 }
 
 runHttpBehaviour("express", startExpress);
+runDbscBehaviour("express", startExpress);

@@ -21,6 +21,7 @@ import {
   runHttpBehaviour,
   suiteSignInOptions,
 } from "./behaviour-suite.js";
+import { runDbscBehaviour } from "./dbsc-suite.js";
 
 /** The suite's tiny app on Fastify 5 with the fastifySessions plugin. */
 function buildFastify(keeper: SessionKeeper, options: FastifyServerOptions = {}): FastifyInstance {
@@ -106,6 +107,7 @@ async function listen(app: FastifyInstance): Promise<RunningApp> {
 }
 
 runHttpBehaviour("fastify", (keeper) => listen(buildFastify(keeper)));
+runDbscBehaviour("fastify", (keeper) => listen(buildFastify(keeper)));
 
 describe("Fastify specifics", () => {
   let sqlite: TempSqlite;

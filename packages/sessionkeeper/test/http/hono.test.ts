@@ -12,6 +12,7 @@ import {
   runHttpBehaviour,
   suiteSignInOptions,
 } from "./behaviour-suite.js";
+import { runDbscBehaviour } from "./dbsc-suite.js";
 
 type Env = { Bindings: HttpBindings; Variables: { sessionkeeper: RequestSession } };
 
@@ -94,3 +95,4 @@ async function startHono(keeper: SessionKeeper): Promise<RunningApp> {
 }
 
 runHttpBehaviour("hono", startHono);
+runDbscBehaviour("hono", startHono);

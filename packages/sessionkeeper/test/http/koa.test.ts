@@ -15,6 +15,7 @@ import {
   runHttpBehaviour,
   suiteSignInOptions,
 } from "./behaviour-suite.js";
+import { runDbscBehaviour } from "./dbsc-suite.js";
 
 /** A JSON body, bounded; Koa has no parser of its own. */
 async function readJson(ctx: KoaLikeContext): Promise<Record<string, unknown>> {
@@ -129,3 +130,4 @@ async function startKoa(keeper: SessionKeeper): Promise<RunningApp> {
 }
 
 runHttpBehaviour("koa", startKoa);
+runDbscBehaviour("koa", startKoa);
