@@ -88,7 +88,8 @@ export class DbscClient {
   /** Every proof this client sent, for replay tests. */
   readonly sentProofs: string[] = [];
 
-  constructor(readonly baseUrl: string) {}
+  /** Mutable: the same browser may talk to another instance of the app. */
+  constructor(public baseUrl: string) {}
 
   cookieHeader(): string {
     return [...this.cookies].map(([n, v]) => `${n}=${v}`).join("; ");
@@ -180,7 +181,8 @@ export class DbscClient {
 export async function rawProof(key: KeyPair, challenge: string, jwk: JWK): Promise<string> {
   const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
   const input = `${part({ alg: key.alg, typ: "dbsc+jwt", jwk })}.${part({ jti: challenge })}`;
-  const algorithm = key.alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "RSASSA-PKCS1-v1_5" };
+  const algorithm =
+    key.alg === "ES256" ? { name: "ECDSA", hash: "SHA-256" } : { name: "RSASSA-PKCS1-v1_5" };
   const signature = await webcrypto.subtle.sign(algorithm, key.privateKey, Buffer.from(input));
   return `${input}.${Buffer.from(signature).toString("base64url")}`;
 }

@@ -16,6 +16,15 @@ import { type TempSqlite, tempSqlite } from "../helpers/sqlite-fixture.js";
 import type { RunningApp, StartServer } from "./behaviour-suite.js";
 
 const MINUTE = 60_000;
+// Response bodies as the tests read them: any JSON, checked by assertions.
+// biome-ignore lint/suspicious/noExplicitAny: test assertions read nested JSON fields
+type Json = Record<string, any>;
+
+/** The value, asserted present (a test step that needs it fails clearly otherwise). */
+function must<T>(value: T | null | undefined): T {
+  assert.ok(value !== null && value !== undefined, "expected a value");
+  return value;
+}
 const T0 = Date.UTC(2026, 11, 2, 12);
 
 interface Fixture extends RunningApp {
@@ -73,7 +82,7 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
 
   async function me(client: DbscClient) {
     const res = await client.send("GET", "/me");
-    return { status: res.status, body: (await res.json()) as Record<string, any> };
+    return { status: res.status, body: (await res.json()) as Json };
   }
 
   function events(f: Fixture, type: string): Array<{ reason: string | null }> {
@@ -134,7 +143,10 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
         const before = client.cookies.get("sk_bound");
         const second = await client.refreshOnce();
         assert.equal(second.status, 200);
-        assert.equal(((await second.json()) as { session_identifier: string }).session_identifier, sessionId);
+        assert.equal(
+          ((await second.json()) as { session_identifier: string }).session_identifier,
+          sessionId,
+        );
         assert.notEqual(client.cookies.get("sk_bound"), before, "a new bound cookie");
         assert.equal((await me(client)).status, 200);
 
@@ -156,7 +168,7 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
         await client.refreshOnce(null);
         assert.notEqual(client.cachedChallenge, older);
         assert.equal(c1.status, 403);
-        const byOlder = await client.refreshOnce(await signProof(client.key!, older));
+        const byOlder = await client.refreshOnce(await signProof(must(client.key), older));
         assert.equal(byOlder.status, 200);
 
         // Revoked from another device: the next refresh tells the browser to stop.
@@ -181,8 +193,11 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
       assert.equal((await me(thief)).status, 200, "works while the copied bound cookie lasts");
       // Only the long-lived cookie: refused at once.
       const onlyLong = new DbscClient(f.baseUrl);
-      onlyLong.cookies.set("sk_session", victim.cookies.get("sk_session")!);
-      assert.deepEqual(await me(onlyLong), { status: 401, body: { error: "device_binding_required" } });
+      onlyLong.cookies.set("sk_session", must(victim.cookies.get("sk_session")));
+      assert.deepEqual(await me(onlyLong), {
+        status: 401,
+        body: { error: "device_binding_required" },
+      });
 
       f.clock.now += 10 * MINUTE + 1;
       assert.equal((await me(thief)).status, 401);
@@ -204,14 +219,14 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
     it("refuses replayed, wrong-algorithm, wrong-key, forged and expired proofs", async () => {
       f.clock.now = T0;
       const client = await bound(f);
-      const key = client.key!;
+      const key = must(client.key);
       const refused = async (proof: string) => {
         const res = await client.refreshOnce(proof);
         assert.ok(!res.headers.getSetCookie().some((c) => c.startsWith("sk_bound=")));
         return { status: res.status, body: await res.json() };
       };
       await client.refreshOnce(null);
-      const good = await signProof(key, client.cachedChallenge!);
+      const good = await signProof(key, must(client.cachedChallenge));
       assert.equal((await client.refreshOnce(good)).status, 200);
       // Replayed: the challenge is used up.
       assert.deepEqual(await refused(good), { status: 403, body: { error: "challenge_required" } });
@@ -219,7 +234,7 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
       assert.equal((await refused(await signProof(key, "made-up-challenge"))).status, 403);
       // Wrong algorithm: an RS256 proof for an ES256 key, and HS256 keyed with the public JWK.
       await client.refreshOnce(null);
-      const challenge = client.cachedChallenge!;
+      const challenge = must(client.cachedChallenge);
       const rsa = await newKeyPair("RS256");
       assert.deepEqual(await refused(await signProof(rsa, challenge)), {
         status: 401,
@@ -257,7 +272,7 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
     it("registration: alg none stays unbound; bad keys and other sessions' challenges refused", async () => {
       f.clock.now = T0;
       const none = await signedIn(f);
-      const res = await none.register("ES256", unsignedProof(none.registration!.challenge));
+      const res = await none.register("ES256", unsignedProof(must(none.registration).challenge));
       assert.deepEqual([res.status, await res.json()], [400, { error: "unsupported_algorithm" }]);
       f.clock.now += 60 * MINUTE;
       const still = await me(none);
@@ -265,21 +280,32 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
       assert.equal(still.body.session.bound, false);
 
       const client = await signedIn(f);
-      const challenge = client.registration!.challenge;
+      const challenge = must(client.registration).challenge;
       const small = await newKeyPair("RS256", 1024);
       const weak = await rawProof(small, challenge, small.publicJwk);
       assert.equal((await (await client.register("ES256", weak)).json()).error, "invalid_key");
       const p384 = await webcryptoP384();
-      assert.equal((await (await client.register("ES256", p384(challenge))).json()).error, "invalid_key");
+      assert.equal(
+        (await (await client.register("ES256", p384(challenge))).json()).error,
+        "invalid_key",
+      );
       const es = await newKeyPair("ES256");
       const withPrivate = await signProof(es, challenge, { jwk: { ...es.publicJwk, d: "AAAA" } });
-      assert.equal((await (await client.register("ES256", withPrivate)).json()).error, "invalid_key");
+      assert.equal(
+        (await (await client.register("ES256", withPrivate)).json()).error,
+        "invalid_key",
+      );
       const noJwk = await signProof(es, challenge);
       assert.equal((await (await client.register("ES256", noJwk)).json()).error, "invalid_key");
       // Another session's challenge.
       const elsewhere = await signedIn(f, "user-2");
-      const foreign = await signProof(es, elsewhere.registration!.challenge, { jwk: es.publicJwk });
-      assert.equal((await (await client.register("ES256", foreign)).json()).error, "stale_challenge");
+      const foreign = await signProof(es, must(elsewhere.registration).challenge, {
+        jwk: es.publicJwk,
+      });
+      assert.equal(
+        (await (await client.register("ES256", foreign)).json()).error,
+        "stale_challenge",
+      );
       // The right one binds, once; a second key is refused even with both cookies.
       client.key = es;
       assert.equal((await client.register()).status, 200);
@@ -293,7 +319,11 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
       for (const [n, v] of client.cookies) thief.cookies.set(n, v);
       thief.key = await newKeyPair("ES256");
       // A challenge it could get from a sign-in elsewhere is not this session's anyway.
-      thief.registration = { algs: ["ES256"], path: "/sessionkeeper/dbsc/registration", challenge: "c" };
+      thief.registration = {
+        algs: ["ES256"],
+        path: "/sessionkeeper/dbsc/registration",
+        challenge: "c",
+      };
       const res = await thief.register();
       assert.deepEqual([res.status, await res.json()], [409, { error: "already_bound" }]);
     });
@@ -306,16 +336,21 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
       const refresh = "/sessionkeeper/dbsc/refresh";
       assert.equal((await post(refresh, {})).status, 400);
       assert.equal((await post(refresh, { "sec-secure-session-id": "unquoted" })).status, 400);
-      assert.equal((await post(refresh, { "sec-secure-session-id": sfQuote("x".repeat(65)) })).status, 400);
+      assert.equal(
+        (await post(refresh, { "sec-secure-session-id": sfQuote("x".repeat(65)) })).status,
+        400,
+      );
       assert.equal((await post(refresh, { "sec-secure-session-id": '"a\\b"' })).status, 400);
       const get = await client.send("GET", refresh);
       assert.deepEqual([get.status, get.headers.get("allow")], [405, "POST"]);
       // Another session's id with this session's cookie: not this browser's session.
-      const foreign = await post(refresh, { "sec-secure-session-id": sfQuote("AAAAAAAAAAAAAAAAAAAAAA") });
+      const foreign = await post(refresh, {
+        "sec-secure-session-id": sfQuote("AAAAAAAAAAAAAAAAAAAAAA"),
+      });
       assert.deepEqual(await foreign.json(), { continue: false });
       // Cross-site: the origin check comes first.
       const cross = await post(refresh, {
-        "sec-secure-session-id": sfQuote(client.config!.session_identifier),
+        "sec-secure-session-id": sfQuote(must(client.config).session_identifier),
         "sec-fetch-site": "cross-site",
       });
       assert.equal(cross.status, 403);
@@ -360,7 +395,10 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
       const f = await start({ mode: "required", cookieTtl: "2m" });
       try {
         const client = await signedIn(f);
-        assert.deepEqual(await me(client), { status: 401, body: { error: "device_binding_required" } });
+        assert.deepEqual(await me(client), {
+          status: 401,
+          body: { error: "device_binding_required" },
+        });
         assert.equal((await client.register("RS256")).status, 200);
         assert.equal((await me(client)).status, 200);
         f.clock.now += 2 * MINUTE;
