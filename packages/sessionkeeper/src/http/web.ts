@@ -159,18 +159,6 @@ export function honoRequireDeviceBinding() {
 }
 
 /**
- * For `withSessions` handlers: null when the request has an active session (device-bound too, with
- * `{ bound: true }`), else the 401 `Response` to return (`unauthenticated` or `device_binding_required`).
- */
-export function sessionGate(
-  session: RequestSession<object> | null | undefined,
-  options: { bound?: boolean } = {},
-): Response | null {
-  const refusal = sessionRefusal(session, options);
-  return refusal === null ? null : json({ error: refusal }, 401);
-}
-
-/**
  * For `withSessions` handlers: null when the session's last proof of identity is recent enough
  * (see {@link RecentAuthOptions}), else the 401 `Response` to return (`reauthentication_required`
  * with a `WWW-Authenticate` challenge, or `unauthenticated` without an active session).

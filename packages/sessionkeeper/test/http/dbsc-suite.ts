@@ -357,6 +357,22 @@ export function runDbscBehaviour(name: string, startServer: StartServer): void {
       assert.equal((await me(client)).status, 200, "nothing of that ended the binding");
     });
 
+    it("a route that requires binding lets only a bound session through", async () => {
+      f.clock.now = T0;
+      const unbound = await signedIn(f);
+      const refused = await unbound.send("GET", "/bound");
+      assert.deepEqual(
+        [refused.status, await refused.json()],
+        [401, { error: "device_binding_required" }],
+      );
+      assert.equal((await unbound.send("GET", "/me")).status, 200, "other routes still serve it");
+      const client = await bound(f);
+      assert.equal((await client.send("GET", "/bound")).status, 200);
+      const anonymous = new DbscClient(f.baseUrl);
+      const none = await anonymous.send("GET", "/bound");
+      assert.deepEqual([none.status, await none.json()], [401, { error: "unauthenticated" }]);
+    });
+
     it("a bound request costs the one session lookup and no write", async () => {
       f.clock.now = T0;
       const client = await bound(f);

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import {
   getSession,
+  requireDeviceBinding,
   requireSession,
   sessionContext,
   sessionMiddleware,
@@ -64,6 +65,9 @@ async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
     res.json({
       session: sessionToJSON(getSession(req) as NonNullable<ReturnType<typeof getSession>>),
     });
+  });
+  app.get("/bound", requireDeviceBinding(), (_req, res) => {
+    res.json({ bound: true });
   });
   app.post("/signout", async (req, res) => {
     await sessionContext(req).signOut();

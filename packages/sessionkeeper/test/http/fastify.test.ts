@@ -7,6 +7,7 @@ import { StorageError } from "../../src/errors.js";
 import {
   fastifySessions,
   getSession,
+  requireDeviceBinding,
   requireSession,
   sessionContext,
   storageErrorHandler,
@@ -76,6 +77,7 @@ function buildFastify(keeper: SessionKeeper, options: FastifyServerOptions = {})
     if (session) return { session: sessionToJSON(session) };
     return reply.code(401).send({ error: "unauthenticated" });
   });
+  app.get("/bound", { preHandler: requireDeviceBinding() }, async () => ({ bound: true }));
   app.get("/me", { preHandler: requireSession() }, async (request) => ({
     session: sessionToJSON(getSession(request) as NonNullable<ReturnType<typeof getSession>>),
   }));

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import {
   type KoaLikeContext,
+  koaRequireDeviceBinding,
   koaRequireSession,
   koaSession,
   koaSessionContext,
@@ -80,6 +81,10 @@ async function startKoa(keeper: SessionKeeper): Promise<RunningApp> {
         ctx.status = 401;
         ctx.body = { error: "unauthenticated" };
       }
+    } else if (route === "GET /bound") {
+      await koaRequireDeviceBinding()(ctx, async () => {
+        ctx.body = { bound: true };
+      });
     } else if (route === "GET /me") {
       await koaRequireSession()(ctx, async () => {
         ctx.body = {
