@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
 import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { bindDevice } from "./dbsc-kit.js";
 import { Client, type RunningDemo, startDemo, UA } from "./harness.js";
 
 // axe-core, run inside Debian's Chromium, finds no serious or critical violation on any page of
@@ -40,7 +41,10 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     assert.equal((await me.post("/api/signup", { email, password: PASSWORD })).status, 201);
     // A second device, so the devices page and its confirmation have another card.
     const other = new Client(run.baseUrl, { "user-agent": UA.firefoxWindows });
-    assert.equal((await other.post("/api/signin", { email, password: PASSWORD })).status, 200);
+    const signedIn = await other.post("/api/signin", { email, password: PASSWORD });
+    assert.equal(signedIn.status, 200);
+    // Device-bound (DBSC), so the card shows "Protected by this device's security chip" too.
+    assert.equal(await bindDevice(other, signedIn), 200);
     await other.post("/api/signin", { email, password: "a wrong one" });
     cookie = me.cookies.get("sk_session") as string;
   });
