@@ -90,12 +90,12 @@ export function beginRequest<Data extends object>(
       context: new RequestSession(keeper, info, valid, setCookie, setHeader, refused),
     };
     // A bound session near its cookie's end gets a challenge to sign (rare: once per period).
-    if (valid?.record.deviceKey != null && keeper.deviceBinding.mode !== "off")
-      return keeper.proactiveChallenge(valid.record).then((challenge) => {
-        if (challenge) setHeader("Secure-Session-Challenge", challenge);
-        return next;
-      }, unavailable);
-    return next;
+    const due = valid?.record.deviceKey != null ? keeper.proactiveChallenge(valid.record) : null;
+    if (due === null) return next;
+    return due.then((challenge) => {
+      setHeader("Secure-Session-Challenge", challenge);
+      return next;
+    }, unavailable);
   };
   let found: MaybePromise<Validated | null | typeof BINDING_REFUSED>;
   try {

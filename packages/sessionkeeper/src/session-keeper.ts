@@ -442,24 +442,25 @@ export class SessionKeeper<Data extends object = SessionData> {
   }
 
   /**
-   * A proactive `Secure-Session-Challenge` for an ordinary response, or null: sent once per
+   * A proactive `Secure-Session-Challenge` for an ordinary response (a promise of the header
+   * value), or null at once when none is due: sent once per
    * bound-cookie period (per instance), when the cookie is about to expire, so the browser's
    * refresh can be answered in one round trip instead of a 403 first.
    */
-  async proactiveChallenge(record: SessionRecord): Promise<string | null> {
+  proactiveChallenge(record: SessionRecord): Promise<string> | null {
     const { mode, cookieTtl } = this.#o.deviceBinding;
     if (mode === "off" || record.deviceKey === null || record.boundCookieExpiresAt === null)
       return null;
-    const now = this.#o.now();
     const lead = Math.min(120_000, Math.floor(cookieTtl / 4));
-    if (now < record.boundCookieExpiresAt - lead) return null;
-    const sentFor = this.#proactive.get(record.id);
-    if (sentFor === record.boundCookieExpiresAt) return null;
+    // Synchronous when nothing is due: the common request waits on no promise.
+    if (this.#o.now() < record.boundCookieExpiresAt - lead) return null;
+    if (this.#proactive.get(record.id) === record.boundCookieExpiresAt) return null;
     // Bounded: a busy instance forgets older entries rather than grow without end.
     if (this.#proactive.size >= 10_000) this.#proactive.clear();
     this.#proactive.set(record.id, record.boundCookieExpiresAt);
-    const challenge = await this.issueDeviceChallenge(record.id);
-    return `${sfString(challenge)};id=${sfString(record.id)}`;
+    return this.issueDeviceChallenge(record.id).then(
+      (challenge) => `${sfString(challenge)};id=${sfString(record.id)}`,
+    );
   }
 
   /** The registration header for a new active session, or none when device binding is off. */

@@ -94,6 +94,19 @@ describe("device binding in the keeper", () => {
     assert.equal(await keeper.validateRequest(info([session])), BINDING_REFUSED);
     assert.equal(await keeper.validate(info([session])), null);
     assert.ok(await keeper.validate(info([session, bound])));
+    // A bound request on SQLite is answered without a promise, like an unbound one.
+    const outcome = keeper.beginRequest(
+      {
+        method: "GET",
+        path: "/",
+        header: (name) => (name === "cookie" ? `${session}; ${bound}` : null),
+        socketAddress: "192.0.2.5",
+        encrypted: false,
+      },
+      () => {},
+    );
+    assert.ok(!(outcome instanceof Promise) && outcome.kind === "next");
+    assert.equal(outcome.context.deviceBinding, "bound");
     assert.deepEqual(
       keeper.clearCookies(info()).map((c) => c.split("=")[0]),
       ["sk_session", "sk_bound"],
