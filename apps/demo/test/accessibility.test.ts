@@ -29,9 +29,11 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
   let run: RunningDemo;
   let browser: Browser;
   let cookie: string;
+  let pendingCookie: string;
 
   before(async () => {
-    run = await startDemo();
+    // New-device verification on: the devices page also shows a sign-in waiting for approval.
+    run = await startDemo({ NEW_DEVICE_VERIFICATION: "new-device" });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
@@ -41,11 +43,19 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     assert.equal((await me.post("/api/signup", { email, password: PASSWORD })).status, 201);
     // A second device, so the devices page and its confirmation have another card.
     const other = new Client(run.baseUrl, { "user-agent": UA.firefoxWindows });
-    const signedIn = await other.post("/api/signin", { email, password: PASSWORD });
-    assert.equal(signedIn.status, 200);
-    // Device-bound (DBSC), so the card shows "Protected by this device's security chip" too.
-    assert.equal(await bindDevice(other, signedIn), 200);
+    assert.equal((await other.post("/api/signin", { email, password: PASSWORD })).status, 202);
+    const otherId = (other.cookies.get("sk_session") as string).split(".")[0];
+    assert.equal((await me.post(`/api/sessions/${otherId}/approve`)).status, 204);
+    const activated = await other.get("/signin/verify/continue");
+    assert.equal(activated.status, 303);
+    // Activation offers device binding; bound (DBSC), its card also says "Protected by this
+    // device's security chip".
+    assert.equal(await bindDevice(other, activated), 200);
     await other.post("/api/signin", { email, password: "a wrong one" });
+    // A third, still waiting: its card on the devices page, and its own verify page.
+    const waiting = new Client(run.baseUrl, { "user-agent": UA.safariIphone });
+    assert.equal((await waiting.post("/api/signin", { email, password: PASSWORD })).status, 202);
+    pendingCookie = waiting.cookies.get("sk_session") as string;
     cookie = me.cookies.get("sk_session") as string;
   });
   after(async () => {
@@ -53,7 +63,8 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     await run?.close();
   });
 
-  const pages: Array<[string, boolean]> = [
+  const pages: Array<[string, boolean | "pending"]> = [
+    ["/signin/verify", "pending"],
     ["/signin", false],
     ["/signin?ended=revoked_by_user", false],
     ["/signup", false],
@@ -91,8 +102,10 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
             colorScheme: scheme,
             viewport: { width, height },
           });
-          if (signedIn)
-            await context.addCookies([{ name: "sk_session", value: cookie, url: run.baseUrl }]);
+          if (signedIn) {
+            const value = signedIn === "pending" ? pendingCookie : cookie;
+            await context.addCookies([{ name: "sk_session", value, url: run.baseUrl }]);
+          }
           for (const v of await audit(context, path))
             found.push(
               `${path}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,

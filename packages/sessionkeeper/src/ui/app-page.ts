@@ -18,19 +18,23 @@ export interface AppPage {
  * const page = appPageRenderer({ title: "Acme" });
  * const { status, headers, body } = page({ heading: "Sign in", content: html`<form>…</form>` });
  */
-export function appPageRenderer(
-  options: AccountPagesOptions = {},
-): (page: {
+export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
   heading: string;
   content: SafeHtml;
   status?: number;
   live?: boolean;
   account?: string | null;
+  /**
+   * The page of a sign-in waiting for approval (a verify page): with `liveEventsPath` set, it goes
+   * to `continuePath` (a path on this site that completes the sign-in) as soon as it is approved
+   * anywhere, and to `signInPath?ended=<reason>` when it is refused.
+   */
+  waiting?: { continuePath: string };
 }) => AppPage {
   const resolved = resolvePageOptions(options);
   return (page) => ({
     status: page.status ?? 200,
-    headers: pageHeaders(resolved, page.live === true),
+    headers: pageHeaders(resolved, page.live === true, page.waiting !== undefined),
     body: renderPage(resolved, {
       name: null,
       heading: page.heading,
@@ -38,6 +42,21 @@ export function appPageRenderer(
       content: page.content,
       live: page.live === true,
       account: page.account ?? null,
+      waiting: page.waiting ? { continuePath: localPath(page.waiting.continuePath) } : null,
     }),
   });
+}
+
+/** The continue URL goes into the page as a link: only a path on this site. */
+function localPath(value: unknown): string {
+  if (
+    typeof value !== "string" ||
+    !value.startsWith("/") ||
+    value.startsWith("//") ||
+    /[\\\s]/.test(value)
+  )
+    throw new TypeError(
+      'waiting.continuePath must be a path on this site such as "/signin/verify/continue"',
+    );
+  return value;
 }

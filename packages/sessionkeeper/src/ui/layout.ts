@@ -5,6 +5,8 @@ import {
   LIVE_SCRIPT_HASH,
   LOCAL_TIME_SCRIPT,
   LOCAL_TIME_SCRIPT_HASH,
+  PENDING_SCRIPT,
+  PENDING_SCRIPT_HASH,
 } from "../live/script.js";
 import type { ResolvedPageOptions } from "./options.js";
 import { STYLESHEET } from "./styles.js";
@@ -12,6 +14,7 @@ import { STYLESHEET } from "./styles.js";
 const STYLE_HASH = `'sha256-${createHash("sha256").update(STYLESHEET).digest("base64")}'`;
 const STYLE_ELEMENT = constantHtml(`<style>${STYLESHEET}</style>`);
 const LIVE_ELEMENT = constantHtml(`<script>${LIVE_SCRIPT}</script>`);
+const PENDING_ELEMENT = constantHtml(`<script>${PENDING_SCRIPT}</script>`);
 const LOCAL_TIME_ELEMENT = constantHtml(`<script>${LOCAL_TIME_SCRIPT}</script>`);
 // A shield as the tab icon, inline (the CSP allows data: images): no request, no 404 in the logs.
 const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 4 7v8c0 7.5 5.1 13.6 12 15 6.9-1.4 12-7.5 12-15V7z" fill="#2457d6"/><path d="m11 16 4 4 7-8" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>`;
@@ -24,8 +27,15 @@ const FAVICON_ELEMENT = constantHtml(
  * pages have a stream), styles only from the hashed built-in sheet (and 'self' when the app adds
  * its own), forms post only to this site, no framing.
  */
-export function contentSecurityPolicy(options: ResolvedPageOptions, live = false): string {
+export function contentSecurityPolicy(
+  options: ResolvedPageOptions,
+  live = false,
+  waiting = false,
+): string {
   const styles = options.stylesheetHref ? `'self' ${STYLE_HASH}` : STYLE_HASH;
+  // A sign-in waiting for approval: only its own stream script (it has no signed-in page parts).
+  if (waiting && options.liveEventsPath)
+    return `default-src 'none'; style-src ${styles}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; script-src ${PENDING_SCRIPT_HASH}; connect-src 'self'`;
   // A signed-in page's scripts: local times always, the live stream when the pages have one.
   const script = !live
     ? ""
@@ -39,10 +49,14 @@ export function contentSecurityPolicy(options: ResolvedPageOptions, live = false
  * Headers every page and redirect carries: nothing cached, sniffed, framed or referred. `live`:
  * the page of a signed-in session that runs the live-stream script.
  */
-export function pageHeaders(options: ResolvedPageOptions, live = false): Record<string, string> {
+export function pageHeaders(
+  options: ResolvedPageOptions,
+  live = false,
+  waiting = false,
+): Record<string, string> {
   return {
     "content-type": "text/html; charset=utf-8",
-    "content-security-policy": contentSecurityPolicy(options, live),
+    "content-security-policy": contentSecurityPolicy(options, live, waiting),
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
@@ -65,6 +79,11 @@ export function renderPage(
     live?: boolean;
     /** The signed-in account as the app names it (an address), shown in the header. */
     account?: string | null;
+    /**
+     * A sign-in waiting for approval (the verify page): with `liveEventsPath`, the page goes on to
+     * `continuePath` by itself once it is approved anywhere.
+     */
+    waiting?: { continuePath: string } | null;
   },
 ): string {
   const tabs: Array<[PageName, string, string]> = [
@@ -85,6 +104,12 @@ ${
   page.live && options.liveEventsPath
     ? html`<meta name="sessionkeeper-live" content="${options.liveEventsPath}" data-signin="${options.signInPath}">
 ${LIVE_ELEMENT}`
+    : null
+}
+${
+  page.waiting && options.liveEventsPath
+    ? html`<meta name="sessionkeeper-pending" content="${options.liveEventsPath}" data-continue="${page.waiting.continuePath}" data-signin="${options.signInPath ?? "/"}">
+${PENDING_ELEMENT}`
     : null
 }
 </head>
