@@ -68,6 +68,11 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     ...(config.idleTimeout !== undefined ? { idleTimeout: config.idleTimeout } : {}),
     ...(config.absoluteTimeout !== undefined ? { absoluteTimeout: config.absoluteTimeout } : {}),
     ...(config.reauthWindow !== undefined ? { reauthWindow: config.reauthWindow } : {}),
+    // Offered to every browser at sign-in; only those with DBSC (Chrome on Windows) take it up.
+    deviceBinding: {
+      mode: config.dbsc,
+      ...(config.dbscCookieTtl !== undefined ? { cookieTtl: config.dbscCookieTtl } : {}),
+    },
     ...(deps.geo ? { geo: deps.geo } : {}),
     ...(deps.redis ? { cache: deps.redis.cache } : {}),
     ...(deps.now ? { now: deps.now } : {}),

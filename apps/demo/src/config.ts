@@ -23,6 +23,10 @@ export interface DemoConfig {
   ipDenyList: string[];
   /** At most this many active sessions per user (the oldest ends). Default: no cap. */
   sessionLimit: number | null;
+  /** Device-bound sessions (DBSC): `off`, `opportunistic` (the demo's default) or `required`. */
+  dbsc: "off" | "opportunistic" | "required";
+  /** How long a bound cookie lasts before the browser must sign a new challenge. Default 10m. */
+  dbscCookieTtl: number | undefined;
 }
 
 /** Thrown for a bad setting; the message names the variable. */
@@ -132,5 +136,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): DemoConfig {
     sessionLimit: env.SESSION_LIMIT
       ? integer("SESSION_LIMIT", env.SESSION_LIMIT, 0, 1, 1000)
       : null,
+    dbsc: oneOf("DBSC", env.DBSC, ["off", "opportunistic", "required"] as const, "opportunistic"),
+    dbscCookieTtl: duration("DBSC_COOKIE_TTL", env.DBSC_COOKIE_TTL),
   };
 }

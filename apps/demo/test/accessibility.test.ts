@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { after, before, describe, it } from "node:test";
 import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { bindDevice } from "./dbsc-kit.js";
 import { Client, type RunningDemo, startDemo, UA } from "./harness.js";
 
 // axe-core, run inside Debian's Chromium, finds no serious or critical violation on any page of
@@ -45,7 +46,11 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     assert.equal((await other.post("/api/signin", { email, password: PASSWORD })).status, 202);
     const otherId = (other.cookies.get("sk_session") as string).split(".")[0];
     assert.equal((await me.post(`/api/sessions/${otherId}/approve`)).status, 204);
-    assert.equal((await other.get("/signin/verify/continue")).status, 303);
+    const activated = await other.get("/signin/verify/continue");
+    assert.equal(activated.status, 303);
+    // Activation offers device binding; bound (DBSC), its card also says "Protected by this
+    // device's security chip".
+    assert.equal(await bindDevice(other, activated), 200);
     await other.post("/api/signin", { email, password: "a wrong one" });
     // A third, still waiting: its card on the devices page, and its own verify page.
     const waiting = new Client(run.baseUrl, { "user-agent": UA.safariIphone });

@@ -15,7 +15,9 @@ export type Actor =
  * A session as events carry it: every stored field except the secret hash, the device hash and the
  * app's session data (which is the app's to show, never the history's).
  */
-export type SessionSnapshot = Readonly<Omit<SessionRecord, "secretHash" | "deviceId" | "data">>;
+export type SessionSnapshot = Readonly<
+  Omit<SessionRecord, "secretHash" | "deviceId" | "data" | "boundCookieHash">
+>;
 
 /** What an event knows of the request that caused it (null for the CLI, timers, other instances). */
 export type RequestFacts = { ip: string } & Pick<
@@ -67,7 +69,10 @@ export type ActivityType =
   | "alert_sent"
   | "alert_failed"
   | "sign_in_flagged"
-  | "password_changed";
+  | "password_changed"
+  | "device_bound"
+  | "device_binding_failed"
+  | "device_binding_ended";
 
 export type ActivityEvent = EventBase & {
   type: ActivityType;
@@ -96,7 +101,13 @@ export function endEventType(status: Exclude<SessionStatus, "active" | "pending"
 
 /** The snapshot of a record, without the hashes and the app's data. */
 export function snapshotOf(record: SessionRecord): SessionSnapshot {
-  const { secretHash: _secret, deviceId: _device, data: _data, ...rest } = record;
+  const {
+    secretHash: _secret,
+    deviceId: _device,
+    data: _data,
+    boundCookieHash: _bound,
+    ...rest
+  } = record;
   return Object.freeze(rest);
 }
 

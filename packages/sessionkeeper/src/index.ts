@@ -2,6 +2,7 @@
 // contract. Adapters and backends live in subpath exports: sessionkeeper/express, /web, /fastify, /koa,
 // /sqlite, /postgres, /mysql, /redis, /geo, /mail. Every name here is documented in docs/api.md.
 
+export type { DeviceBindingMode, DeviceBindingOptions } from "./device-binding/options.js";
 export { parseDuration } from "./duration.js";
 export { isStorageError, StorageError } from "./errors.js";
 export type {
@@ -37,12 +38,22 @@ export type { ReauthChallenge, RecentAuthOptions, RecentAuthRule } from "./recen
 export { recentAuthRule } from "./recent-auth.js";
 export type { Outcome, RawRequest } from "./request.js";
 export { RequestSession } from "./request-session.js";
-export type { SessionGate, SignInOptions } from "./session-keeper.js";
-export { createSessionKeeper, SessionKeeper } from "./session-keeper.js";
+export type {
+  DeviceBindingResult,
+  DeviceSessionConfig,
+  SessionGate,
+  SignInOptions,
+} from "./session-keeper.js";
+export { BINDING_REFUSED, createSessionKeeper, SessionKeeper } from "./session-keeper.js";
 export type { HistoryEntryJSON } from "./session-view.js";
 export { eventToJSON, historyEntryToJSON, sessionToJSON } from "./session-view.js";
 export type { SessionCache } from "./storage/cache-contract.js";
-export type { EndSessionInput, EventPosition, SessionStore } from "./storage/contract.js";
+export type {
+  EndSessionInput,
+  EventPosition,
+  SessionBinding,
+  SessionStore,
+} from "./storage/contract.js";
 export { protectionStore } from "./storage/kysely-protection.js";
 // DATABASE_URL → a store (SQLite, PostgreSQL, MySQL); drivers are imported only when named.
 export { openStorage, parseDatabaseUrl } from "./storage/open.js";
@@ -56,6 +67,7 @@ export type {
 } from "./storage/protection-store.js";
 export type {
   AuthFactor,
+  DeviceKeyAlg,
   EndReason,
   Location,
   LoginEvent,

@@ -1,5 +1,10 @@
 import { compileTrustProxy, type ProxyTrust, type TrustProxy } from "./client-ip.js";
 import { isValidCookieName } from "./cookies.js";
+import {
+  type DeviceBindingOptions,
+  type ResolvedDeviceBinding,
+  resolveDeviceBinding,
+} from "./device-binding/options.js";
 import { type Duration, describe, requireDuration } from "./duration.js";
 import type { SessionEventListener } from "./events.js";
 import type { GeoProvider } from "./geo/provider.js";
@@ -50,6 +55,12 @@ export interface SessionKeeperOptions {
    * sliding on each one (`requireRecentAuth` without its own `maxAge`). Default "2h".
    */
   reauthWindow?: Duration;
+  /**
+   * Device-bound sessions (DBSC): a session bound to a key in the device's security chip is
+   * refused without its short-lived bound cookie, which only the key can renew. Default off.
+   * See docs/device-bound-sessions.md.
+   */
+  deviceBinding?: DeviceBindingOptions;
 }
 
 export interface ResolvedOptions {
@@ -71,6 +82,7 @@ export interface ResolvedOptions {
   now: () => number;
   userAgentMaxLength: number;
   reauthWindow: number;
+  deviceBinding: ResolvedDeviceBinding;
 }
 
 const KNOWN = new Set([
@@ -92,6 +104,7 @@ const KNOWN = new Set([
   "now",
   "userAgentMaxLength",
   "reauthWindow",
+  "deviceBinding",
 ]);
 
 /** Validates options once at start-up. A bad value throws a TypeError that names the option. */
@@ -189,5 +202,6 @@ export function resolveOptions(options: SessionKeeperOptions): ResolvedOptions {
     now,
     userAgentMaxLength,
     reauthWindow: requireDuration("reauthWindow", options.reauthWindow ?? "2h"),
+    deviceBinding: resolveDeviceBinding(options.deviceBinding, cookieName),
   };
 }

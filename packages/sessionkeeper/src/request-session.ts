@@ -10,6 +10,8 @@ import type { AuthFactor, RequestInfo, Session, SessionData, SessionRecord } fro
 export class RequestSession<Data extends object = SessionData> {
   readonly #keeper: SessionKeeper<Data>;
   readonly #setCookie: (value: string) => void;
+  readonly #setHeader: (name: string, value: string) => void;
+  #bindingRefused: boolean;
   // The live record (active or pending) and its validation result, whose public view is built on
   // first read: most requests only ask whether there is a session.
   #record: SessionRecord | null;
@@ -23,9 +25,13 @@ export class RequestSession<Data extends object = SessionData> {
     readonly info: RequestInfo,
     found: Validated | null,
     setCookie: (value: string) => void,
+    setHeader: (name: string, value: string) => void = () => {},
+    bindingRefused = false,
   ) {
     this.#keeper = keeper;
     this.#setCookie = setCookie;
+    this.#setHeader = setHeader;
+    this.#bindingRefused = bindingRefused;
     this.#found = found;
     this.#record = found?.record ?? null;
   }
@@ -38,6 +44,19 @@ export class RequestSession<Data extends object = SessionData> {
   /** The active session's user id, or null: the cheap question most routes ask. */
   get userId(): string | null {
     return this.#record?.status === "active" ? this.#record.userId : null;
+  }
+
+  /**
+   * The session's device binding (DBSC): `"bound"` (its key's bound cookie came with this
+   * request), `"unbound"`, or `"refused"`: a session cookie came without the bound cookie its
+   * session needs (a copied cookie, or a browser whose refresh failed), so there is no session.
+   * Null without any session.
+   */
+  get deviceBinding(): "bound" | "unbound" | "refused" | null {
+    if (this.#bindingRefused) return "refused";
+    const record = this.#record;
+    if (record?.status !== "active") return null;
+    return record.deviceKey !== null ? "bound" : "unbound";
   }
 
   /** A `pending` session awaiting new-device verification: it grants nothing else. */
@@ -103,7 +122,7 @@ export class RequestSession<Data extends object = SessionData> {
   async signOut(): Promise<void> {
     const record = this.#record;
     if (record) await this.#keeper.signOut(record, this.info);
-    this.#setCookie(this.#keeper.clearCookie(this.info));
+    for (const cookie of this.#keeper.clearCookies(this.info)) this.#setCookie(cookie);
     this.#forget();
   }
 
@@ -169,6 +188,8 @@ export class RequestSession<Data extends object = SessionData> {
 
   #adopt(result: CookieResult): Session {
     for (const cookie of result.setCookies) this.#setCookie(cookie);
+    for (const [name, value] of result.headers) this.#setHeader(name, value);
+    this.#bindingRefused = false;
     this.#record = result.record;
     this.#found = null;
     this.#session = result.session;
@@ -177,6 +198,7 @@ export class RequestSession<Data extends object = SessionData> {
   }
 
   #forget(): void {
+    this.#bindingRefused = false;
     this.#data = undefined;
     this.#record = null;
     this.#found = null;

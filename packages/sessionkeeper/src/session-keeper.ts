@@ -1,5 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readSingleCookie, serializeCookie } from "./cookies.js";
+import { sfString } from "./device-binding/headers.js";
+import {
+  ProofError,
+  type ProofFailure,
+  verifyRefreshProof,
+  verifyRegistrationProof,
+} from "./device-binding/proof.js";
 import {
   type ActivityType,
   type Actor,
@@ -17,7 +24,13 @@ import { type HistoryFilter, type HistoryPage, readHistoryPage } from "./history
 import { isPromise, type MaybePromise } from "./maybe-promise.js";
 import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
 import { AUTH_FACTORS } from "./recent-auth.js";
-import { beginRequest, type Outcome, type RawRequest, requestInfo } from "./request.js";
+import {
+  beginRequest,
+  type Outcome,
+  type RawRequest,
+  requestInfo,
+  type SetHeader,
+} from "./request.js";
 import { toSession } from "./session-view.js";
 import { cachedStore } from "./storage/cached-store.js";
 import {
@@ -52,6 +65,37 @@ export interface CookieResult {
   record: SessionRecord;
   session: Session;
   setCookies: string[];
+  /**
+   * Other response headers to send with the cookies: `Secure-Session-Registration` when device
+   * binding is on (harmless to browsers without DBSC). Name and value pairs.
+   */
+  headers: Array<[string, string]>;
+}
+
+/**
+ * What `validateRequest` answers for a session that exists but lacks its device binding: bound
+ * and without a valid bound cookie, or (mode `required`) not bound at all. It grants nothing.
+ */
+export const BINDING_REFUSED: unique symbol = Symbol("sessionkeeper.bindingRefused");
+
+/** The answer of a DBSC registration or refresh (see `docs/device-bound-sessions.md`). */
+export type DeviceBindingResult =
+  | { kind: "bound"; record: SessionRecord; setCookies: string[]; config: DeviceSessionConfig }
+  | { kind: "refreshed"; record: SessionRecord; setCookies: string[]; config: DeviceSessionConfig }
+  | { kind: "challenge"; sessionId: string; challenge: string }
+  | { kind: "ended"; setCookies: string[] }
+  | { kind: "refused"; status: 400 | 401 | 403 | 409; error: string };
+
+/** The session instructions JSON of the DBSC draft ("JSON Session Instruction Format"). */
+export interface DeviceSessionConfig {
+  session_identifier: string;
+  refresh_url: string;
+  scope: {
+    include_site: false;
+    scope_specification: Array<{ type: "exclude"; domain: string; path: string }>;
+  };
+  credentials: Array<{ type: "cookie"; name: string; attributes: string }>;
+  allowed_refresh_initiators: string[];
 }
 
 /** The result of validating a request: the live session record and its public view. */
@@ -94,6 +138,7 @@ type EndedStatus = EndSessionInput["status"];
 
 const FACTORS = '"password", "email_code", "passkey"';
 const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+const BOUND_VALUE = DEVICE_ID_PATTERN;
 const LIST_LIMIT = 200;
 const USER = Object.freeze({ kind: "user" }) as Actor;
 const SYSTEM = Object.freeze({ kind: "system" }) as Actor;
@@ -125,6 +170,8 @@ export class SessionKeeper<Data extends object = SessionData> {
   readonly #touching = new Set<string>();
   readonly #gates: SessionGate[] = [];
   readonly #browserTouchInterval: number;
+  // Sessions sent a proactive DBSC challenge, by the bound-cookie expiry it was sent for.
+  readonly #proactive = new Map<string, number>();
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
@@ -162,6 +209,11 @@ export class SessionKeeper<Data extends object = SessionData> {
       dataMaxBytes,
       reauthWindow,
     };
+  }
+
+  /** The device-binding (DBSC) settings in force: mode, cookie and challenge lifetimes (ms), paths. */
+  get deviceBinding(): Readonly<ResolvedOptions["deviceBinding"]> {
+    return this.#o.deviceBinding;
   }
 
   /** The idle timeout of one session: shorter when it was signed in without remember-me. */
@@ -234,8 +286,12 @@ export class SessionKeeper<Data extends object = SessionData> {
    * What every adapter does first: skip excluded paths, refuse cross-origin unsafe requests, and
    * validate the session cookie (storage failure → 503). Ready at once when nothing had to wait.
    */
-  beginRequest(req: RawRequest, setCookie: (value: string) => void): MaybePromise<Outcome<Data>> {
-    return beginRequest(this, req, setCookie);
+  beginRequest(
+    req: RawRequest,
+    setCookie: (value: string) => void,
+    setHeader?: SetHeader,
+  ): MaybePromise<Outcome<Data>> {
+    return beginRequest(this, req, setCookie, setHeader);
   }
 
   /**
@@ -245,13 +301,33 @@ export class SessionKeeper<Data extends object = SessionData> {
    * synchronous SQLite): the common request then costs no microtask turn.
    */
   validate(info: RequestInfo): MaybePromise<Validated | null> {
+    const found = this.validateRequest(info);
+    return isPromise(found)
+      ? found.then((v) => (v === BINDING_REFUSED ? null : v))
+      : found === BINDING_REFUSED
+        ? null
+        : found;
+  }
+
+  /**
+   * {@link validate}, telling apart a session refused only for its device binding
+   * ({@link BINDING_REFUSED}), so that adapters can answer `device_binding_required`.
+   */
+  validateRequest(info: RequestInfo): MaybePromise<Validated | null | typeof BINDING_REFUSED> {
+    return this.#lookup(info, true);
+  }
+
+  #lookup(
+    info: RequestInfo,
+    enforceBinding: boolean,
+  ): MaybePromise<Validated | null | typeof BINDING_REFUSED> {
     const raw = readSingleCookie(info.cookieHeader, this.#cookieName(info.secure));
     const token = parseToken(raw);
     if (!token) return null;
     const found = this.#store.findSession(token.id);
     return isPromise(found)
-      ? found.then((record) => this.#accept(token.secret, record, info))
-      : this.#accept(token.secret, found, info);
+      ? found.then((record) => this.#accept(token.secret, record, info, enforceBinding))
+      : this.#accept(token.secret, found, info, enforceBinding);
   }
 
   /** Like {@link validate}, but only an `active` session counts (a pending one grants nothing). */
@@ -265,7 +341,8 @@ export class SessionKeeper<Data extends object = SessionData> {
     secret: string,
     record: SessionRecord | null,
     info: RequestInfo,
-  ): MaybePromise<Validated | null> {
+    enforceBinding: boolean,
+  ): MaybePromise<Validated | null | typeof BINDING_REFUSED> {
     // Constant-time comparison of hashes; an unknown id and a wrong secret look the same to the caller.
     if (!record || !verifySecret(secret, record.secretHash)) return null;
     if (record.status !== "active" && record.status !== "pending") return null;
@@ -280,6 +357,8 @@ export class SessionKeeper<Data extends object = SessionData> {
       return this.#endOne(record, { status: "expired", reason: timedOut }, SYSTEM, info).then(
         () => null,
       );
+    // Before the gates and the touch: a copied cookie without its bound one changes nothing.
+    if (enforceBinding && !this.#bindingHolds(record, info, now)) return BINDING_REFUSED;
     if (this.#gates.length > 0) return this.#gateThenTouch(record, info, now);
     if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
     return new ValidatedSession(record, this.#idleOf(record));
@@ -331,6 +410,256 @@ export class SessionKeeper<Data extends object = SessionData> {
     } finally {
       this.#touching.delete(record.id);
     }
+  }
+
+  // ---- device binding (DBSC) ---------------------------------------------------------------
+
+  /**
+   * Whether an active session's device binding is satisfied by this request: unbound sessions pass
+   * (unless mode `required`); a bound one needs its current bound cookie, unexpired, compared in
+   * constant time with the stored hash. Off: nothing is checked.
+   */
+  #bindingHolds(record: SessionRecord, info: RequestInfo, now: number): boolean {
+    const mode = this.#o.deviceBinding.mode;
+    if (mode === "off" || record.status !== "active") return true;
+    if (record.deviceKey === null) return mode !== "required";
+    if (record.boundCookieHash === null || record.boundCookieExpiresAt === null) return false;
+    if (now >= record.boundCookieExpiresAt) return false;
+    const value = readSingleCookie(info.cookieHeader, this.#boundCookieName(info.secure));
+    return value !== null && BOUND_VALUE.test(value) && verifySecret(value, record.boundCookieHash);
+  }
+
+  /**
+   * A fresh single-use challenge for a session: 256 random bits, of which only the SHA-256 is
+   * stored, with an expiry of `deviceBinding.challengeTtl`. Any instance can check it.
+   */
+  async issueDeviceChallenge(sessionId: string): Promise<string> {
+    const challenge = randomBytes(32).toString("base64url");
+    await this.#store.addDeviceChallenge({
+      hash: hashSecret(challenge),
+      sessionId,
+      expiresAt: this.#o.now() + this.#o.deviceBinding.challengeTtl,
+    });
+    return challenge;
+  }
+
+  /**
+   * A proactive `Secure-Session-Challenge` for an ordinary response (a promise of the header
+   * value), or null at once when none is due: sent once per
+   * bound-cookie period (per instance), when the cookie is about to expire, so the browser's
+   * refresh can be answered in one round trip instead of a 403 first.
+   */
+  proactiveChallenge(record: SessionRecord): Promise<string> | null {
+    const { mode, cookieTtl } = this.#o.deviceBinding;
+    if (mode === "off" || record.deviceKey === null || record.boundCookieExpiresAt === null)
+      return null;
+    const lead = Math.min(120_000, Math.floor(cookieTtl / 4));
+    // Synchronous when nothing is due: the common request waits on no promise.
+    if (this.#o.now() < record.boundCookieExpiresAt - lead) return null;
+    if (this.#proactive.get(record.id) === record.boundCookieExpiresAt) return null;
+    // Bounded: a busy instance forgets older entries rather than grow without end.
+    if (this.#proactive.size >= 10_000) this.#proactive.clear();
+    this.#proactive.set(record.id, record.boundCookieExpiresAt);
+    return this.issueDeviceChallenge(record.id).then(
+      (challenge) => `${sfString(challenge)};id=${sfString(record.id)}`,
+    );
+  }
+
+  /** The registration header for a new active session, or none when device binding is off. */
+  async #registrationHeaders(record: SessionRecord): Promise<Array<[string, string]>> {
+    const { mode, registrationPath } = this.#o.deviceBinding;
+    if (mode === "off" || record.status !== "active") return [];
+    const challenge = await this.issueDeviceChallenge(record.id);
+    return [
+      [
+        "Secure-Session-Registration",
+        `(ES256 RS256);path=${sfString(registrationPath)};challenge=${sfString(challenge)}`,
+      ],
+    ];
+  }
+
+  /**
+   * DBSC registration: binds the request's active, unbound session to the public key its proof
+   * carries, once the proof verifies with that key and answers a challenge issued to this session
+   * (used up here). Answers with the session instructions and the first bound cookie. Every
+   * refusal of a session's proof is recorded (`device_binding_failed`).
+   */
+  async bindDevice(info: RequestInfo, proof: string | null): Promise<DeviceBindingResult> {
+    const found = await this.#lookup(info, false);
+    if (found === null || found === BINDING_REFUSED || found.record.status !== "active")
+      return { kind: "refused", status: 401, error: "unauthenticated" };
+    const record = found.record;
+    if (record.deviceKey !== null) return { kind: "refused", status: 409, error: "already_bound" };
+    if (proof === null) return this.#bindingFailed(record, info, "malformed_proof", 400);
+    let verified: Awaited<ReturnType<typeof verifyRegistrationProof>>;
+    try {
+      verified = await verifyRegistrationProof(proof);
+    } catch (error) {
+      if (error instanceof ProofError) return this.#bindingFailed(record, info, error.reason, 400);
+      throw error;
+    }
+    const now = this.#o.now();
+    const taken = await this.#store.takeDeviceChallenge(hashSecret(verified.challenge), {
+      sessionId: record.id,
+      now,
+    });
+    if (!taken) return this.#bindingFailed(record, info, "stale_challenge", 400);
+    const cookie = this.#newBoundCookie(now, info);
+    const ok = await this.#store.bindSession(record.id, {
+      key: verified.key,
+      alg: verified.alg,
+      cookieHash: cookie.hash,
+      cookieExpiresAt: cookie.expiresAt,
+      boundAt: now,
+    });
+    if (!ok) return { kind: "refused", status: 409, error: "already_bound" };
+    const next: SessionRecord = {
+      ...record,
+      deviceKey: verified.key,
+      deviceKeyAlg: verified.alg,
+      boundCookieHash: cookie.hash,
+      boundCookieExpiresAt: cookie.expiresAt,
+      boundAt: now,
+    };
+    await this.recordActivity(
+      { type: "device_bound", userId: record.userId, sessionId: record.id, reason: verified.alg },
+      { info },
+    );
+    return {
+      kind: "bound",
+      record: next,
+      setCookies: [cookie.setCookie],
+      config: this.#deviceConfig(record.id, info),
+    };
+  }
+
+  /**
+   * DBSC refresh for the session named by `Sec-Secure-Session-Id`. The request must also carry
+   * that session's own cookie. Without a proof, or over a challenge that is unknown, used or
+   * expired: a new challenge (403). A proof signed by the registered key, with its algorithm,
+   * over a recent challenge: a new bound cookie. A session that ended, or is not bound:
+   * `{"continue": false}`, so the browser drops its binding.
+   */
+  async refreshDeviceBinding(
+    info: RequestInfo,
+    sessionId: string,
+    proof: string | null,
+  ): Promise<DeviceBindingResult> {
+    const token = parseToken(readSingleCookie(info.cookieHeader, this.#cookieName(info.secure)));
+    const ended: DeviceBindingResult = { kind: "ended", setCookies: [this.#clearBound(info)] };
+    // Another session's binding (an old one this browser still refreshes): stop it, but leave
+    // the bound cookie alone, which belongs to the session the cookie names.
+    if (!token || token.id !== sessionId) return { kind: "ended", setCookies: [] };
+    const found = await this.#lookup(info, false);
+    if (found === null || found === BINDING_REFUSED || found.record.status !== "active") {
+      // The binding is gone with its session: said once, when the browser next asks.
+      const record = await this.#store.findSession(sessionId);
+      if (record?.deviceKey && verifySecret(token.secret, record.secretHash))
+        await this.recordActivity(
+          {
+            type: "device_binding_ended",
+            userId: record.userId,
+            sessionId,
+            reason: record.endReason ?? record.status,
+          },
+          { info, by: SYSTEM },
+        );
+      return ended;
+    }
+    const record = found.record;
+    if (record.deviceKey === null || record.deviceKeyAlg === null) return ended;
+    if (proof === null) return this.#challenge(record.id);
+    let challenge: string;
+    try {
+      ({ challenge } = await verifyRefreshProof(proof, record.deviceKey, record.deviceKeyAlg));
+    } catch (error) {
+      if (error instanceof ProofError) return this.#bindingFailed(record, info, error.reason, 401);
+      throw error;
+    }
+    const now = this.#o.now();
+    const taken = await this.#store.takeDeviceChallenge(hashSecret(challenge), {
+      sessionId: record.id,
+      now,
+    });
+    if (!taken) {
+      // Late, replayed or never issued: ask again (the draft: the browser retries once with it).
+      await this.#bindingFailed(record, info, "stale_challenge", 403);
+      return this.#challenge(record.id);
+    }
+    const cookie = this.#newBoundCookie(now, info);
+    const ok = await this.#store.refreshBinding(record.id, {
+      cookieHash: cookie.hash,
+      cookieExpiresAt: cookie.expiresAt,
+    });
+    if (!ok) return ended;
+    return {
+      kind: "refreshed",
+      record: { ...record, boundCookieHash: cookie.hash, boundCookieExpiresAt: cookie.expiresAt },
+      setCookies: [cookie.setCookie],
+      config: this.#deviceConfig(record.id, info),
+    };
+  }
+
+  async #challenge(sessionId: string): Promise<DeviceBindingResult> {
+    return { kind: "challenge", sessionId, challenge: await this.issueDeviceChallenge(sessionId) };
+  }
+
+  async #bindingFailed(
+    record: SessionRecord,
+    info: RequestInfo,
+    reason: ProofFailure | "stale_challenge",
+    status: 400 | 401 | 403,
+  ): Promise<DeviceBindingResult> {
+    await this.recordActivity(
+      { type: "device_binding_failed", userId: record.userId, sessionId: record.id, reason },
+      { info, by: SYSTEM },
+    );
+    return { kind: "refused", status, error: reason };
+  }
+
+  #newBoundCookie(
+    now: number,
+    info: RequestInfo,
+  ): { hash: string; expiresAt: number; setCookie: string } {
+    const value = randomBytes(32).toString("base64url");
+    const { cookieTtl } = this.#o.deviceBinding;
+    const secure = this.#secure(info.secure);
+    return {
+      hash: hashSecret(value),
+      expiresAt: now + cookieTtl,
+      // The browser may keep it a little longer than the server accepts it: the server decides.
+      setCookie: serializeCookie(this.#boundCookieName(info.secure), value, {
+        secure,
+        maxAge: Math.floor(cookieTtl / 1000),
+      }),
+    };
+  }
+
+  #clearBound(info: RequestInfo): string {
+    const secure = this.#secure(info.secure);
+    return serializeCookie(this.#boundCookieName(info.secure), "", { secure, maxAge: 0 });
+  }
+
+  /** The session instructions: origin-scoped, excluded paths left out, one bound cookie. */
+  #deviceConfig(sessionId: string, info: RequestInfo): DeviceSessionConfig {
+    const secure = this.#secure(info.secure);
+    const exclusions = this.#o.excludePaths
+      .filter((p): p is string => typeof p === "string" && /^\/[\x21-\x7e]{0,200}$/.test(p))
+      .map((path) => ({ type: "exclude" as const, domain: "*", path }));
+    return {
+      session_identifier: sessionId,
+      refresh_url: this.#o.deviceBinding.refreshPath,
+      scope: { include_site: false, scope_specification: exclusions },
+      credentials: [
+        {
+          type: "cookie",
+          name: this.#boundCookieName(info.secure),
+          // As the cookie is set (without Max-Age, which the draft says does not count).
+          attributes: `Path=/; HttpOnly;${secure ? " Secure;" : ""} SameSite=Lax`,
+        },
+      ],
+      allowed_refresh_initiators: [],
+    };
   }
 
   // ---- transitions -------------------------------------------------------------------------
@@ -403,6 +732,11 @@ export class SessionKeeper<Data extends object = SessionData> {
       authenticatedAt: pending ? null : now,
       authFactor: factor,
       proofUsedAt: null,
+      deviceKey: null,
+      deviceKeyAlg: null,
+      boundCookieHash: null,
+      boundCookieExpiresAt: null,
+      boundAt: null,
     };
     const event = this.#transition(
       { type: "sign_in", reason: pending ? "pending_verification" : null },
@@ -413,6 +747,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     );
     await this.#store.createSession(record, toHistoryRow(event));
     this.#bus.emit(event);
+    const headers = await this.#registrationHeaders(record);
     const setCookies = [
       this.#sessionCookie(formatToken(token), secure, rememberMe),
       serializeCookie(this.#deviceCookieName(secure), deviceSecret, {
@@ -420,7 +755,7 @@ export class SessionKeeper<Data extends object = SessionData> {
         maxAge: Math.floor(this.#o.deviceCookieMaxAge / 1000),
       }),
     ];
-    return { record, session: this.#view(record), setCookies };
+    return { record, session: this.#view(record), setCookies, headers };
   }
 
   /**
@@ -520,9 +855,12 @@ export class SessionKeeper<Data extends object = SessionData> {
     });
     if (!ok) return null;
     this.#bus.emit(event);
+    // An activated session is offered binding now; a rotated one keeps the binding it has.
+    const headers = activate ? await this.#registrationHeaders(next) : [];
     return {
       record: next,
       session: this.#view(next),
+      headers,
       // Carries the session's remember-me choice: rotation and approval keep it.
       setCookies: [
         this.#sessionCookie(formatToken(token), this.#secure(info.secure), next.rememberMe),
@@ -566,7 +904,7 @@ export class SessionKeeper<Data extends object = SessionData> {
   /** Ends the session as `inactive` (reason `sign_out`), keeps the row, and returns the cookie that clears it. */
   async signOut(record: SessionRecord, info: RequestInfo): Promise<{ setCookies: string[] }> {
     await this.#endOne(record, { status: "inactive", reason: "sign_out" }, USER, info);
-    return { setCookies: [this.clearCookie(info)] };
+    return { setCookies: this.clearCookies(info) };
   }
 
   /**
@@ -835,6 +1173,13 @@ export class SessionKeeper<Data extends object = SessionData> {
     }
   }
 
+  /** The `Set-Cookie` values that remove the session cookie (and the bound cookie, when binding is on). */
+  clearCookies(info: RequestInfo): string[] {
+    const out = [this.clearCookie(info)];
+    if (this.#o.deviceBinding.mode !== "off") out.push(this.#clearBound(info));
+    return out;
+  }
+
   /** The `Set-Cookie` value that removes the session cookie. */
   clearCookie(info: RequestInfo): string {
     const secure = this.#secure(info.secure);
@@ -916,6 +1261,11 @@ export class SessionKeeper<Data extends object = SessionData> {
   /** `__Host-` prefixed over HTTPS, so no subdomain can set it. */
   #cookieName(secure: boolean): string {
     return secure ? `__Host-${this.#o.cookieName}` : this.#o.cookieName;
+  }
+
+  #boundCookieName(requestIsHttps: boolean): string {
+    const name = this.#o.deviceBinding.cookieName;
+    return this.#secure(requestIsHttps) ? `__Host-${name}` : name;
   }
 
   #deviceCookieName(secure: boolean): string {

@@ -30,6 +30,7 @@ export function toSession(
     rememberMe: record.rememberMe,
     authenticatedAt: record.authenticatedAt === null ? null : new Date(record.authenticatedAt),
     authFactor: record.authFactor,
+    bound: record.deviceKey !== null,
   };
 }
 
@@ -53,6 +54,7 @@ export function sessionToJSON(session: Session) {
     rememberMe: session.rememberMe,
     authenticatedAt: session.authenticatedAt ? session.authenticatedAt.toISOString() : null,
     authFactor: session.authFactor,
+    bound: session.bound,
   };
 }
 

@@ -70,7 +70,23 @@ export interface SessionRecord {
   authFactor: AuthFactor | null;
   /** The last sensitive action let through under a sliding window (it slides from here). */
   proofUsedAt: number | null;
+  /**
+   * Device binding (DBSC): the public key (a JWK as JSON text) the browser registered, or null
+   * while the session is not bound. Only the public half; the private key never leaves the device.
+   */
+  deviceKey: string | null;
+  /** The algorithm the key signs with (`ES256` or `RS256`): every later proof must use it. */
+  deviceKeyAlg: DeviceKeyAlg | null;
+  /** SHA-256 (hex) of the current short-lived bound cookie; the cookie itself is never stored. */
+  boundCookieHash: string | null;
+  /** When the current bound cookie stops being accepted (epoch ms). */
+  boundCookieExpiresAt: number | null;
+  /** When the session was bound to its device key. */
+  boundAt: number | null;
 }
+
+/** The signature algorithms a device-bound session key may use (DBSC). */
+export type DeviceKeyAlg = "ES256" | "RS256";
 
 /**
  * The app's own data kept with a session (a JSON object, bounded by `dataMaxBytes`), typed through
@@ -106,6 +122,8 @@ export interface Session {
   authenticatedAt: Date | null;
   /** How it was last proven. */
   authFactor: AuthFactor | null;
+  /** Bound to a key held by this device's security chip (DBSC): a copied cookie soon stops working. */
+  bound: boolean;
 }
 
 export type LoginEventType =
@@ -125,6 +143,9 @@ export type LoginEventType =
   | "alert_failed"
   | "sign_in_flagged"
   | "password_changed"
+  | "device_bound"
+  | "device_binding_failed"
+  | "device_binding_ended"
   | (string & {});
 
 /** One entry of a user's login history. `userId` is null for attempts on unknown accounts. */

@@ -13,7 +13,9 @@ function partOf(file: string): string {
   const path = relative(SRC, file);
   if (path === "index.ts" || path === "cli.ts") return "entry";
   const folder = path.includes("/") ? (path.split("/")[0] as string) : "core";
-  return ["storage", "protection", "geo", "mail", "live"].includes(folder) ? "core" : folder;
+  return ["storage", "protection", "geo", "mail", "live", "device-binding"].includes(folder)
+    ? "core"
+    : folder;
 }
 
 const FORBIDDEN: Record<string, string[]> = {

@@ -88,11 +88,17 @@ describe("sqlite storage specifics", () => {
         ALTER TABLE sk_sessions DROP COLUMN authenticated_at;
         ALTER TABLE sk_sessions DROP COLUMN auth_factor;
         ALTER TABLE sk_sessions DROP COLUMN proof_used_at;
+        ALTER TABLE sk_sessions DROP COLUMN dbsc_key;
+        ALTER TABLE sk_sessions DROP COLUMN dbsc_alg;
+        ALTER TABLE sk_sessions DROP COLUMN dbsc_cookie_hash;
+        ALTER TABLE sk_sessions DROP COLUMN dbsc_cookie_expires_at;
+        ALTER TABLE sk_sessions DROP COLUMN dbsc_bound_at;
         DROP TABLE sk_passkeys;
+        DROP TABLE sk_dbsc_challenges;
         DROP INDEX sk_login_events_user_at_id;
         DROP INDEX sk_login_events_session;
         CREATE INDEX sk_login_events_user_time ON sk_login_events (user_id, created_at);
-        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0009_history_index');`);
+        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0005_device_binding', '0009_history_index');`);
       old.db
         .prepare(
           `INSERT INTO sk_sessions (id, secret_hash, user_id, status, created_at, last_seen_at, expires_at, ip, last_ip, user_agent)
@@ -104,6 +110,8 @@ describe("sqlite storage specifics", () => {
       assert.deepEqual([found?.rememberMe, found?.data], [true, null]);
       // And no proof recorded: its first sensitive action asks for one.
       assert.equal(found?.authenticatedAt, null);
+      // Nor a device binding (0005): it keeps working as an unbound session.
+      assert.deepEqual([found?.deviceKey, found?.boundCookieHash], [null, null]);
     } finally {
       await old.cleanup();
     }

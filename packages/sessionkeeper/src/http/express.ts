@@ -4,7 +4,7 @@ import type { LiveChannel } from "../live/live-channel.js";
 import { streamToNode } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
 import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
-import type { Outcome } from "../request.js";
+import { type Outcome, sessionRefusal } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session, SessionData } from "../types.js";
@@ -46,6 +46,7 @@ export function sessionMiddleware<Data extends object>(
         // A response that sets a session cookie must never be stored by a shared cache.
         res.setHeader("Cache-Control", "no-store");
       },
+      (name, value) => res.append(name, value),
     );
     if (isPromise(outcome)) outcome.then((ready) => proceed(ready, req, res, next)).catch(next);
     else proceed(outcome, req, res, next);
@@ -57,6 +58,12 @@ function proceed(outcome: Outcome<object>, req: Request, res: Response, next: Ne
     res.status(outcome.status).json({ error: outcome.error });
     return;
   }
+  if (outcome.kind === "respond") {
+    for (const [name, value] of outcome.headers) res.setHeader(name, value);
+    for (const cookie of outcome.cookies) res.append("Set-Cookie", cookie);
+    res.status(outcome.status).send(outcome.body);
+    return;
+  }
   if (outcome.kind === "next") {
     req.sessionkeeper = outcome.context;
     // What a signed-in (or pending) session is shown is never kept by a cache; a route may relax it.
@@ -65,11 +72,27 @@ function proceed(outcome: Outcome<object>, req: Request, res: Response, next: Ne
   next();
 }
 
-/** Answers 401 `{"error":"unauthenticated"}` unless the request has an active session. */
+/**
+ * Answers 401 `{"error":"unauthenticated"}` unless the request has an active session; 401
+ * `{"error":"device_binding_required"}` when its session came without its device binding.
+ */
 export function requireSession(): RequestHandler {
   return (req, res, next) => {
-    if (req.sessionkeeper?.session) return next();
-    res.status(401).json({ error: "unauthenticated" });
+    const refusal = sessionRefusal(req.sessionkeeper);
+    if (refusal === null) return next();
+    res.status(401).json({ error: refusal });
+  };
+}
+
+/**
+ * Like {@link requireSession}, but only a device-bound session (DBSC) gets through: 401
+ * `{"error":"device_binding_required"}` otherwise. For routes that must never run on a copied cookie.
+ */
+export function requireDeviceBinding(): RequestHandler {
+  return (req, res, next) => {
+    const refusal = sessionRefusal(req.sessionkeeper, { bound: true });
+    if (refusal === null) return next();
+    res.status(401).json({ error: refusal });
   };
 }
 

@@ -11,7 +11,7 @@ import type { LiveChannel } from "../live/live-channel.js";
 import { streamToNode } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
 import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
-import type { Outcome, RawRequest } from "../request.js";
+import { type Outcome, type RawRequest, sessionRefusal } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session, SessionData } from "../types.js";
@@ -43,11 +43,17 @@ export function fastifySessions<Data extends object>(
     // A callback hook, not an async one: a session answered from memory calls done() in the same
     // turn. Answering here (403/503) means not calling done, as Fastify's hooks guide says.
     app.addHook("onRequest", (request, reply, hookDone) => {
-      const outcome = keeper.beginRequest(rawRequest(request), (cookie) => {
-        reply.header("set-cookie", cookie); // Fastify appends repeated set-cookie values
-        // A response that sets a session cookie must never be stored by a shared cache.
-        reply.header("cache-control", "no-store");
-      });
+      const outcome = keeper.beginRequest(
+        rawRequest(request),
+        (cookie) => {
+          reply.header("set-cookie", cookie); // Fastify appends repeated set-cookie values
+          // A response that sets a session cookie must never be stored by a shared cache.
+          reply.header("cache-control", "no-store");
+        },
+        (name, value) => {
+          reply.header(name, value);
+        },
+      );
       const proceed = (ready: Outcome<Data>) => {
         if (ready.kind === "next") {
           request.sessionkeeper = ready.context;
@@ -55,6 +61,12 @@ export function fastifySessions<Data extends object>(
           if (ready.context.record !== null) reply.header("cache-control", "no-store");
         }
         if (ready.kind === "next" || ready.kind === "excluded") return hookDone();
+        if (ready.kind === "respond") {
+          for (const [name, value] of ready.headers) reply.header(name, value);
+          for (const cookie of ready.cookies) reply.header("set-cookie", cookie);
+          reply.code(ready.status).send(ready.body);
+          return;
+        }
         reply.code(ready.status).send({ error: ready.error });
       };
       if (isPromise(outcome)) outcome.then(proceed).catch(hookDone);
@@ -70,11 +82,24 @@ export function fastifySessions<Data extends object>(
   });
 }
 
-/** preHandler that answers 401 `{"error":"unauthenticated"}` unless the request has an active session. */
+/**
+ * preHandler that answers 401 `{"error":"unauthenticated"}` unless the request has an active
+ * session; 401 `{"error":"device_binding_required"}` when it came without its device binding.
+ */
 export function requireSession(): preHandlerAsyncHookHandler {
   return async (request, reply) => {
-    if (request.sessionkeeper?.session) return;
-    return reply.code(401).send({ error: "unauthenticated" });
+    const refusal = sessionRefusal(request.sessionkeeper);
+    if (refusal === null) return;
+    return reply.code(401).send({ error: refusal });
+  };
+}
+
+/** preHandler: only a device-bound session (DBSC) gets through; 401 `device_binding_required` otherwise. */
+export function requireDeviceBinding(): preHandlerAsyncHookHandler {
+  return async (request, reply) => {
+    const refusal = sessionRefusal(request.sessionkeeper, { bound: true });
+    if (refusal === null) return;
+    return reply.code(401).send({ error: refusal });
   };
 }
 

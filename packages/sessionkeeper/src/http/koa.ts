@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { isStorageError } from "../errors.js";
 import type { LiveChannel } from "../live/live-channel.js";
 import { streamToNode } from "../live/streams.js";
+import { sessionRefusal } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
@@ -58,8 +59,17 @@ export function koaSessions(keeper: SessionKeeper) {
         // A response that sets a session cookie must never be stored by a shared cache.
         ctx.set("Cache-Control", "no-store");
       },
+      (name, value) => ctx.append(name, value),
     );
     if (outcome.kind === "excluded") return void (await next());
+    if (outcome.kind === "respond") {
+      for (const [name, value] of outcome.headers) ctx.set(name, value);
+      for (const cookie of outcome.cookies) ctx.append("Set-Cookie", cookie);
+      ctx.status = outcome.status;
+      ctx.body = outcome.body;
+      ctx.set("Content-Type", "application/json");
+      return;
+    }
     if (outcome.kind !== "next") return answer(ctx, outcome.status, { error: outcome.error });
     ctx.state.sessionkeeper = outcome.context;
     // What a signed-in (or pending) session is shown is never kept by a cache; a route may relax it.
@@ -95,7 +105,17 @@ export function koaLiveEvents(channel: LiveChannel) {
 /** Answers 401 `{"error":"unauthenticated"}` unless the request has an active session (Koa). */
 export function koaRequireSession() {
   return async (ctx: KoaLikeContext, next: Next): Promise<void> => {
-    if (!ctx.state.sessionkeeper?.session) return answer(ctx, 401, { error: "unauthenticated" });
+    const refusal = sessionRefusal(ctx.state.sessionkeeper);
+    if (refusal !== null) return answer(ctx, 401, { error: refusal });
+    await next();
+  };
+}
+
+/** Only a device-bound session (DBSC) gets through; 401 `device_binding_required` otherwise. */
+export function koaRequireDeviceBinding() {
+  return async (ctx: KoaLikeContext, next: Next): Promise<void> => {
+    const refusal = sessionRefusal(ctx.state.sessionkeeper, { bound: true });
+    if (refusal !== null) return answer(ctx, 401, { error: refusal });
     await next();
   };
 }

@@ -1,9 +1,10 @@
+import type { EndpointAnswer } from "../device-binding/endpoints.js";
 import { isStorageError } from "../errors.js";
 import type { LiveChannel } from "../live/live-channel.js";
 import { streamToWeb } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
 import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
-import type { Outcome, RawRequest } from "../request.js";
+import { type Outcome, type RawRequest, sessionRefusal } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { SessionData } from "../types.js";
@@ -33,10 +34,14 @@ export function withSessions<Env = unknown, Data extends object = SessionData>(
 ): (request: Request, env: Env) => Promise<Response> {
   return async (request, env) => {
     const cookies: string[] = [];
-    const outcome = await keeper.beginRequest(rawRequest(request, env, options), (c) =>
-      cookies.push(c),
+    const headers: Array<[string, string]> = [];
+    const outcome = await keeper.beginRequest(
+      rawRequest(request, env, options),
+      (c) => cookies.push(c),
+      (name, value) => headers.push([name, value]),
     );
     if (outcome.kind === "excluded") return handler(request, null, env);
+    if (outcome.kind === "respond") return endpointResponse(outcome);
     if (outcome.kind !== "next") return json({ error: outcome.error }, outcome.status);
     let response: Response;
     try {
@@ -45,7 +50,7 @@ export function withSessions<Env = unknown, Data extends object = SessionData>(
       if (isStorageError(error)) return json({ error: "storage_unavailable" }, 503);
       throw error;
     }
-    return withCookies(response, cookies, outcome.context);
+    return withCookies(response, cookies, outcome.context, headers);
   };
 }
 
@@ -75,12 +80,15 @@ export function honoSessions<Data extends object = SessionData>(
   // Not an async function: a session answered from memory costs no extra promise before `next()`.
   return (c: HonoLikeContext<Data>, next: () => Promise<void>): Promise<Response | undefined> => {
     const cookies: string[] = [];
-    const outcome = keeper.beginRequest(rawRequest(c.req.raw, c.env, options, c.req.path), (v) =>
-      cookies.push(v),
+    const headers: Array<[string, string]> = [];
+    const outcome = keeper.beginRequest(
+      rawRequest(c.req.raw, c.env, options, c.req.path),
+      (v) => cookies.push(v),
+      (name, value) => headers.push([name, value]),
     );
     return isPromise(outcome)
-      ? outcome.then((ready) => continueHono(ready, c, next, cookies))
-      : continueHono(outcome, c, next, cookies);
+      ? outcome.then((ready) => continueHono(ready, c, next, cookies, headers))
+      : continueHono(outcome, c, next, cookies, headers);
   };
 }
 
@@ -89,11 +97,13 @@ async function continueHono<Data extends object>(
   c: HonoLikeContext<Data>,
   next: () => Promise<void>,
   cookies: string[],
+  headers: Array<[string, string]>,
 ): Promise<Response | undefined> {
   if (outcome.kind === "excluded") {
     await next();
     return undefined;
   }
+  if (outcome.kind === "respond") return endpointResponse(outcome);
   if (outcome.kind !== "next") return c.json({ error: outcome.error }, outcome.status);
   c.set("sessionkeeper", outcome.context);
   // What a signed-in (or pending) session is shown is never kept by a cache; a route may relax it.
@@ -114,7 +124,8 @@ async function continueHono<Data extends object>(
   }
   // Assigning c.res makes Hono merge headers into a copy: only do it when a cookie must be added
   // or the response's headers cannot be changed in place.
-  if (cookies.length > 0) c.res = withCookies(c.res, cookies, outcome.context);
+  if (cookies.length > 0 || headers.length > 0)
+    c.res = withCookies(c.res, cookies, outcome.context, headers);
   // A route that built its own Response bypassed Hono's headers: add it there.
   else if (signedIn && !c.res.headers.has("cache-control") && !setInPlace(c.res))
     c.res = withCookies(c.res, cookies, outcome.context);
@@ -127,7 +138,21 @@ export function honoRequireSession() {
     c: HonoLikeContext<object> & { get(key: "sessionkeeper"): RequestSession<object> | undefined },
     next: () => Promise<void>,
   ) => {
-    if (!c.get("sessionkeeper")?.session) return c.json({ error: "unauthenticated" }, 401);
+    const refusal = sessionRefusal(c.get("sessionkeeper"));
+    if (refusal !== null) return c.json({ error: refusal }, 401);
+    await next();
+    return undefined;
+  };
+}
+
+/** Hono: only a device-bound session (DBSC) gets through; 401 `device_binding_required` otherwise. */
+export function honoRequireDeviceBinding() {
+  return async (
+    c: HonoLikeContext<object> & { get(key: "sessionkeeper"): RequestSession<object> | undefined },
+    next: () => Promise<void>,
+  ) => {
+    const refusal = sessionRefusal(c.get("sessionkeeper"), { bound: true });
+    if (refusal !== null) return c.json({ error: refusal }, 401);
     await next();
     return undefined;
   };
@@ -229,19 +254,31 @@ function withCookies(
   response: Response,
   cookies: string[],
   context: RequestSession<object>,
+  headers: Array<[string, string]> = [],
 ): Response {
-  if (cookies.length === 0 && context.record === null) return response;
+  if (cookies.length === 0 && headers.length === 0 && context.record === null) return response;
+  const add = (target: Response) => {
+    for (const c of cookies) target.headers.append("set-cookie", c);
+    for (const [name, value] of headers) target.headers.append(name, value);
+    if (cookies.length > 0 || context.record !== null)
+      target.headers.set("cache-control", "no-store");
+  };
   // Responses from fetch() have immutable headers: copy when needed.
   let out = response;
   try {
-    for (const c of cookies) out.headers.append("set-cookie", c);
-    out.headers.set("cache-control", "no-store");
+    add(out);
   } catch {
     out = new Response(response.body, response);
-    for (const c of cookies) out.headers.append("set-cookie", c);
-    out.headers.set("cache-control", "no-store");
+    add(out);
   }
   return out;
+}
+
+/** A DBSC endpoint's answer as a Web `Response`. */
+function endpointResponse(answer: EndpointAnswer): Response {
+  const headers = new Headers(answer.headers);
+  for (const cookie of answer.cookies) headers.append("set-cookie", cookie);
+  return new Response(answer.body, { status: answer.status, headers });
 }
 
 /**

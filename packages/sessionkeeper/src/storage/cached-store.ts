@@ -166,6 +166,28 @@ class CachedStore implements SessionStore, StoreHealthCheck {
     }
   }
 
+  // A new key or bound cookie must reach every instance at once: a copy elsewhere would refuse the
+  // browser's fresh bound cookie (or accept one it replaced) until its ttl.
+  async bindSession(...args: Args<"bindSession">): Promise<boolean> {
+    let changed = true;
+    try {
+      changed = await this.#store.bindSession(...args);
+      return changed;
+    } finally {
+      if (changed) await this.#drop("bindSession", [args[0]]);
+    }
+  }
+
+  async refreshBinding(...args: Args<"refreshBinding">): Promise<boolean> {
+    let changed = true;
+    try {
+      changed = await this.#store.refreshBinding(...args);
+      return changed;
+    } finally {
+      if (changed) await this.#drop("refreshBinding", [args[0]]);
+    }
+  }
+
   async endSession(...args: Args<"endSession">): Promise<boolean> {
     let changed = true;
     try {
@@ -207,6 +229,15 @@ class CachedStore implements SessionStore, StoreHealthCheck {
   // The rest change no session row.
   listUserSessions(...args: Args<"listUserSessions">): Promise<SessionRecord[]> {
     return this.#store.listUserSessions(...args);
+  }
+
+  // Challenges live in their own table, never in a session row or a cache.
+  addDeviceChallenge(...args: Args<"addDeviceChallenge">) {
+    return this.#store.addDeviceChallenge(...args);
+  }
+
+  takeDeviceChallenge(...args: Args<"takeDeviceChallenge">) {
+    return this.#store.takeDeviceChallenge(...args);
   }
 
   recordEvent(...args: Args<"recordEvent">) {

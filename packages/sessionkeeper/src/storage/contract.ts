@@ -1,6 +1,22 @@
 import { isStorageError } from "../errors.js";
 import type { MaybePromise } from "../maybe-promise.js";
-import type { AuthFactor, LoginEvent, SessionRecord, SessionStatus } from "../types.js";
+import type {
+  AuthFactor,
+  DeviceKeyAlg,
+  LoginEvent,
+  SessionRecord,
+  SessionStatus,
+} from "../types.js";
+
+/** What binding a session to a device key stores (DBSC). */
+export interface SessionBinding {
+  /** The public JWK as JSON text (no private members). */
+  key: string;
+  alg: DeviceKeyAlg;
+  cookieHash: string;
+  cookieExpiresAt: number;
+  boundAt: number;
+}
 
 /** Where a history page ends: the time and id of its last event (ids break ties in time). */
 export interface EventPosition {
@@ -112,6 +128,29 @@ export interface SessionStore {
     end: EndSessionInput,
     options?: { exceptId?: string; eventFor?: (before: SessionRecord) => LoginEvent },
   ): Promise<string[]>;
+  /**
+   * Binds an active, not yet bound session to a device key (DBSC) and sets its first bound
+   * cookie. True when a row changed; false when the session is not active or already bound.
+   */
+  bindSession(id: string, binding: SessionBinding): Promise<boolean>;
+  /**
+   * Replaces the bound cookie of an active, bound session (a DBSC refresh). True when a row changed.
+   */
+  refreshBinding(
+    id: string,
+    update: { cookieHash: string; cookieExpiresAt: number },
+  ): Promise<boolean>;
+  /** Stores a single-use DBSC challenge (only its hash) for a session. */
+  addDeviceChallenge(challenge: {
+    hash: string;
+    sessionId: string;
+    expiresAt: number;
+  }): Promise<void>;
+  /**
+   * Uses up a challenge: true exactly once, for the session it was issued to, before it expires.
+   * Atomic across instances (a conditional delete), so a replay loses the race.
+   */
+  takeDeviceChallenge(hash: string, options: { sessionId: string; now: number }): Promise<boolean>;
   recordEvent(event: LoginEvent): Promise<void>;
   /** A user's events, newest first. */
   listEvents(userId: string, options: { limit: number }): Promise<LoginEvent[]>;
@@ -132,6 +171,8 @@ export interface SessionStore {
     expiredBefore: number;
     idleBefore: number;
     eventsBefore: number;
+    /** DBSC challenges that expired before this are deleted too. */
+    challengesBefore?: number;
   }): Promise<{ sessions: number; events: number }>;
   close(): Promise<void>;
 }

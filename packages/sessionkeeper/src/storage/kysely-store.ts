@@ -1,8 +1,20 @@
 import { CompiledQuery, type Kysely, type Selectable, sql } from "kysely";
 import { StorageError } from "../errors.js";
 import type { MaybePromise } from "../maybe-promise.js";
-import type { AuthFactor, LoginEvent, SessionRecord, SessionStatus } from "../types.js";
-import type { EndSessionInput, SessionStore, StoreHealth, StoreHealthCheck } from "./contract.js";
+import type {
+  AuthFactor,
+  DeviceKeyAlg,
+  LoginEvent,
+  SessionRecord,
+  SessionStatus,
+} from "../types.js";
+import type {
+  EndSessionInput,
+  SessionBinding,
+  SessionStore,
+  StoreHealth,
+  StoreHealthCheck,
+} from "./contract.js";
 import { migrateToLatest } from "./migrations.js";
 import type { Database, LoginEventsTable, SessionsTable } from "./schema.js";
 
@@ -286,6 +298,75 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
     );
   }
 
+  bindSession(id: string, binding: SessionBinding): Promise<boolean> {
+    return this.run("bindSession", async () => {
+      const result = await this.db
+        .updateTable("sk_sessions")
+        .set({
+          dbsc_key: binding.key,
+          dbsc_alg: binding.alg,
+          dbsc_cookie_hash: binding.cookieHash,
+          dbsc_cookie_expires_at: binding.cookieExpiresAt,
+          dbsc_bound_at: binding.boundAt,
+        })
+        .where("id", "=", id)
+        .where("status", "=", "active")
+        // Never re-bound: whoever held both cookies for a moment must not move it to their own key.
+        .where("dbsc_key", "is", null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  refreshBinding(
+    id: string,
+    update: { cookieHash: string; cookieExpiresAt: number },
+  ): Promise<boolean> {
+    return this.run("refreshBinding", async () => {
+      const result = await this.db
+        .updateTable("sk_sessions")
+        .set({
+          dbsc_cookie_hash: update.cookieHash,
+          dbsc_cookie_expires_at: update.cookieExpiresAt,
+        })
+        .where("id", "=", id)
+        .where("status", "=", "active")
+        .where("dbsc_key", "is not", null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  addDeviceChallenge(challenge: {
+    hash: string;
+    sessionId: string;
+    expiresAt: number;
+  }): Promise<void> {
+    return this.run("addDeviceChallenge", async () => {
+      await this.db
+        .insertInto("sk_dbsc_challenges")
+        .values({
+          hash: challenge.hash,
+          session_id: challenge.sessionId,
+          expires_at: challenge.expiresAt,
+        })
+        .execute();
+    });
+  }
+
+  takeDeviceChallenge(hash: string, options: { sessionId: string; now: number }): Promise<boolean> {
+    return this.run("takeDeviceChallenge", async () => {
+      // Deleting it is using it: of two requests (or instances) presenting it, one deletes the row.
+      const result = await this.db
+        .deleteFrom("sk_dbsc_challenges")
+        .where("hash", "=", hash)
+        .where("session_id", "=", options.sessionId)
+        .where("expires_at", ">", options.now)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
   recordEvent(event: LoginEvent): Promise<void> {
     return this.run("recordEvent", async () => {
       await this.db.insertInto("sk_login_events").values(toEventRow(event)).execute();
@@ -362,6 +443,11 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
           ]),
         )
         .executeTakeFirst();
+      if (options.challengesBefore !== undefined)
+        await this.db
+          .deleteFrom("sk_dbsc_challenges")
+          .where("expires_at", "<", options.challengesBefore)
+          .execute();
       const events = await this.db
         .deleteFrom("sk_login_events")
         .where("created_at", "<", options.eventsBefore)
@@ -419,6 +505,11 @@ export function toSessionRow(s: SessionRecord): SessionsTable {
     authenticated_at: s.authenticatedAt,
     auth_factor: s.authFactor,
     proof_used_at: s.proofUsedAt,
+    dbsc_key: s.deviceKey,
+    dbsc_alg: s.deviceKeyAlg,
+    dbsc_cookie_hash: s.boundCookieHash,
+    dbsc_cookie_expires_at: s.boundCookieExpiresAt,
+    dbsc_bound_at: s.boundAt,
   };
 }
 
@@ -451,6 +542,12 @@ export function fromSessionRow(r: Selectable<SessionsTable>): SessionRecord {
     authenticatedAt: numOrNull(r.authenticated_at),
     authFactor: r.auth_factor as AuthFactor | null,
     proofUsedAt: numOrNull(r.proof_used_at),
+    // Absent (undefined) on a row read before migration 0005 ran: not bound.
+    deviceKey: r.dbsc_key ?? null,
+    deviceKeyAlg: (r.dbsc_alg ?? null) as DeviceKeyAlg | null,
+    boundCookieHash: r.dbsc_cookie_hash ?? null,
+    boundCookieExpiresAt: numOrNull(r.dbsc_cookie_expires_at ?? null),
+    boundAt: numOrNull(r.dbsc_bound_at ?? null),
   };
 }
 

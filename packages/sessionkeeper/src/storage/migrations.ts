@@ -197,6 +197,36 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("sk_passkeys_user").on("sk_passkeys").column("user_id").execute();
     },
   },
+  // Device-bound sessions (DBSC): the session's public key and its current short-lived bound
+  // cookie sit on the session row, so the per-request check stays the one lookup; challenges are
+  // rows of their own, so any instance can check (and use up) one another instance issued.
+  "0005_device_binding": {
+    async up(db: Kysely<unknown>) {
+      // A P-256 JWK is ~130 characters and an RSA-4096 one ~750; larger keys are refused.
+      await db.schema.alterTable("sk_sessions").addColumn("dbsc_key", "varchar(1024)").execute();
+      await db.schema.alterTable("sk_sessions").addColumn("dbsc_alg", "varchar(8)").execute();
+      await db.schema
+        .alterTable("sk_sessions")
+        .addColumn("dbsc_cookie_hash", "varchar(64)")
+        .execute();
+      await db.schema
+        .alterTable("sk_sessions")
+        .addColumn("dbsc_cookie_expires_at", "bigint")
+        .execute();
+      await db.schema.alterTable("sk_sessions").addColumn("dbsc_bound_at", "bigint").execute();
+      await db.schema
+        .createTable("sk_dbsc_challenges")
+        .addColumn("hash", "varchar(64)", (c) => c.primaryKey())
+        .addColumn("session_id", ID, (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("sk_dbsc_challenges_expires_at")
+        .on("sk_dbsc_challenges")
+        .column("expires_at")
+        .execute();
+    },
+  },
   // The history's pages: a keyset on (user_id, created_at, id) needs the id in the index to walk
   // it in order without a sort, and a sign-in's story is found by its session id. The new index
   // starts with the old one's columns, which it replaces (one index less to write per event).

@@ -29,6 +29,19 @@ export interface SessionsTable {
   authenticated_at: number | string | null;
   auth_factor: string | null;
   proof_used_at: number | string | null;
+  /** Device binding (migration 0005): the public JWK as JSON text, its algorithm, the bound cookie. */
+  dbsc_key: string | null;
+  dbsc_alg: string | null;
+  dbsc_cookie_hash: string | null;
+  dbsc_cookie_expires_at: number | string | null;
+  dbsc_bound_at: number | string | null;
+}
+
+/** Single-use DBSC challenges (migration 0005): only the SHA-256 of each is kept. */
+export interface DeviceChallengesTable {
+  hash: string;
+  session_id: string;
+  expires_at: number | string;
 }
 
 export interface LoginEventsTable {
@@ -111,4 +124,5 @@ export interface Database {
   sk_known_devices: KnownDevicesTable;
   sk_counters: CountersTable;
   sk_passkeys: PasskeysTable;
+  sk_dbsc_challenges: DeviceChallengesTable;
 }

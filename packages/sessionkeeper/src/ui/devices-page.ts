@@ -92,6 +92,7 @@ ${type ? html`<p class="meta">${type}</p>` : null}
 <dt>Signed in</dt><dd>${timeElement(created, formatDate(created), formatDate)}</dd>
 <dt>Last active</dt><dd>${timeElement(seen, lastActive, formatDate, lastActive === "Active now" ? "active-now" : null)}</dd>
 ${session.rememberMe ? null : html`<dt>Signed in for</dt><dd data-remember-me="false">Until the browser closes</dd>`}
+${session.bound ? html`<dt>Protection</dt><dd data-bound>Protected by this device's security chip</dd>` : null}
 ${session.browser.name ? null : html`<dt>User agent</dt><dd class="ua">${session.userAgent || "(none)"}</dd>`}
 </dl>
 </div>

@@ -65,6 +65,16 @@ const REASONS: Record<string, string> = {
   link: "With the emailed link",
   device: "From one of your signed-in devices",
   mail_failed: "The email could not be sent",
+  ES256: "ES256 key",
+  RS256: "RS256 key",
+  stale_challenge: "An old or reused challenge",
+  bad_signature: "Signed by another key",
+  wrong_algorithm: "Signed with another algorithm",
+  invalid_key: "Unusable key",
+  unsupported_algorithm: "No usable key",
+  malformed_proof: "Malformed proof",
+  wrong_type: "Not a DBSC proof",
+  missing_challenge: "No challenge in the proof",
 };
 
 /** An end or event reason in words ("Revoked by you"); an unknown reason is returned as it is. */
@@ -98,6 +108,9 @@ const EVENTS: Record<string, EventDescription> = {
   alert_failed: { title: "Sign-in alert could not be sent", tone: "warn" },
   sign_in_flagged: { title: "Unusual sign-in flagged", tone: "warn" },
   password_changed: { title: "Password changed", tone: "neutral" },
+  device_bound: { title: "Session bound to this device's security chip", tone: "ok" },
+  device_binding_failed: { title: "Device-bound session: proof refused", tone: "warn" },
+  device_binding_ended: { title: "Device binding ended", tone: "neutral" },
 };
 
 /** An event type in words ("Signed in"); an unknown type is returned as it is. */

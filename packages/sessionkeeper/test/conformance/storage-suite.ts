@@ -396,6 +396,89 @@ export function runStorageConformance(name: string, open: OpenStore): void {
         }));
     });
 
+    describe("device binding (bindSession, refreshBinding, challenges)", () => {
+      const binding = () => ({
+        key: JSON.stringify({ kty: "EC", crv: "P-256", x: "x".repeat(43), y: "y".repeat(43) }),
+        alg: "ES256" as const,
+        cookieHash: hex64(),
+        cookieExpiresAt: T0 + 10 * MINUTE,
+        boundAt: T0 + 1,
+      });
+
+      it("binds an active session once, and a lookup (cached or not) sees the key and cookie", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          await mustFind(store, record.id); // a cached copy, where there is a cache
+          const b = binding();
+          assert.equal(await store.bindSession(record.id, b), true);
+          const bound = {
+            ...record,
+            deviceKey: b.key,
+            deviceKeyAlg: b.alg,
+            boundCookieHash: b.cookieHash,
+            boundCookieExpiresAt: b.cookieExpiresAt,
+            boundAt: b.boundAt,
+          };
+          assert.deepEqual(await store.findSession(record.id), bound);
+          // Never re-bound to another key.
+          assert.equal(await store.bindSession(record.id, binding()), false);
+          assert.deepEqual(await store.findSession(record.id), bound);
+          // A refresh replaces only the bound cookie.
+          const next = { cookieHash: hex64(), cookieExpiresAt: T0 + 20 * MINUTE };
+          assert.equal(await store.refreshBinding(record.id, next), true);
+          assert.deepEqual(await store.findSession(record.id), {
+            ...bound,
+            boundCookieHash: next.cookieHash,
+            boundCookieExpiresAt: next.cookieExpiresAt,
+          });
+        }));
+
+      it("binds and refreshes only active sessions; an unbound one has nothing to refresh", () =>
+        withStore(async (store) => {
+          const pending = await seed(store, { status: "pending" });
+          const unbound = await seed(store);
+          const ended = await seed(store);
+          await store.bindSession(ended.id, binding());
+          await store.endSession(ended.id, revoked(T0 + 5));
+          const update = { cookieHash: hex64(), cookieExpiresAt: T0 + MINUTE };
+          assert.equal(await store.bindSession(pending.id, binding()), false);
+          assert.equal(await store.bindSession(newId(), binding()), false);
+          assert.equal(await store.refreshBinding(unbound.id, update), false);
+          assert.equal(await store.refreshBinding(ended.id, update), false);
+          assert.deepEqual(await store.findSession(unbound.id), unbound);
+        }));
+
+      it("a challenge is taken once, by its own session, before it expires; prune drops old ones", () =>
+        withStore(async (store) => {
+          const a = await seed(store);
+          const b = await seed(store);
+          const hash = hex64();
+          await store.addDeviceChallenge({ hash, sessionId: a.id, expiresAt: T0 + MINUTE });
+          assert.equal(await store.takeDeviceChallenge(hash, { sessionId: b.id, now: T0 }), false);
+          assert.equal(
+            await store.takeDeviceChallenge(hash, { sessionId: a.id, now: T0 + MINUTE }),
+            false,
+            "expired",
+          );
+          const [first, second] = await Promise.all([
+            store.takeDeviceChallenge(hash, { sessionId: a.id, now: T0 }),
+            store.takeDeviceChallenge(hash, { sessionId: a.id, now: T0 }),
+          ]);
+          assert.deepEqual([first, second].sort(), [false, true], "used exactly once");
+          assert.equal(await store.takeDeviceChallenge(hash, { sessionId: a.id, now: T0 }), false);
+          const old = hex64();
+          await store.addDeviceChallenge({ hash: old, sessionId: a.id, expiresAt: T0 + 1 });
+          await store.prune({
+            endedBefore: T0 - DAY,
+            expiredBefore: T0 - DAY,
+            idleBefore: T0 - DAY,
+            eventsBefore: T0 - DAY,
+            challengesBefore: T0 + 2,
+          });
+          assert.equal(await store.takeDeviceChallenge(old, { sessionId: a.id, now: T0 }), false);
+        }));
+    });
+
     describe("listUserSessions", () => {
       it("lists one user's live sessions, newest activity first, and nobody else's", () =>
         withStore(async (store) => {

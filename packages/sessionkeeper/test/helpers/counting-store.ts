@@ -18,6 +18,10 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     rotateSession: 0,
     updateSessionData: 0,
     markProofUsed: 0,
+    bindSession: 0,
+    refreshBinding: 0,
+    addDeviceChallenge: 0,
+    takeDeviceChallenge: 0,
     listUserSessions: 0,
     endSession: 0,
     endUserSessions: 0,
@@ -48,6 +52,10 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     rotateSession: count("rotateSession", (id, u) => inner.rotateSession(id, u)),
     updateSessionData: count("updateSessionData", (id, u) => inner.updateSessionData(id, u)),
     markProofUsed: count("markProofUsed", (id, u) => inner.markProofUsed(id, u)),
+    bindSession: count("bindSession", (id, b) => inner.bindSession(id, b)),
+    refreshBinding: count("refreshBinding", (id, u) => inner.refreshBinding(id, u)),
+    addDeviceChallenge: count("addDeviceChallenge", (c) => inner.addDeviceChallenge(c)),
+    takeDeviceChallenge: count("takeDeviceChallenge", (h, o) => inner.takeDeviceChallenge(h, o)),
     listUserSessions: count("listUserSessions", (u, o) => inner.listUserSessions(u, o)),
     endSession: count("endSession", (id, end, o) => inner.endSession(id, end, o)),
     endUserSessions: count("endUserSessions", (u, end, o) => inner.endUserSessions(u, end, o)),
@@ -69,6 +77,10 @@ export function writeCalls(calls: StoreCalls): number {
     calls.rotateSession +
     calls.updateSessionData +
     calls.markProofUsed +
+    calls.bindSession +
+    calls.refreshBinding +
+    calls.addDeviceChallenge +
+    calls.takeDeviceChallenge +
     calls.endSession +
     calls.endUserSessions +
     calls.recordEvent +

@@ -45,6 +45,11 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     authenticatedAt: T0,
     authFactor: "password",
     proofUsedAt: null,
+    deviceKey: null,
+    deviceKeyAlg: null,
+    boundCookieHash: null,
+    boundCookieExpiresAt: null,
+    boundAt: null,
     ...overrides,
   };
 }

@@ -25,7 +25,8 @@ export interface RunningApp {
  * `{stored}` (`updateData`'s answer) or 400 {@link dataRefusal}, 401 without a session;
  * `POST /rotate` → 200 `{session}` after `rotate()`, 401 without an active session;
  * `POST /activate` → 200 `{session}` after `activate({ method: "code" })`, 401 when not pending;
- * `GET /me` → 200 `{session}` or 401
+ * `GET /bound` → 200 `{bound: true}` for a device-bound session only (the adapter's
+ * require-device-binding guard), else 401; `GET /me` → 200 `{session}` or 401
  * `{"error":"unauthenticated"}`; `POST /signout` → 204; `POST /revoke {id}` → 204, or 404
  * `{"error":"not_found"}` when not the user's (401 without a session); `GET /healthz` and
  * `GET /static/app.js` → 200 text (both excluded by the suite's keeper). A storage failure inside

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import express from "express";
 import {
   getSession,
+  requireDeviceBinding,
   requireSession,
   sessionContext,
   sessionMiddleware,
@@ -15,6 +16,7 @@ import {
   runHttpBehaviour,
   suiteSignInOptions,
 } from "./behaviour-suite.js";
+import { runDbscBehaviour } from "./dbsc-suite.js";
 
 /** The suite's tiny app on Express 5 with sessionMiddleware. */
 async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
@@ -64,6 +66,9 @@ async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
       session: sessionToJSON(getSession(req) as NonNullable<ReturnType<typeof getSession>>),
     });
   });
+  app.get("/bound", requireDeviceBinding(), (_req, res) => {
+    res.json({ bound: true });
+  });
   app.post("/signout", async (req, res) => {
     await sessionContext(req).signOut();
     res.status(204).end();
@@ -105,3 +110,4 @@ async function startExpress(keeper: SessionKeeper): Promise<RunningApp> {
 }
 
 runHttpBehaviour("express", startExpress);
+runDbscBehaviour("express", startExpress);

@@ -7,6 +7,7 @@ import { StorageError } from "../../src/errors.js";
 import {
   fastifySessions,
   getSession,
+  requireDeviceBinding,
   requireSession,
   sessionContext,
   storageErrorHandler,
@@ -21,6 +22,7 @@ import {
   runHttpBehaviour,
   suiteSignInOptions,
 } from "./behaviour-suite.js";
+import { runDbscBehaviour } from "./dbsc-suite.js";
 
 /** The suite's tiny app on Fastify 5 with the fastifySessions plugin. */
 function buildFastify(keeper: SessionKeeper, options: FastifyServerOptions = {}): FastifyInstance {
@@ -75,6 +77,7 @@ function buildFastify(keeper: SessionKeeper, options: FastifyServerOptions = {})
     if (session) return { session: sessionToJSON(session) };
     return reply.code(401).send({ error: "unauthenticated" });
   });
+  app.get("/bound", { preHandler: requireDeviceBinding() }, async () => ({ bound: true }));
   app.get("/me", { preHandler: requireSession() }, async (request) => ({
     session: sessionToJSON(getSession(request) as NonNullable<ReturnType<typeof getSession>>),
   }));
@@ -106,6 +109,7 @@ async function listen(app: FastifyInstance): Promise<RunningApp> {
 }
 
 runHttpBehaviour("fastify", (keeper) => listen(buildFastify(keeper)));
+runDbscBehaviour("fastify", (keeper) => listen(buildFastify(keeper)));
 
 describe("Fastify specifics", () => {
   let sqlite: TempSqlite;

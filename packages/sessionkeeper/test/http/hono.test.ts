@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type HttpBindings, serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { honoRequireSession, honoSessions } from "../../src/http/web.js";
+import { honoRequireDeviceBinding, honoRequireSession, honoSessions } from "../../src/http/web.js";
 import type { RequestSession } from "../../src/request-session.js";
 import type { SessionKeeper } from "../../src/session-keeper.js";
 import { sessionToJSON } from "../../src/session-view.js";
@@ -12,6 +12,7 @@ import {
   runHttpBehaviour,
   suiteSignInOptions,
 } from "./behaviour-suite.js";
+import { runDbscBehaviour } from "./dbsc-suite.js";
 
 type Env = { Bindings: HttpBindings; Variables: { sessionkeeper: RequestSession } };
 
@@ -56,6 +57,7 @@ async function startHono(keeper: SessionKeeper): Promise<RunningApp> {
       ? c.json({ session: sessionToJSON(session) })
       : c.json({ error: "unauthenticated" }, 401);
   });
+  app.get("/bound", honoRequireDeviceBinding(), (c) => c.json({ bound: true }));
   app.get("/me", honoRequireSession(), (c) => {
     const session = c.get("sessionkeeper").session;
     if (!session) return c.json({ error: "unauthenticated" }, 401);
@@ -94,3 +96,4 @@ async function startHono(keeper: SessionKeeper): Promise<RunningApp> {
 }
 
 runHttpBehaviour("hono", startHono);
+runDbscBehaviour("hono", startHono);

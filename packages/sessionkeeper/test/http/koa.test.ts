@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import Koa from "koa";
 import {
   type KoaLikeContext,
+  koaRequireDeviceBinding,
   koaRequireSession,
   koaSession,
   koaSessionContext,
@@ -15,6 +16,7 @@ import {
   runHttpBehaviour,
   suiteSignInOptions,
 } from "./behaviour-suite.js";
+import { runDbscBehaviour } from "./dbsc-suite.js";
 
 /** A JSON body, bounded; Koa has no parser of its own. */
 async function readJson(ctx: KoaLikeContext): Promise<Record<string, unknown>> {
@@ -79,6 +81,10 @@ async function startKoa(keeper: SessionKeeper): Promise<RunningApp> {
         ctx.status = 401;
         ctx.body = { error: "unauthenticated" };
       }
+    } else if (route === "GET /bound") {
+      await koaRequireDeviceBinding()(ctx, async () => {
+        ctx.body = { bound: true };
+      });
     } else if (route === "GET /me") {
       await koaRequireSession()(ctx, async () => {
         ctx.body = {
@@ -129,3 +135,4 @@ async function startKoa(keeper: SessionKeeper): Promise<RunningApp> {
 }
 
 runHttpBehaviour("koa", startKoa);
+runDbscBehaviour("koa", startKoa);
