@@ -24,6 +24,7 @@ import {
   renderMailboxPage,
   smtpMailer,
 } from "sessionkeeper/mail";
+import { createPasskeys } from "sessionkeeper/passkeys";
 import type { OpenedRedis } from "sessionkeeper/redis";
 import type { DemoConfig } from "./config.js";
 import { DBIP_ATTRIBUTION } from "./geo.js";
@@ -104,6 +105,16 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     // With Redis, an IP rule changed on one instance is reloaded by every other at once.
     ...(deps.redis ? { broadcast: deps.redis.cache } : {}),
   });
+  // Passkeys for re-authentication: the relying party is the app's public host (a name, never an
+  // IP address: browsers refuse those), and only pages of the public origin may use them.
+  const publicUrl = new URL(deps.publicUrl);
+  const passkeys = createPasskeys({
+    keeper,
+    guard,
+    rpID: publicUrl.hostname,
+    rpName: TITLE,
+    origin: publicUrl.origin,
+  });
   // A global deny rule also ends live sessions from the addresses it covers, on their next request.
   keeper.addSessionGate(guard.sessionGate);
   await applyDenyList(guard, config.ipDenyList);
@@ -163,7 +174,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   app.use("/api", accountApi(keeper, { recentAuth: {} }));
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
-  app.use("/api", authApi(users, guard, signUpAttempts));
+  app.use("/api", authApi(users, guard, signUpAttempts, passkeys));
   app.use(linkRoutes(guard, TITLE));
   if (mailbox) {
     app.get("/dev/mailbox.json", (_req, res) => {
@@ -175,7 +186,13 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     });
   }
   const render = pageRenderer(TITLE);
-  app.use(pageRoutes(users, guard, render, { devMailbox: mailbox !== null, signUpAttempts }));
+  app.use(
+    pageRoutes(users, guard, render, {
+      devMailbox: mailbox !== null,
+      signUpAttempts,
+      passkeys,
+    }),
+  );
   // JSON for the API, a page for everything else (a person followed a link or typed a URL).
   app.use((req, res) => {
     if (req.path === "/api" || req.path.startsWith("/api/")) {

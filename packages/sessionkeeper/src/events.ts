@@ -67,7 +67,9 @@ export type ActivityType =
   | "alert_sent"
   | "alert_failed"
   | "sign_in_flagged"
-  | "password_changed";
+  | "password_changed"
+  | "passkey_added"
+  | "passkey_removed";
 
 export type ActivityEvent = EventBase & {
   type: ActivityType;

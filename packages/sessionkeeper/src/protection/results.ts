@@ -7,7 +7,7 @@ import type { SignInDetails } from "./messages.js";
  */
 export interface Refusal {
   ok: false;
-  httpStatus: 400 | 401 | 403 | 429 | 503;
+  httpStatus: 400 | 401 | 403 | 404 | 429 | 503;
   error: string;
   /** Seconds until a lockout ends: send it as `Retry-After`. */
   retryAfter?: number;

@@ -18,19 +18,19 @@ export interface AppPage {
  * const page = appPageRenderer({ title: "Acme" });
  * const { status, headers, body } = page({ heading: "Sign in", content: html`<form>…</form>` });
  */
-export function appPageRenderer(
-  options: AccountPagesOptions = {},
-): (page: {
+export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
   heading: string;
   content: SafeHtml;
   status?: number;
   live?: boolean;
   account?: string | null;
+  /** The page has passkey forms (`form[data-passkey]`) or a resume form: adds the passkey script. */
+  passkeys?: boolean;
 }) => AppPage {
   const resolved = resolvePageOptions(options);
   return (page) => ({
     status: page.status ?? 200,
-    headers: pageHeaders(resolved, page.live === true),
+    headers: pageHeaders(resolved, page.live === true, page.passkeys === true),
     body: renderPage(resolved, {
       name: null,
       heading: page.heading,
@@ -38,6 +38,7 @@ export function appPageRenderer(
       content: page.content,
       live: page.live === true,
       account: page.account ?? null,
+      passkeys: page.passkeys === true,
     }),
   });
 }

@@ -97,6 +97,9 @@ const EVENTS: Record<string, EventDescription> = {
   alert_failed: { title: "Sign-in alert could not be sent", tone: "warn" },
   sign_in_flagged: { title: "Unusual sign-in flagged", tone: "warn" },
   password_changed: { title: "Password changed", tone: "neutral" },
+  passkey_added: { title: "Passkey added", tone: "neutral" },
+  passkey_removed: { title: "Passkey removed", tone: "neutral" },
+  reauthenticated: { title: "Identity confirmed", tone: "ok" },
 };
 
 /** An event type in words ("Signed in"); an unknown type is returned as it is. */

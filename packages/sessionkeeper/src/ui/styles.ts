@@ -68,7 +68,9 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .notice.error{background:var(--warn-bg);color:var(--warn)}
 .hint{color:var(--muted);font-size:.85rem;margin:0}
 .rules{list-style:none;padding:0;margin:0 0 12px;display:grid;gap:8px}
-.rules li{display:flex;align-items:center;justify-content:space-between;gap:12px}
+.rules li{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:12px}
+.rules form.inline{display:flex;gap:8px;align-items:center}
+.rules form.inline input{width:auto;min-width:0;flex:1 1 10ch}
 .rules form{margin:0}
 .visually-hidden{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 @media (max-width:520px){.card{flex-wrap:wrap}.card form{width:100%;padding-left:54px}.card form button{width:100%}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:6px}}
