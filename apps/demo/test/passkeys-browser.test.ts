@@ -142,7 +142,9 @@ describe("passkeys in Chromium (virtual authenticator)", { skip }, () => {
     };
     assert.equal(me.session.authFactor, "password", "no proof was recorded");
     assert.ok(
-      (await events(email)).some((e) => e.type === "sign_in_failed" && e.reason === "failed_passkey"),
+      (await events(email)).some(
+        (e) => e.type === "sign_in_failed" && e.reason === "failed_passkey",
+      ),
     );
 
     // The page's own button, with the authenticator still not verifying: no proof either.
