@@ -89,7 +89,8 @@ describe("sqlite storage specifics", () => {
         ALTER TABLE sk_sessions DROP COLUMN auth_factor;
         ALTER TABLE sk_sessions DROP COLUMN proof_used_at;
         DROP TABLE sk_passkeys;
-        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth');`);
+        DROP TABLE sk_reauth_state;
+        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0006_reauth_state');`);
       old.db
         .prepare(
           `INSERT INTO sk_sessions (id, secret_hash, user_id, status, created_at, last_seen_at, expires_at, ip, last_ip, user_agent)
@@ -101,6 +102,8 @@ describe("sqlite storage specifics", () => {
       assert.deepEqual([found?.rememberMe, found?.data], [true, null]);
       // And no proof recorded: its first sensitive action asks for one.
       assert.equal(found?.authenticatedAt, null);
+      // 0006's table is back, empty.
+      assert.deepEqual(await old.store.findReauthStates("old-session", "kept_post", 0), []);
     } finally {
       await old.cleanup();
     }
