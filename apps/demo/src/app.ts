@@ -24,7 +24,7 @@ import {
   renderMailboxPage,
   smtpMailer,
 } from "sessionkeeper/mail";
-import { createPasskeys } from "sessionkeeper/passkeys";
+import { createPasskeys, type PasskeysOptions } from "sessionkeeper/passkeys";
 import type { OpenedRedis } from "sessionkeeper/redis";
 import type { DemoConfig } from "./config.js";
 import { DBIP_ATTRIBUTION } from "./geo.js";
@@ -108,13 +108,14 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   // Passkeys for re-authentication: the relying party is the app's public host (a name, never an
   // IP address: browsers refuse those), and only pages of the public origin may use them.
   const publicUrl = new URL(deps.publicUrl);
-  const passkeys = createPasskeys({
+  const passkeyOptions: PasskeysOptions = {
     keeper,
     guard,
     rpID: publicUrl.hostname,
     rpName: TITLE,
     origin: publicUrl.origin,
-  });
+  };
+  const passkeys = createPasskeys(passkeyOptions);
   // A global deny rule also ends live sessions from the addresses it covers, on their next request.
   keeper.addSessionGate(guard.sessionGate);
   await applyDenyList(guard, config.ipDenyList);

@@ -1,4 +1,5 @@
 import { html, type SafeHtml } from "sessionkeeper";
+import type { PasskeyView } from "sessionkeeper/passkeys";
 
 // The reference app's own forms. Every value is interpolated through `html`, which escapes it.
 

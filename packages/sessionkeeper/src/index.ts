@@ -56,6 +56,8 @@ export type {
   EndReason,
   Location,
   LoginEvent,
+  PasskeyRecord,
+  ReauthState,
   RequestInfo,
   Session,
   SessionData,

@@ -7,7 +7,7 @@ import {
   sessionToJSON,
 } from "sessionkeeper";
 import { requireRecentAuth, requireSession, sessionContext } from "sessionkeeper/express";
-import type { PasskeyResult, Passkeys } from "sessionkeeper/passkeys";
+import type { PasskeyResult, Passkeys, ReauthRefusal } from "sessionkeeper/passkeys";
 import {
   changePassword,
   reauthenticateWithCode,
@@ -50,11 +50,13 @@ function sendOutcome(res: Response, outcome: SignInOutcome, ctx: RequestSession)
 /** The reference app's JSON API for accounts (the session list and history come from the library). */
 /** A passkey call's refusal: the 401 challenge (with its header) or an error code. */
 function sendPasskeyRefusal(res: Response, result: Exclude<PasskeyResult<object>, { ok: true }>) {
-  if ("challenge" in result) {
-    res.setHeader("WWW-Authenticate", result.challenge.challenge);
-    return void res.status(401).json(result.challenge.body);
-  }
+  if ("challenge" in result) return sendChallenge(res, result);
   sendRefusal(res, result);
+}
+
+function sendChallenge(res: Response, refusal: ReauthRefusal): void {
+  res.setHeader("WWW-Authenticate", refusal.challenge.challenge);
+  res.status(401).json(refusal.challenge.body);
 }
 
 export function authApi(

@@ -23,13 +23,6 @@ import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { PasskeyRecord, SessionRecord } from "../types.js";
 
-export type {
-  AuthenticationResponseJSON,
-  PublicKeyCredentialCreationOptionsJSON,
-  PublicKeyCredentialRequestOptionsJSON,
-  RegistrationResponseJSON,
-} from "@simplewebauthn/server";
-
 // EdDSA, ES256, RS256: their public keys fit the 1024-character column (ML-DSA's would not).
 const ALGORITHMS = [-8, -7, -257];
 const TIMEOUT = 5 * 60_000;

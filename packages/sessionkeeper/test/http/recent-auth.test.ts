@@ -41,7 +41,7 @@ type Start = (keeper: SessionKeeper, ran: Ran) => Promise<Running>;
 // /danger: the keeper's window (sliding); /strict: 10 minutes, passkey only, no sliding;
 // /form: an HTML form's action, kept outside the window and completed after the proof.
 const STRICT = { maxAge: "10m", factors: ["passkey"], sliding: false } as const;
-const KEEP = { reauthPage: "/confirm" } as const;
+const KEEP: ex.RecentAuthGuardOptions = { reauthPage: "/confirm" };
 
 function formValue(body: unknown): string {
   const value = (body as Record<string, unknown> | null)?.value;
