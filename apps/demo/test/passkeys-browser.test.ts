@@ -96,6 +96,46 @@ describe("passkeys in Chromium (virtual authenticator)", { skip }, () => {
     const history = await events(email);
     assert.ok(history.some((e) => e.type === "reauthenticated" && e.reason === "passkey"));
     assert.equal(history.filter((e) => e.type === "reauthenticated").length, 1);
+
+    // The JSON API: listed, renamed; the challenge now offers the passkey.
+    const api = (method: string, path: string, data?: unknown) =>
+      page.request.fetch(`${run.baseUrl}${path}`, {
+        method,
+        headers: { origin: run.baseUrl },
+        ...(data !== undefined ? { data } : {}),
+      });
+    const listed = (await (await api("GET", "/api/passkeys")).json()) as {
+      passkeys: Array<{ id: string; name: string; lastUsedAt: string | null }>;
+    };
+    assert.equal(listed.passkeys.length, 1);
+    const [key] = listed.passkeys as [{ id: string; name: string; lastUsedAt: string | null }];
+    assert.equal(key.lastUsedAt, new Date(clock.now).toISOString());
+    const renamed = await api("PATCH", `/api/passkeys/${encodeURIComponent(key.id)}`, {
+      name: "Work laptop",
+    });
+    assert.equal(renamed.status(), 200);
+    assert.equal(
+      ((await renamed.json()) as { passkey: { name: string } }).passkey.name,
+      "Work laptop",
+    );
+    assert.equal((await api("PATCH", "/api/passkeys/not-mine", { name: "x" })).status(), 404);
+    clock.now += 2 * HOUR;
+    const refused = await api("DELETE", `/api/passkeys/${encodeURIComponent(key.id)}`);
+    assert.equal(refused.status(), 401);
+    assert.deepEqual(await refused.json(), {
+      error: "reauthentication_required",
+      maxAge: 3600,
+      factors: ["password", "email_code", "passkey"],
+    });
+
+    // Removing it on the page: kept, confirmed with the passkey itself, then removed once.
+    await page.goto(`${run.baseUrl}/account/security`);
+    await page.click("text=Remove Work laptop");
+    await page.waitForURL(/\/account\/reauth\?next=/);
+    await page.click("text=Use a passkey");
+    await page.waitForURL(/\/account\/security\?done=passkey-removed$/);
+    assert.match(await page.locator("#pk-heading + p + p").innerText(), /No passkeys yet/);
+    assert.ok((await events(email)).some((e) => e.type === "passkey_removed"));
   });
 
   it("refuses an assertion without user verification, and counts it as a failure", async () => {

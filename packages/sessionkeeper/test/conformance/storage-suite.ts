@@ -743,12 +743,24 @@ export function runStorageConformance(name: string, open: OpenStore): void {
           assert.deepEqual(await store.findPasskey(theirs.id), theirs);
           assert.equal(await store.findPasskey("cred-unknown"), null);
 
-          assert.equal(await store.renamePasskey(first.id, { userId: "user-a", name: "Work" }), true);
-          assert.equal(await store.renamePasskey(first.id, { userId: "user-a", name: "Work" }), true);
-          assert.equal(await store.renamePasskey(theirs.id, { userId: "user-a", name: "Mine" }), false);
+          assert.equal(
+            await store.renamePasskey(first.id, { userId: "user-a", name: "Work" }),
+            true,
+          );
+          assert.equal(
+            await store.renamePasskey(first.id, { userId: "user-a", name: "Work" }),
+            true,
+          );
+          assert.equal(
+            await store.renamePasskey(theirs.id, { userId: "user-a", name: "Mine" }),
+            false,
+          );
           assert.equal((await store.findPasskey(theirs.id))?.name, "Laptop");
 
-          assert.equal(await store.recordPasskeyUse(first.id, { counter: 7, usedAt: T0 + 9 }), true);
+          assert.equal(
+            await store.recordPasskeyUse(first.id, { counter: 7, usedAt: T0 + 9 }),
+            true,
+          );
           assert.deepEqual(await store.findPasskey(first.id), {
             ...first,
             name: "Work",
@@ -799,7 +811,10 @@ export function runStorageConformance(name: string, open: OpenStore): void {
           assert.deepEqual(await store.findReauthStates("s1", "passkey_get", T0 + 2), []);
 
           // Expired: neither found nor spendable.
-          assert.deepEqual(await store.findReauthStates("s2", "passkey_get", elsewhere.expiresAt), []);
+          assert.deepEqual(
+            await store.findReauthStates("s2", "passkey_get", elsewhere.expiresAt),
+            [],
+          );
           assert.equal(await store.spendReauthState(elsewhere.id, elsewhere.expiresAt), false);
           assert.equal(await store.spendReauthState(kept.id, T0 + 3), true);
 
