@@ -51,6 +51,7 @@ export function reauthForm(options: {
         ? html`<form data-passkey="get" data-options="/api/reauth/passkey/options" data-action="/api/reauth" data-next="${options.next}" class="stack" hidden>
       <button type="submit" class="primary">Use a passkey</button>
       <p class="hint" role="status" data-passkey-status></p>
+      <p>Or enter your password:</p>
     </form>`
         : null
     }
@@ -144,12 +145,12 @@ export function securityPage(options: {
         options.passkeys.length === 0
           ? html`<p>No passkeys yet.</p>`
           : html`<ul class="rules">${options.passkeys.map(
-              (p, i) => html`<li><strong>${p.name}</strong>
+              (p, i) => html`<li><span><strong>${p.name}</strong><br>
                 <span class="hint">added <time datetime="${p.createdAt}">${p.createdAt.slice(0, 10)}</time>${
                   p.lastUsedAt
                     ? html`, last used <time datetime="${p.lastUsedAt}">${p.lastUsedAt.slice(0, 10)}</time>`
                     : null
-                }</span>
+                }</span></span>
                 <form method="post" action="/account/security/passkeys/${encodeURIComponent(p.id)}/rename" class="inline">
                   <label for="pk-name-${i}" class="visually-hidden">New name for ${p.name}</label>
                   <input id="pk-name-${i}" name="name" required maxlength="64" value="${p.name}">
