@@ -112,12 +112,7 @@ export function verifyForm(options: { error?: string | null; devMailbox?: boolea
 export function securityPage(options: {
   notice?: string | null;
   error?: string | null;
-  passkeys: ReadonlyArray<{
-    id: string;
-    name: string;
-    createdAt: string;
-    lastUsedAt: string | null;
-  }>;
+  passkeys: readonly PasskeyView[];
   allowList: ReadonlyArray<{ id: string; cidr: string }>;
   currentIp: string;
   /** The account's address, for password managers (they file the new password under it). */
