@@ -105,15 +105,19 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     // With Redis, an IP rule changed on one instance is reloaded by every other at once.
     ...(deps.redis ? { broadcast: deps.redis.cache } : {}),
   });
-  // Passkeys for re-authentication: the relying party is the app's public host (a name, never an
-  // IP address: browsers refuse those), and only pages of the public origin may use them.
+  // Passkeys for re-authentication: the relying party is the app's public host, and only pages of
+  // the public origin may use them. Browsers refuse an IP address as the relying party: on a
+  // loopback address (npm start) passkeys work at http://localhost:<port> instead.
   const publicUrl = new URL(deps.publicUrl);
+  const loopback = ["127.0.0.1", "[::1]"].includes(publicUrl.hostname);
   const passkeyOptions: PasskeysOptions = {
     keeper,
     guard,
-    rpID: publicUrl.hostname,
+    rpID: loopback ? "localhost" : publicUrl.hostname,
     rpName: TITLE,
-    origin: publicUrl.origin,
+    origin: loopback
+      ? [publicUrl.origin, `http://localhost:${publicUrl.port || "80"}`]
+      : publicUrl.origin,
   };
   const passkeys = createPasskeys(passkeyOptions);
   // A global deny rule also ends live sessions from the addresses it covers, on their next request.
