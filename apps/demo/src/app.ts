@@ -136,7 +136,11 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   });
 
   // Open pages leave for the sign-in page as soon as their session ends, on any instance.
-  const live = new LiveChannel(keeper, deps.redis ? { broadcast: deps.redis.cache } : {});
+  // The verify page of a held sign-in goes on by itself once it is approved, on any instance.
+  const live = new LiveChannel(keeper, {
+    approvals: guard,
+    ...(deps.redis ? { broadcast: deps.redis.cache } : {}),
+  });
 
   const app = express();
   app.disable("x-powered-by");
@@ -151,9 +155,12 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   app.use(sessionMiddleware(keeper));
   // A pending device whose sign-in was approved from the mail link picks it up on its next
   // request: the guard activates it with a new token.
+  // Not on the live stream: the verify page's stream must open as the waiting sign-in it is (it is
+  // then told `approved` and goes to /signin/verify/continue, which picks the approval up).
   app.use(async (req, _res, next) => {
     const ctx = req.sessionkeeper;
-    if (ctx?.pendingSession && !ctx.session) await guard.finishApprovedSignIn(ctx);
+    if (ctx?.pendingSession && !ctx.session && req.path !== "/api/events")
+      await guard.finishApprovedSignIn(ctx);
     next();
   });
   // The library's pages read their own bounded form bodies: mount them before the body parsers.
@@ -172,11 +179,15 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       accountName: async (userId) => (await users.findById(userId))?.email ?? null,
       // Signing out other devices needs a recent proof: confirmed on the app's own page.
       reauthPath: "/account/reauth",
+      // Pending sign-ins of the account, with Approve and "This wasn't me" (a recent proof too).
+      guard,
+      changePasswordPath: "/account/security",
     }),
   );
   app.get("/api/events", liveEvents(live));
   // Ending another session or all others needs a recent proof (the keeper's REAUTH_WINDOW).
-  app.use("/api", accountApi(keeper, { recentAuth: {} }));
+  // So do approving and refusing a pending sign-in; GET /api/sessions lists those too.
+  app.use("/api", accountApi(keeper, { recentAuth: {}, guard }));
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
   app.use("/api", authApi(users, guard, signUpAttempts, passkeys));

@@ -96,16 +96,26 @@ export function signUpForm(options: { email?: string; error?: string | null }): 
     <p>Already have an account? <a href="/signin">Sign in</a></p>`;
 }
 
-export function verifyForm(options: { error?: string | null; devMailbox?: boolean }): SafeHtml {
+export function verifyForm(options: {
+  error?: string | null;
+  notice?: string | null;
+  devMailbox?: boolean;
+}): SafeHtml {
   return html`
+    ${options.notice ? html`<p class="notice" role="status">${options.notice}</p>` : null}
     ${errorNotice(options.error ?? null)}
     <p>We sent a sign-in code to your e-mail address, because this device or network is new to your account.
-      Enter it here, or use the link in the message.</p>
+      Enter it here, use the link in the message, or approve this sign-in on a device where you're
+      already signed in (Devices page): this page then continues by itself.</p>
     ${options.devMailbox ? html`<p class="hint">No mail server is configured: the message is in the <a href="/dev/mailbox">dev mailbox</a>.</p>` : ""}
     <form method="post" action="/signin/verify" class="stack">
       <label for="code">Code</label>
       <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]{6,9}" required maxlength="16">
       <button type="submit" class="primary">Verify</button>
+    </form>
+    <form method="get" action="/signin/verify/continue" class="stack">
+      <p class="hint">Approved by the link or from another device?</p>
+      <button type="submit">Continue</button>
     </form>`;
 }
 

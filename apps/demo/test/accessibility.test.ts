@@ -28,9 +28,11 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
   let run: RunningDemo;
   let browser: Browser;
   let cookie: string;
+  let pendingCookie: string;
 
   before(async () => {
-    run = await startDemo();
+    // New-device verification on: the devices page also shows a sign-in waiting for approval.
+    run = await startDemo({ NEW_DEVICE_VERIFICATION: "new-device" });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
@@ -40,8 +42,15 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     assert.equal((await me.post("/api/signup", { email, password: PASSWORD })).status, 201);
     // A second device, so the devices page and its confirmation have another card.
     const other = new Client(run.baseUrl, { "user-agent": UA.firefoxWindows });
-    assert.equal((await other.post("/api/signin", { email, password: PASSWORD })).status, 200);
+    assert.equal((await other.post("/api/signin", { email, password: PASSWORD })).status, 202);
+    const otherId = (other.cookies.get("sk_session") as string).split(".")[0];
+    assert.equal((await me.post(`/api/sessions/${otherId}/approve`)).status, 204);
+    assert.equal((await other.get("/signin/verify/continue")).status, 303);
     await other.post("/api/signin", { email, password: "a wrong one" });
+    // A third, still waiting: its card on the devices page, and its own verify page.
+    const waiting = new Client(run.baseUrl, { "user-agent": UA.safariIphone });
+    assert.equal((await waiting.post("/api/signin", { email, password: PASSWORD })).status, 202);
+    pendingCookie = waiting.cookies.get("sk_session") as string;
     cookie = me.cookies.get("sk_session") as string;
     // A stored passkey, so the security page lists one and the confirm page offers it.
     const info = {
@@ -68,7 +77,8 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     await run?.close();
   });
 
-  const pages: Array<[string, boolean]> = [
+  const pages: Array<[string, boolean | "pending"]> = [
+    ["/signin/verify", "pending"],
     ["/signin", false],
     ["/signin?ended=revoked_by_user", false],
     ["/signup", false],
@@ -107,8 +117,10 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
             colorScheme: scheme,
             viewport: { width, height },
           });
-          if (signedIn)
-            await context.addCookies([{ name: "sk_session", value: cookie, url: run.baseUrl }]);
+          if (signedIn) {
+            const value = signedIn === "pending" ? pendingCookie : cookie;
+            await context.addCookies([{ name: "sk_session", value, url: run.baseUrl }]);
+          }
           for (const v of await audit(context, path))
             found.push(
               `${path}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,

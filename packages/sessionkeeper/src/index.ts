@@ -20,7 +20,7 @@ export type { LiveBroadcast, LiveChannelOptions } from "./live/live-channel.js";
 export { LiveChannel } from "./live/live-channel.js";
 export { endedWords } from "./live/words.js";
 export type { SessionKeeperOptions } from "./options.js";
-export { createGuard, Guard } from "./protection/guard.js";
+export { createGuard, Guard, type SignInApprovals } from "./protection/guard.js";
 export { ipRuleToJSON } from "./protection/ip-rules.js";
 export type { GuardOptions } from "./protection/options.js";
 export type {

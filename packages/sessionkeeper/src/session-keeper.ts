@@ -721,10 +721,19 @@ export class SessionKeeper<Data extends object = SessionData> {
     return record ? snapshotOf(record) : null;
   }
 
-  /** A user's sessions, current first then by last activity. Live ones only unless `includeEnded`. */
+  /**
+   * A user's sessions, current first then by last activity. Live ones (active and pending) only
+   * unless `includeEnded`; `status` keeps one of the two.
+   */
   async listSessions(
     userId: string,
-    options: { currentId?: string | null; includeEnded?: boolean; limit?: number } = {},
+    options: {
+      currentId?: string | null;
+      includeEnded?: boolean;
+      limit?: number;
+      /** Only live sessions of this status: `"active"`, or `"pending"` (held for verification). */
+      status?: "active" | "pending";
+    } = {},
   ): Promise<Session[]> {
     const now = this.#o.now();
     const idle = this.#o.idleTimeout;
@@ -742,6 +751,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     const sessions = records
       // A session past its deadline that nobody has presented yet is not shown as live.
       .filter((r) => includeEnded || (now < r.expiresAt && now < r.lastSeenAt + this.#idleOf(r)))
+      .filter((r) => options.status === undefined || r.status === options.status)
       .map((r) =>
         toSession(r, { currentId: options.currentId ?? null, idleTimeout: this.#idleOf(r) }),
       );

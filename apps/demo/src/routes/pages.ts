@@ -48,6 +48,8 @@ export type RenderPage = (page: {
   account?: string | null;
   /** The page has passkey forms (or a kept post to resume): adds the passkey script. */
   passkeys?: boolean;
+  /** The verify page of a held sign-in: goes on by itself once it is approved anywhere. */
+  waiting?: boolean;
 }) => AppPage;
 
 /** The app's pages: a signed-out visitor's header offers sign-in, never "Sign out". */
@@ -67,11 +69,26 @@ export function pageRenderer(title: string): RenderPage {
       { href: "/signin", label: "Sign in" },
       { href: "/signup", label: "Create an account" },
     ],
+    // Only the verify page streams (the held sign-in's approval); other signed-out pages have no script.
+    liveEventsPath: "/api/events",
+    signInPath: "/signin",
   });
   return (page) =>
     page.signedIn || page.live
-      ? signedIn(page)
-      : signedOut({ heading: page.heading, content: page.content, status: page.status ?? 200 });
+      ? signedIn({
+          heading: page.heading,
+          content: page.content,
+          status: page.status ?? 200,
+          live: page.live === true,
+          account: page.account ?? null,
+          passkeys: page.passkeys === true,
+        })
+      : signedOut({
+          heading: page.heading,
+          content: page.content,
+          status: page.status ?? 200,
+          ...(page.waiting ? { waiting: { continuePath: "/signin/verify/continue" } } : {}),
+        });
 }
 
 export function send(res: Response, page: AppPage): void {
@@ -181,11 +198,41 @@ export function pageRoutes(
     res.redirect(303, "/signin");
   });
 
+  const verifyPage = (
+    res: Response,
+    options: { status?: number; error?: string | null; notice?: string | null } = {},
+  ) =>
+    send(
+      res,
+      render({
+        heading: "Confirm it's you",
+        status: options.status ?? 200,
+        waiting: true,
+        content: verifyForm({
+          error: options.error ?? null,
+          notice: options.notice ?? null,
+          devMailbox,
+        }),
+      }),
+    );
+
   router.get("/signin/verify", (req, res) => {
     const ctx = sessionContext(req);
     if (ctx.session) return res.redirect(303, "/account/sessions");
     if (!ctx.pendingSession) return res.redirect(303, "/signin");
-    send(res, render({ heading: "Confirm it's you", content: verifyForm({ devMailbox }) }));
+    verifyPage(res);
+  });
+
+  // Where the verify page goes once the sign-in is approved (by itself, or its Continue button):
+  // the approval is picked up here, with a new token, or the page says it is still waiting.
+  router.get("/signin/verify/continue", async (req, res) => {
+    const ctx = sessionContext(req);
+    if (ctx.pendingSession) await guard.finishApprovedSignIn(ctx);
+    if (ctx.session) return res.redirect(303, "/account/sessions");
+    if (!ctx.pendingSession) return res.redirect(303, "/signin");
+    verifyPage(res, {
+      notice: "Not approved yet. Approve it from the e-mail or a device where you're signed in.",
+    });
   });
 
   router.post("/signin/verify", async (req, res) => {
@@ -198,11 +245,7 @@ export function pageRoutes(
       return res.redirect(303, "/signin");
     }
     const error = result.ok ? null : (MESSAGES[result.error] ?? "That code did not work.");
-    const status = result.ok ? 200 : result.httpStatus;
-    send(
-      res,
-      render({ heading: "Confirm it's you", status, content: verifyForm({ error, devMailbox }) }),
-    );
+    verifyPage(res, { status: result.ok ? 200 : result.httpStatus, error });
   });
 
   const NOTICES: Record<string, string> = {

@@ -1,4 +1,5 @@
 import { isStorageError } from "../errors.js";
+import type { SignInApprovals } from "../protection/guard.js";
 import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
@@ -21,6 +22,13 @@ export interface AccountApiOptions {
    * Ending the current session (signing out) never asks.
    */
   recentAuth?: RecentAuthOptions | false;
+  /**
+   * The sign-in guard (`createGuard`): `GET /sessions` then also lists the user's pending sign-ins
+   * (`status: "pending"`), and `POST /sessions/:id/approve` and `POST /sessions/:id/deny` answer
+   * them (204; 404 for anything but the user's own pending sign-in). Both ask for a recent proof
+   * as `recentAuth` says. Without it those routes are not served.
+   */
+  guard?: SignInApprovals;
 }
 
 const JSON_HEADERS = {
@@ -31,7 +39,8 @@ const JSON_HEADERS = {
 
 /**
  * The JSON account API (docs/api.md) behind any framework: GET /sessions, DELETE /sessions/:id,
- * POST /sessions/revoke-others, GET /history. 401 `{"error":"unauthenticated"}` without a session.
+ * POST /sessions/revoke-others, GET /history, and with the guard POST /sessions/:id/approve and
+ * POST /sessions/:id/deny. 401 `{"error":"unauthenticated"}` without a session.
  */
 export function createAccountApiHandler(
   keeper: SessionKeeper<object>,
@@ -47,6 +56,9 @@ export function createAccountApiHandler(
         "options.recentAuth must be an object of requireRecentAuth options, or false",
       );
   }
+  const guard = options.guard ?? null;
+  if (guard !== null && typeof guard?.approveSignIn !== "function")
+    throw new TypeError("options.guard must be the sign-in guard (createGuard)");
   const rule = options.recentAuth === false ? null : recentAuthRule(options.recentAuth ?? {});
   // Null when the request may go on; else the 401 challenge (nothing has changed).
   const refuse = async (context: RequestSession<object>): Promise<AccountResponse | null> => {
@@ -59,9 +71,15 @@ export function createAccountApiHandler(
   const match = (method: string, path: string): AccountRoute | null => {
     const found = matchAccountPath(path, "");
     if (!found) return null;
-    const wanted = { sessions: "GET", history: "GET", "revoke-others": "POST", revoke: "DELETE" }[
-      found.name
-    ];
+    if ((found.name === "approve" || found.name === "deny") && !guard) return null;
+    const wanted = {
+      sessions: "GET",
+      history: "GET",
+      "revoke-others": "POST",
+      revoke: "DELETE",
+      approve: "POST",
+      deny: "POST",
+    }[found.name];
     const verb = method.toUpperCase();
     if (verb === wanted || (wanted === "GET" && verb === "HEAD"))
       return { ...found, readsForm: false };
@@ -78,10 +96,11 @@ export function createAccountApiHandler(
       try {
         switch (route.name) {
           case "sessions": {
-            const sessions = await keeper.listSessions(session.userId, { currentId: session.id });
-            return json(200, {
-              sessions: sessions.filter((s) => s.status === "active").map(sessionToJSON),
-            });
+            const [sessions, pending] = await Promise.all([
+              keeper.listSessions(session.userId, { currentId: session.id, status: "active" }),
+              guard ? guard.pendingSignIns(session.userId) : [],
+            ]);
+            return json(200, { sessions: [...sessions, ...pending].map(sessionToJSON) });
           }
           case "history": {
             const events = await keeper.listEvents(session.userId, {
@@ -117,6 +136,17 @@ export function createAccountApiHandler(
                 by: { kind: "session", sessionId: session.id },
               }));
             return ended ? noContent() : json(404, { error: "not_found" });
+          }
+          case "approve":
+          case "deny": {
+            const refused = await refuse(context);
+            if (refused) return refused;
+            const approvals = guard as SignInApprovals;
+            const verdict =
+              route.name === "approve"
+                ? await approvals.approveSignIn(context, route.sessionId)
+                : await approvals.denySignIn(context, route.sessionId);
+            return verdict.ok ? noContent() : json(verdict.httpStatus, { error: verdict.error });
           }
         }
       } catch (error) {

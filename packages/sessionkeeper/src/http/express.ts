@@ -170,13 +170,14 @@ export function storageErrorHandler(): ErrorRequestHandler {
 
 /**
  * GET handler for the live stream (server-sent events): `event: ended` with `{reason, message}`
- * when this request's session ends anywhere; 401 without an active session.
+ * when this request's session ends anywhere; `event: approved` when a sign-in held for
+ * verification (the verify page's stream) is approved; 401 without a live session.
  * @example
  * const live = new LiveChannel(keeper, { broadcast: redis.cache });
  * app.get("/api/events", liveEvents(live));
  */
 export function liveEvents(channel: LiveChannel): RequestHandler {
-  return (req, res) => streamToNode(channel, req.sessionkeeper?.session?.id ?? null, res);
+  return (req, res) => streamToNode(channel, req.sessionkeeper, res);
 }
 
 export { RequestSession } from "../request-session.js";

@@ -186,7 +186,8 @@ function rawRequest(request: FastifyRequest): RawRequest {
 
 /**
  * Route handler for the live stream (server-sent events): `event: ended` with `{reason, message}`
- * when this request's session ends anywhere; 401 without an active session.
+ * when this request's session ends anywhere; `event: approved` when a sign-in held for
+ * verification (the verify page's stream) is approved; 401 without a live session.
  * @example
  * app.get("/api/events", liveEvents(new LiveChannel(keeper, { broadcast: redis.cache })));
  */
@@ -198,7 +199,7 @@ export function liveEvents(
     reply.hijack();
     for (const [name, value] of Object.entries(reply.getHeaders()))
       if (value !== undefined) reply.raw.setHeader(name, value as string | string[]);
-    streamToNode(channel, request.sessionkeeper?.session?.id ?? null, reply.raw);
+    streamToNode(channel, request.sessionkeeper, reply.raw);
   };
 }
 

@@ -77,7 +77,8 @@ export function koaSessions(keeper: SessionKeeper) {
 
 /**
  * GET middleware for the live stream of a {@link LiveChannel}: `event: ended` with
- * `{reason, message}` when the session ends anywhere; 401 without an active session. It writes to
+ * `{reason, message}` when the session ends anywhere; `event: approved` when a sign-in held for verification is
+ * approved; 401 without a live session. It writes to
  * the response itself (`ctx.respond = false`), headers already set (a renewed cookie) included.
  * @example
  * router.get("/api/events", koaLiveEvents(live)); // or: if (ctx.path === "/api/events") …
@@ -87,7 +88,7 @@ export function koaLiveEvents(channel: LiveChannel) {
     ctx: KoaLikeContext & { res: ServerResponse; respond?: boolean },
   ): Promise<void> => {
     ctx.respond = false;
-    streamToNode(channel, ctx.state.sessionkeeper?.session?.id ?? null, ctx.res);
+    streamToNode(channel, ctx.state.sessionkeeper, ctx.res);
   };
 }
 

@@ -299,7 +299,8 @@ function withCookies(
 
 /**
  * The live stream (server-sent events) as a Web `Response`: `event: ended` with `{reason, message}`
- * when the session ends anywhere; 401 without an active session. Pass the request's
+ * when the session ends anywhere; `event: approved` when a sign-in held for verification is
+ * approved; 401 without a live session. Pass the request's
  * `signal` so the stream is let go when the client leaves.
  * @example
  * app.get("/api/events", (c) => liveEventsResponse(live, c.get("sessionkeeper"), c.req.raw.signal));
@@ -309,7 +310,7 @@ export function liveEventsResponse(
   session: RequestSession | null | undefined,
   signal?: AbortSignal,
 ): Response {
-  return streamToWeb(channel, session?.session?.id ?? null, signal);
+  return streamToWeb(channel, session, signal);
 }
 
 export { RequestSession } from "../request-session.js";

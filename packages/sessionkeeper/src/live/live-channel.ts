@@ -25,6 +25,12 @@ export interface LiveChannelOptions {
   maxStreams?: number;
   /** A comment line every so often keeps proxies from closing an idle stream. Default `"25s"`. */
   heartbeat?: string | number;
+  /**
+   * The sign-in guard (`createGuard`): a waiting page's stream then also learns of an approval
+   * it was not told of (given before the stream opened, or on an instance without a broadcast),
+   * when it opens and then every `checkInterval`.
+   */
+  approvals?: { isSignInApproved(sessionId: string): Promise<boolean> };
 }
 
 /** What a page is told when its session ends. */
@@ -45,9 +51,16 @@ export interface LiveStream {
 interface Listener {
   write(chunk: string): void;
   end(): void;
+  /** Opened by a sign-in held for verification: told `approved` when it may continue. */
+  waiting: boolean;
 }
 
 const TOPIC = "sessionkeeper:live";
+// Its own topic: an instance that predates it ignores it rather than reading it as an ending.
+const APPROVED_TOPIC = "sessionkeeper:live:approved";
+const APPROVED_CHUNK = "event: approved\ndata: {}\n\n";
+// An approval (emailed link, another device) or an activation (the code) lets the waiting page on.
+const APPROVAL_TYPES = new Set<string>(["verification_approved", "session_activated"]);
 const END_TYPES = new Set<string>([
   "sign_out",
   "session_revoked",
@@ -60,6 +73,10 @@ const END_TYPES = new Set<string>([
  * adapters' `liveEvents` handlers), fed by this instance's own session events, by the other
  * instances through `broadcast`, and by a re-read every `checkInterval` for what no event told
  * (the CLI, timeouts). The stream says `event: ended` with `{reason, message}` and closes.
+ *
+ * A sign-in held for new-device verification may stream too (the verify page): when it is
+ * approved anywhere (the code, the emailed link, another signed-in device) its stream says
+ * `event: approved` and closes, and the page goes on to complete the sign-in.
  */
 export class LiveChannel {
   readonly #keeper: SessionKeeper;
@@ -68,6 +85,7 @@ export class LiveChannel {
   readonly #max: number;
   readonly #heartbeat: number;
   readonly #checkInterval: number;
+  readonly #approvals: LiveChannelOptions["approvals"] | null;
   readonly #streams = new Map<string, Set<Listener>>();
   #count = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -82,9 +100,16 @@ export class LiveChannel {
     this.#heartbeat = duration("heartbeat", options.heartbeat ?? "25s", 1000);
     this.#perSession = count("maxStreamsPerSession", options.maxStreamsPerSession ?? 4);
     this.#max = count("maxStreams", options.maxStreams ?? 10_000);
+    if (
+      options.approvals !== undefined &&
+      typeof options.approvals?.isSignInApproved !== "function"
+    )
+      throw new TypeError("live options.approvals must be the sign-in guard (createGuard)");
+    this.#approvals = options.approvals ?? null;
     this.#unsubscribe = keeper.subscribe((event) => this.#onEvent(event));
     this.#broadcast?.onMessage((topic, data) => {
       if (topic === TOPIC && isNotice(data)) this.#deliver(data.sessionId, data);
+      else if (topic === APPROVED_TOPIC && isApproval(data)) this.#approve(data.sessionId);
     });
   }
 
@@ -96,8 +121,14 @@ export class LiveChannel {
   /**
    * Opens a stream for a session; null when this instance holds `maxStreams` already. The caller
    * writes `opening`, then whatever `write` is given, and calls `close()` when the response closes.
+   * `waiting`: the session is pending (new-device verification); it is told when it is approved.
    */
-  open(sessionId: string, write: (chunk: string) => void, end: () => void): LiveStream | null {
+  open(
+    sessionId: string,
+    write: (chunk: string) => void,
+    end: () => void,
+    options: { waiting?: boolean } = {},
+  ): LiveStream | null {
     if (this.#count >= this.#max) return null;
     let set = this.#streams.get(sessionId);
     if (!set) {
@@ -110,10 +141,16 @@ export class LiveChannel {
       this.#remove(sessionId, oldest);
       oldest.end();
     }
-    const listener: Listener = { write, end };
+    const listener: Listener = { write, end, waiting: options.waiting === true };
     set.add(listener);
     this.#count++;
     this.#start();
+    // Approved before this stream opened: tell it at once rather than at the next check.
+    if (listener.waiting && this.#approvals)
+      this.#approvals
+        .isSignInApproved(sessionId)
+        .then((yes) => yes && this.#approve(sessionId))
+        .catch(() => {});
     return {
       // `retry`: how long a browser waits before reconnecting (after a restart, say).
       opening: "retry: 2000\n: open\n\n",
@@ -133,6 +170,12 @@ export class LiveChannel {
   }
 
   #onEvent(event: SessionEvent): void {
+    if (APPROVAL_TYPES.has(event.type) && event.sessionId) {
+      const sessionId = event.sessionId;
+      this.#approve(sessionId);
+      this.#broadcast?.publish(APPROVED_TOPIC, { sessionId }).catch(() => {});
+      return;
+    }
     if (!END_TYPES.has(event.type)) return;
     const ending = event as TransitionEvent & { type: EndEventType; reason: EndReason };
     const notice = {
@@ -153,6 +196,21 @@ export class LiveChannel {
       this.#remove(sessionId, listener);
       try {
         listener.write(chunk);
+      } finally {
+        listener.end();
+      }
+    }
+  }
+
+  /** Tells the waiting streams of a session that it may continue, and closes them. */
+  #approve(sessionId: string): void {
+    const set = this.#streams.get(sessionId);
+    if (!set) return;
+    for (const listener of [...set]) {
+      if (!listener.waiting) continue;
+      this.#remove(sessionId, listener);
+      try {
+        listener.write(APPROVED_CHUNK);
       } finally {
         listener.end();
       }
@@ -196,13 +254,18 @@ export class LiveChannel {
         if (session === undefined) continue;
         let reason: EndReason | null = null;
         if (session === null) reason = "revoked_by_admin";
-        else if (session.status !== "active") reason = session.endReason ?? "sign_out";
+        else if (session.status !== "active" && session.status !== "pending")
+          reason = session.endReason ?? "sign_out";
         else if (now >= session.expiresAt) reason = "absolute_timeout";
         else if (
           now - session.lastSeenAt >=
           (session.rememberMe === false ? browserSessionIdleTimeout : idleTimeout)
         )
           reason = "idle_timeout";
+        // A waiting page whose sign-in was activated or approved where no event reached here.
+        else if (session.status === "active") this.#approve(sessionId);
+        else if (await this.#approvals?.isSignInApproved(sessionId).catch(() => false))
+          this.#approve(sessionId);
         if (reason !== null)
           this.#deliver(sessionId, { reason, message: endedMessage(reason, null, null) });
       }
@@ -227,6 +290,12 @@ function isNotice(data: unknown): data is Notice {
     typeof d.message === "string" &&
     d.message.length <= 300
   );
+}
+
+function isApproval(data: unknown): data is { sessionId: string } {
+  if (typeof data !== "object" || data === null) return false;
+  const id = (data as Record<string, unknown>).sessionId;
+  return typeof id === "string" && id.length > 0 && id.length <= 64;
 }
 
 function resolveBroadcast(b: LiveBroadcast | undefined): LiveBroadcast | null {

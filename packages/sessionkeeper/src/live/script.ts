@@ -14,6 +14,22 @@ export const LIVE_SCRIPT = `(function(){var m=document.querySelector('meta[name=
 export const LIVE_SCRIPT_HASH = `'sha256-${createHash("sha256").update(LIVE_SCRIPT).digest("base64")}'`;
 
 /**
+ * The verify page's side of the stream (a sign-in held for new-device verification), inline and
+ * allowed by its hash. It reads the stream URL, the continue URL and the sign-in path from
+ * `<meta name="sessionkeeper-pending">`. `approved` (by the code, the emailed link or another
+ * device): go to the continue URL, which completes the sign-in with a new token. `ended` (refused
+ * as "this wasn't me", expired): go to the sign-in page with `?ended=<reason>`. A stream that was
+ * open and is then refused (the session changed while the server was away) reloads the page,
+ * which then shows where things stand. Submitting a form of the page (the code) closes the stream
+ * first: that request completes the sign-in itself, and a navigation of the script's must not
+ * race it. Without JavaScript the page's Continue button does what `approved` does.
+ */
+export const PENDING_SCRIPT = `(function(){var m=document.querySelector('meta[name="sessionkeeper-pending"]');if(!m||!window.EventSource)return;var s=new EventSource(m.content),gone=false,was=false;s.onopen=function(){was=true};s.addEventListener("approved",function(){gone=true;s.close();location.assign(m.getAttribute("data-continue"))});s.addEventListener("ended",function(e){var r="signed_out";try{r=JSON.parse(e.data).reason||r}catch(x){}gone=true;s.close();location.assign(m.getAttribute("data-signin")+"?ended="+encodeURIComponent(r))});s.onerror=function(){if(was&&!gone&&s.readyState===2)location.reload()};document.addEventListener("submit",function(){gone=true;s.close()})})();`;
+
+/** The CSP source that admits {@link PENDING_SCRIPT}. */
+export const PENDING_SCRIPT_HASH = `'sha256-${createHash("sha256").update(PENDING_SCRIPT).digest("base64")}'`;
+
+/**
  * Shows every `<time datetime>` in the reader's own time zone and locale: the title of each (the
  * exact time on hover), and the text of those marked `data-absolute`. Without JavaScript the
  * server's text stays (UTC, or the pages' `timeZone`). Inline at the end of the page, by hash.

@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { LiveChannel } from "./live-channel.js";
 
 // The live stream over the two kinds of response the adapters have: Node's (Express, Fastify) and
-// the Web's (Hono, fetch handlers). Both answer 401 without an active session and 503 when the
+// the Web's (Hono, fetch handlers). Both answer 401 without a live (active or pending) session and 503 when the
 // instance holds its maximum of streams; neither ever sends CORS headers.
 
 export const STREAM_HEADERS: Record<string, string> = {
@@ -13,6 +13,22 @@ export const STREAM_HEADERS: Record<string, string> = {
   "x-accel-buffering": "no",
 };
 
+/** What a stream needs of the request's session (a `RequestSession`). */
+export interface StreamingSession {
+  readonly session: { id: string } | null;
+  readonly pendingSession: { id: string } | null;
+}
+
+/** The session a stream is for: the active one, or a pending one waiting for its approval. */
+function targetOf(rs: StreamingSession | null | undefined): {
+  sessionId: string | null;
+  options: { waiting: boolean };
+} {
+  const active = rs?.session?.id ?? null;
+  if (active !== null) return { sessionId: active, options: { waiting: false } };
+  return { sessionId: rs?.pendingSession?.id ?? null, options: { waiting: true } };
+}
+
 const JSON_HEADERS = {
   "content-type": "application/json; charset=utf-8",
   "cache-control": "no-store",
@@ -21,9 +37,10 @@ const JSON_HEADERS = {
 /** Streams to a Node response until the session ends or the client goes. */
 export function streamToNode(
   channel: LiveChannel,
-  sessionId: string | null,
+  rs: StreamingSession | null | undefined,
   res: ServerResponse,
 ): void {
+  const { sessionId, options } = targetOf(rs);
   if (sessionId === null) {
     res.writeHead(401, JSON_HEADERS).end(JSON.stringify({ error: "unauthenticated" }));
     return;
@@ -32,6 +49,7 @@ export function streamToNode(
     sessionId,
     (chunk) => res.write(chunk),
     () => res.end(),
+    options,
   );
   if (!stream) {
     res.writeHead(503, JSON_HEADERS).end(JSON.stringify({ error: "too_many_streams" }));
@@ -45,9 +63,10 @@ export function streamToNode(
 /** A Web `Response` that streams until the session ends, the client goes or `signal` aborts. */
 export function streamToWeb(
   channel: LiveChannel,
-  sessionId: string | null,
+  rs: StreamingSession | null | undefined,
   signal?: AbortSignal,
 ): Response {
+  const { sessionId, options } = targetOf(rs);
   if (sessionId === null)
     return Response.json({ error: "unauthenticated" }, { status: 401, headers: JSON_HEADERS });
   const encoder = new TextEncoder();
@@ -63,6 +82,7 @@ export function streamToWeb(
         // already closed by the client
       }
     },
+    options,
   );
   if (!stream)
     return Response.json({ error: "too_many_streams" }, { status: 503, headers: JSON_HEADERS });

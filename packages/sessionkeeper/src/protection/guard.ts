@@ -3,7 +3,7 @@ import type { ActivityType, Actor, SessionSnapshot } from "../events.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionGate } from "../session-keeper.js";
 import type { IpRule, VerificationRecord } from "../storage/protection-store.js";
-import type { RequestInfo, SessionRecord, SessionStatus } from "../types.js";
+import type { RequestInfo, Session, SessionRecord, SessionStatus } from "../types.js";
 import { matchesHash, normalizeCode } from "./codes.js";
 import { Confirmations } from "./confirmations.js";
 import { type IpRefusal, RuleBook, type RuleResult } from "./ip-rules.js";
@@ -34,6 +34,12 @@ import { impossibleTravel } from "./travel.js";
 export function createGuard(options: GuardOptions): Guard {
   return new Guard(resolveGuardOptions(options));
 }
+
+/**
+ * What the account API and pages need to answer pending sign-ins from a signed-in device (the
+ * {@link Guard} has it): list them, approve one, refuse one as "this wasn't me".
+ */
+export type SignInApprovals = Pick<Guard, "pendingSignIns" | "approveSignIn" | "denySignIn">;
 
 /** What a sign-in looked like against what the user completed before. */
 interface Assessment {
@@ -498,6 +504,98 @@ export class Guard {
     };
     await this.#end(record, "locked_out", "not_me", refused);
     return { ok: true, action: "denied", userId: record.userId, sessionId: record.id };
+  }
+
+  // ---- approval from a signed-in device ----------------------------------------------------
+
+  /**
+   * The user's pending sign-ins that a signed-in device may still approve: held for new-device
+   * verification, with an open confirmation that is neither expired nor approved yet. Oldest first.
+   */
+  async pendingSignIns(userId: string): Promise<Session[]> {
+    const now = this.#now();
+    const pending = await this.#o.keeper.listSessions(userId, { status: "pending" });
+    const open = await Promise.all(
+      pending.map(async (s) => {
+        const v = await this.#o.store.findOpenVerification(s.id);
+        return v !== null && v.approvedAt === null && now < v.expiresAt;
+      }),
+    );
+    return pending
+      .filter((_, i) => open[i])
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  /**
+   * Another signed-in device of the same user approves a pending sign-in: the same approval as
+   * the emailed link's, recorded (`verification_approved`, reason `device`) with the approving
+   * session as the actor and its request as the device. The waiting browser then activates it
+   * (new token) through {@link finishApprovedSignIn} or {@link verifyCode}. Another user's,
+   * unknown, ended or already approved sign-in: 404 `not_found`, nothing changed. The caller checks
+   * the recent authentication first (the account API and pages do).
+   */
+  async approveSignIn(rs: RequestSession<object>, sessionId: unknown): Promise<Verdict> {
+    const approver = rs.record;
+    if (approver?.status !== "active") return refuse(401, "unauthenticated");
+    const found = await this.#pendingOf(approver.userId, sessionId);
+    const v = found?.verification;
+    if (!found || !v || v.approvedAt !== null || this.#now() >= v.expiresAt)
+      return refuse(404, "not_found");
+    if (!(await this.#o.store.approveVerification(v.id, this.#now())))
+      return refuse(404, "not_found");
+    await this.#o.keeper.recordActivity(
+      {
+        type: "verification_approved",
+        userId: approver.userId,
+        sessionId: found.record.id,
+        reason: "device",
+      },
+      { info: rs.info, by: { kind: "session", sessionId: approver.id } },
+    );
+    return { ok: true };
+  }
+
+  /**
+   * "This wasn't me" from another signed-in device: the pending sign-in ends as `locked_out`
+   * (reason `not_me`, the owner is mailed as for the link), its confirmation is spent, and the
+   * history records the approving session as the actor and its request as the device. 404
+   * `not_found` for anything but the user's own pending sign-in.
+   */
+  async denySignIn(rs: RequestSession<object>, sessionId: unknown): Promise<Verdict> {
+    const approver = rs.record;
+    if (approver?.status !== "active") return refuse(401, "unauthenticated");
+    const found = await this.#pendingOf(approver.userId, sessionId);
+    if (!found) return refuse(404, "not_found");
+    if (found.verification)
+      await this.#o.store.spendVerification(found.verification.id, this.#now());
+    const ended = await this.#o.keeper.endSession(found.record.id, {
+      status: "locked_out",
+      reason: "not_me",
+      userId: approver.userId,
+      info: rs.info,
+      by: { kind: "session", sessionId: approver.id },
+    });
+    return ended ? { ok: true } : refuse(404, "not_found");
+  }
+
+  /**
+   * True when the pending sign-in `sessionId` was approved (emailed link, another device) and
+   * waits to be picked up: the live channel asks it (`approvals`) for the pages it streams to.
+   */
+  async isSignInApproved(sessionId: string): Promise<boolean> {
+    const v = await this.#o.store.findOpenVerification(sessionId);
+    return v !== null && v.approvedAt !== null && this.#now() < v.approvedAt + this.#o.codeTtl;
+  }
+
+  /** The user's own pending session by id (read from the database) and its open confirmation. */
+  async #pendingOf(
+    userId: string,
+    sessionId: unknown,
+  ): Promise<{ record: SessionSnapshot; verification: VerificationRecord | null } | null> {
+    if (typeof sessionId !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(sessionId)) return null;
+    const record = await this.#o.keeper.getSession(sessionId);
+    if (!record || record.userId !== userId || record.status !== "pending") return null;
+    return { record, verification: await this.#o.store.findOpenVerification(record.id) };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { describeDevice } from "../device-words.js";
 import { isStorageError } from "../errors.js";
-import { html } from "../html.js";
+import { html, type SafeHtml } from "../html.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
@@ -15,8 +15,8 @@ import {
 
 /** A route of the account pages or API, found from method and path before any body is read. */
 export interface AccountRoute {
-  name: "sessions" | "history" | "revoke" | "revoke-others";
-  /** The `:id` path segment of a revoke, unvalidated. */
+  name: "sessions" | "history" | "revoke" | "revoke-others" | "approve" | "deny";
+  /** The `:id` path segment of a revoke, approve or deny, unvalidated. */
   sessionId: string | null;
   /** The request carries a form the adapter reads (bounded) before calling `handle`. */
   readsForm: boolean;
@@ -58,7 +58,10 @@ export function isSessionId(value: string | null): value is string {
   return value !== null && SESSION_ID.test(value);
 }
 
-/** Matches the shared route shapes: /sessions, /sessions/revoke-others, /sessions/:id[/suffix], /history. */
+/**
+ * Matches the shared route shapes: /sessions, /sessions/revoke-others, /sessions/:id[/suffix],
+ * /sessions/:id/approve, /sessions/:id/deny (a pending sign-in), /history.
+ */
 export function matchAccountPath(
   path: string,
   idSuffix: string,
@@ -68,6 +71,14 @@ export function matchAccountPath(
   if (clean === "/history") return { name: "history", sessionId: null };
   if (clean === "/sessions/revoke-others") return { name: "revoke-others", sessionId: null };
   const parts = clean.split("/");
+  const verb = parts[3];
+  if (
+    parts.length === 4 &&
+    parts[1] === "sessions" &&
+    parts[2] &&
+    (verb === "approve" || verb === "deny")
+  )
+    return { name: verb, sessionId: parts[2] };
   const expected = idSuffix ? 4 : 3;
   if (
     parts.length === expected &&
@@ -98,7 +109,9 @@ export function createAccountPagesHandler(
     const isPage =
       found.name === "sessions" || found.name === "history" || found.name === "revoke-others";
     if (isPage && (verb === "GET" || verb === "HEAD")) return { ...found, readsForm: false };
-    const acts = found.name === "revoke" || found.name === "revoke-others";
+    const answers = found.name === "approve" || found.name === "deny";
+    if (answers && !resolved.guard) return null;
+    const acts = found.name === "revoke" || found.name === "revoke-others" || answers;
     if (acts && verb === "POST") return { ...found, readsForm: true };
     return null;
   };
@@ -137,12 +150,14 @@ async function answerPage(
   const account = options.accountName ? await options.accountName(session.userId) : null;
 
   if (route.name === "sessions") {
-    const sessions = (await keeper.listSessions(session.userId, { currentId: session.id })).filter(
-      (s) => s.status === "active",
-    );
-    const notice = await confirmation(keeper, session, request.query);
+    const [sessions, pending] = await Promise.all([
+      keeper.listSessions(session.userId, { currentId: session.id, status: "active" }),
+      options.guard ? options.guard.pendingSignIns(session.userId) : [],
+    ]);
+    const notice = await confirmation(keeper, options, session, request.query);
     const body = renderDevicesPage(options, {
       sessions,
+      pending,
       now,
       touchInterval: keeper.settings.touchInterval,
       basePath: base,
@@ -181,11 +196,25 @@ async function answerPage(
     });
     return { status: 200, headers: pageHeaders(options, true), body };
   }
-  // Ending other devices needs a recent proof; signing out this one never does.
+  // Ending other devices and answering a pending sign-in need a recent proof; signing out this
+  // device never does.
   const others = route.name === "revoke-others" || route.sessionId !== session.id;
   if (others && options.recentAuth) {
     const challenge = await context.checkRecentAuth(options.recentAuth);
-    if (challenge) return reauthPage(options, base, challenge.challenge);
+    if (challenge) return reauthPage(options, base, challenge.challenge, route.name);
+  }
+  if ((route.name === "approve" || route.name === "deny") && options.guard) {
+    const verdict =
+      route.name === "approve"
+        ? await options.guard.approveSignIn(context, route.sessionId)
+        : await options.guard.denySignIn(context, route.sessionId);
+    // Not the user's pending sign-in (any more): it was answered elsewhere, expired, or never was.
+    const done = verdict.ok
+      ? route.name === "approve"
+        ? "approved"
+        : "denied"
+      : "already-answered";
+    return redirect(options, withQuery(`${base}/sessions`, { done }));
   }
   if (route.name === "revoke-others") {
     const count = await keeper.revokeOtherSessions(session.userId, {
@@ -224,10 +253,20 @@ async function answerPage(
  */
 async function confirmation(
   keeper: SessionKeeper<object>,
+  options: ResolvedPageOptions,
   session: Session,
   query: URLSearchParams,
-): Promise<string | null> {
+): Promise<string | SafeHtml | null> {
   const done = query.get("done");
+  if (done === "approved") return "Sign-in approved. The other device continues by itself.";
+  if (done === "already-answered")
+    return "That sign-in was already answered, or it expired. Nothing was changed.";
+  if (done === "denied") {
+    const change = options.changePasswordPath
+      ? html` <a href="${options.changePasswordPath}">Change your password</a> if someone else may know it.`
+      : " If someone else may know your password, change it.";
+    return html`That sign-in was refused and can't be used.${change}`;
+  }
   if (done === "signed-out-others") {
     const count = Number(query.get("count"));
     if (!Number.isSafeInteger(count) || count < 0 || count > 100_000) return null;
@@ -268,14 +307,17 @@ function reauthPage(
   options: ResolvedPageOptions,
   basePath: string,
   challenge: string,
+  action: AccountRoute["name"],
 ): AccountResponse {
+  const what =
+    action === "approve" || action === "deny" ? "answer a sign-in" : "sign out other devices";
   // Without a re-authentication or sign-in page, signing out and in again is the way to prove it.
   const href = options.reauthPath
     ? withQuery(options.reauthPath, { next: `${basePath}/sessions` })
     : null;
   const content = href
-    ? html`<p class="lede">To sign out other devices, first confirm it's you.</p><p><a class="button primary" href="${href}">Confirm it's you</a></p><p><a href="${basePath}/sessions">Back to your devices</a></p>`
-    : html`<p class="lede">To sign out other devices, first sign out and sign in again.</p><p><a href="${basePath}/sessions">Back to your devices</a></p>`;
+    ? html`<p class="lede">To ${what}, first confirm it's you.</p><p><a class="button primary" href="${href}">Confirm it's you</a></p><p><a href="${basePath}/sessions">Back to your devices</a></p>`
+    : html`<p class="lede">To ${what}, first sign out and sign in again.</p><p><a href="${basePath}/sessions">Back to your devices</a></p>`;
   const headers = { ...pageHeaders(options), "www-authenticate": challenge };
   return {
     status: 401,

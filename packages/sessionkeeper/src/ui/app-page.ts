@@ -24,13 +24,24 @@ export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
   status?: number;
   live?: boolean;
   account?: string | null;
+  /**
+   * The page of a sign-in waiting for approval (a verify page): with `liveEventsPath` set, it goes
+   * to `continuePath` (a path on this site that completes the sign-in) as soon as it is approved
+   * anywhere, and to `signInPath?ended=<reason>` when it is refused.
+   */
+  waiting?: { continuePath: string };
   /** The page has passkey forms (`form[data-passkey]`) or a resume form: adds the passkey script. */
   passkeys?: boolean;
 }) => AppPage {
   const resolved = resolvePageOptions(options);
   return (page) => ({
     status: page.status ?? 200,
-    headers: pageHeaders(resolved, page.live === true, page.passkeys === true),
+    headers: pageHeaders(
+      resolved,
+      page.live === true,
+      page.waiting !== undefined,
+      page.passkeys === true,
+    ),
     body: renderPage(resolved, {
       name: null,
       heading: page.heading,
@@ -38,7 +49,22 @@ export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
       content: page.content,
       live: page.live === true,
       account: page.account ?? null,
+      waiting: page.waiting ? { continuePath: localPath(page.waiting.continuePath) } : null,
       passkeys: page.passkeys === true,
     }),
   });
+}
+
+/** The continue URL goes into the page as a link: only a path on this site. */
+function localPath(value: unknown): string {
+  if (
+    typeof value !== "string" ||
+    !value.startsWith("/") ||
+    value.startsWith("//") ||
+    /[\\\s]/.test(value)
+  )
+    throw new TypeError(
+      'waiting.continuePath must be a path on this site such as "/signin/verify/continue"',
+    );
+  return value;
 }

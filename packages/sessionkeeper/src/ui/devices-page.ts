@@ -9,12 +9,14 @@ import type { ResolvedPageOptions } from "./options.js";
 /** What the devices page shows: the user's active sessions (current first) and an optional notice. */
 export interface DevicesPageInput {
   sessions: readonly Session[];
+  /** Sign-ins waiting for new-device verification, answerable from here (with the guard). */
+  pending?: readonly Session[];
   now: number;
   /** The keeper's touch interval: last-seen times are only this precise. */
   touchInterval: number;
   basePath: string;
   /** A confirmation such as "Signed out Firefox on Windows." */
-  notice: string | null;
+  notice: string | SafeHtml | null;
   /** The signed-in account as the app names it, for the header. */
   account?: string | null;
 }
@@ -28,6 +30,7 @@ export function renderDevicesPage(options: ResolvedPageOptions, input: DevicesPa
   const content = html`
 <p class="lede">These devices are signed in to your account. If you don't recognise one, sign it out and change your password.</p>
 ${input.notice ? html`<div class="notice" role="status"><p>${input.notice}</p></div>` : null}
+${renderPending(input.pending ?? [], input.basePath, formatDate)}
 ${
   current.length > 0
     ? html`<section aria-labelledby="sk-current"><h2 id="sk-current">Current session</h2><ul class="cards">${current.map(card)}</ul></section>`
@@ -98,6 +101,48 @@ ${
     : html`<form method="post" action="${input.basePath}/sessions/${session.id}/revoke"><button type="submit">Sign out<span class="visually-hidden"> ${device}, ${session.lastIp}</span></button></form>`
 }
 </li>`;
+}
+
+/**
+ * Sign-ins held for new-device verification: each marked as waiting, with its device, IP, place
+ * and time, and a form each for Approve and "This wasn't me" (POST; the origin check applies).
+ */
+function renderPending(
+  pending: readonly Session[],
+  basePath: string,
+  formatDate: (at: number) => string,
+): SafeHtml | null {
+  if (pending.length === 0) return null;
+  const card = (s: Session) => {
+    const device = describeDevice({
+      browserName: s.browser.name,
+      browserVersion: s.browser.version,
+      osName: s.os.name,
+      osVersion: s.os.version,
+    });
+    const type = describeDeviceType(s.device.type);
+    const at = s.createdAt.getTime();
+    const label = html`<span class="visually-hidden"> ${device}, ${s.ip}</span>`;
+    return html`<li class="card waiting" data-session-id="${s.id}" data-pending>
+<div class="icon warn">${deviceIcon(s.device.type)}</div>
+<div class="body">
+<h3 class="title" title="${s.userAgent}">${device} <span class="badge wait">Waiting for approval</span></h3>
+${type ? html`<p class="meta">${type}</p>` : null}
+<dl class="facts">
+<dt>Location</dt><dd>${describeLocation(s.location, s.ip)}</dd>
+<dt>IP address</dt><dd>${s.ip}</dd>
+<dt>Tried to sign in</dt><dd>${timeElement(at, formatDate(at), formatDate)}</dd>
+</dl>
+<div class="answers">
+<form method="post" action="${basePath}/sessions/${s.id}/approve"><button type="submit" class="primary">Approve${label}</button></form>
+<form method="post" action="${basePath}/sessions/${s.id}/deny"><button type="submit" class="danger">This wasn't me${label}</button></form>
+</div>
+</div>
+</li>`;
+  };
+  return html`<section aria-labelledby="sk-pending"><h2 id="sk-pending">Waiting for your approval</h2>
+<p class="hint">Someone signed in with your password on a device or network new to your account. Approve it only if it was you.</p>
+<ul class="cards">${pending.map(card)}</ul></section>`;
 }
 
 /** Asks before signing out every other session, naming each device as its card does. */

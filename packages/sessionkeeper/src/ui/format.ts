@@ -63,6 +63,7 @@ const REASONS: Record<string, string> = {
   impossible_travel: "Too far from the last sign-in to travel in time",
   code: "With the emailed code",
   link: "With the emailed link",
+  device: "From one of your signed-in devices",
   mail_failed: "The email could not be sent",
 };
 
@@ -88,7 +89,7 @@ const EVENTS: Record<string, EventDescription> = {
   verification_sent: { title: "Confirmation requested", tone: "neutral" },
   session_activated: { title: "New device confirmed", tone: "ok" },
   session_locked: { title: "Session locked", tone: "warn" },
-  verification_approved: { title: "Sign-in approved by the emailed link", tone: "ok" },
+  verification_approved: { title: "Sign-in approved", tone: "ok" },
   // Rows recorded before the life cycle moved into the keeper.
   verification_denied: { title: "Sign-in rejected as not you", tone: "warn" },
   verification_failed: { title: "Wrong confirmation code", tone: "warn" },

@@ -5,6 +5,8 @@ import {
   LIVE_SCRIPT_HASH,
   LOCAL_TIME_SCRIPT,
   LOCAL_TIME_SCRIPT_HASH,
+  PENDING_SCRIPT,
+  PENDING_SCRIPT_HASH,
 } from "../live/script.js";
 import type { ResolvedPageOptions } from "./options.js";
 import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from "./passkey-script.js";
@@ -13,6 +15,7 @@ import { STYLESHEET } from "./styles.js";
 const STYLE_HASH = `'sha256-${createHash("sha256").update(STYLESHEET).digest("base64")}'`;
 const STYLE_ELEMENT = constantHtml(`<style>${STYLESHEET}</style>`);
 const LIVE_ELEMENT = constantHtml(`<script>${LIVE_SCRIPT}</script>`);
+const PENDING_ELEMENT = constantHtml(`<script>${PENDING_SCRIPT}</script>`);
 const LOCAL_TIME_ELEMENT = constantHtml(`<script>${LOCAL_TIME_SCRIPT}</script>`);
 const PASSKEY_ELEMENT = constantHtml(`<script>${PASSKEY_SCRIPT}</script>`);
 // A shield as the tab icon, inline (the CSP allows data: images): no request, no 404 in the logs.
@@ -29,9 +32,13 @@ const FAVICON_ELEMENT = constantHtml(
 export function contentSecurityPolicy(
   options: ResolvedPageOptions,
   live = false,
+  waiting = false,
   passkeys = false,
 ): string {
   const styles = options.stylesheetHref ? `'self' ${STYLE_HASH}` : STYLE_HASH;
+  // A sign-in waiting for approval: only its own stream script (it has no signed-in page parts).
+  if (waiting && options.liveEventsPath)
+    return `default-src 'none'; style-src ${styles}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; script-src ${PENDING_SCRIPT_HASH}; connect-src 'self'`;
   // A signed-in page's scripts: local times always, the live stream when the pages have one; the
   // passkey script (which posts JSON to this site) on pages that offer passkeys.
   const streams = live && options.liveEventsPath !== null && options.liveEventsPath !== undefined;
@@ -54,11 +61,12 @@ export function contentSecurityPolicy(
 export function pageHeaders(
   options: ResolvedPageOptions,
   live = false,
+  waiting = false,
   passkeys = false,
 ): Record<string, string> {
   return {
     "content-type": "text/html; charset=utf-8",
-    "content-security-policy": contentSecurityPolicy(options, live, passkeys),
+    "content-security-policy": contentSecurityPolicy(options, live, waiting, passkeys),
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
@@ -81,6 +89,11 @@ export function renderPage(
     live?: boolean;
     /** The signed-in account as the app names it (an address), shown in the header. */
     account?: string | null;
+    /**
+     * A sign-in waiting for approval (the verify page): with `liveEventsPath`, the page goes on to
+     * `continuePath` by itself once it is approved anywhere.
+     */
+    waiting?: { continuePath: string } | null;
     /** The page has passkey forms: the passkey script runs at its end. */
     passkeys?: boolean;
   },
@@ -103,6 +116,12 @@ ${
   page.live && options.liveEventsPath
     ? html`<meta name="sessionkeeper-live" content="${options.liveEventsPath}" data-signin="${options.signInPath}">
 ${LIVE_ELEMENT}`
+    : null
+}
+${
+  page.waiting && options.liveEventsPath
+    ? html`<meta name="sessionkeeper-pending" content="${options.liveEventsPath}" data-continue="${page.waiting.continuePath}" data-signin="${options.signInPath ?? "/"}">
+${PENDING_ELEMENT}`
     : null
 }
 </head>

@@ -1,3 +1,4 @@
+import type { SignInApprovals } from "../protection/guard.js";
 import { type RecentAuthOptions, type RecentAuthRule, recentAuthRule } from "../recent-auth.js";
 /** A link (or, with `method: "post"`, a one-button form such as "Sign out") in the page header. */
 export interface NavItem {
@@ -46,6 +47,17 @@ export interface AccountPagesOptions {
    * answer 401 with a link there. Default: `signInPath` (signing in again is a fresh proof).
    */
   reauthPath?: string;
+  /**
+   * The sign-in guard (`createGuard`): the devices page then lists the user's pending sign-ins
+   * (new-device verification) with **Approve** and **This wasn't me**, each asking for a recent
+   * proof as `recentAuth` says.
+   */
+  guard?: SignInApprovals;
+  /**
+   * The app's change-password page, offered after "This wasn't me". Without it the page only
+   * says to change the password.
+   */
+  changePasswordPath?: string;
 }
 
 /** The options after validation. */
@@ -62,6 +74,8 @@ export interface ResolvedPageOptions {
   accountName: ((userId: string) => string | null | Promise<string | null>) | null;
   recentAuth: RecentAuthRule | null;
   reauthPath: string | null;
+  guard: SignInApprovals | null;
+  changePasswordPath: string | null;
 }
 
 const KNOWN = new Set([
@@ -77,6 +91,8 @@ const KNOWN = new Set([
   "liveEventsPath",
   "accountName",
   "basePath",
+  "guard",
+  "changePasswordPath",
 ]);
 
 /** Validates page options at start-up; a bad value throws a TypeError naming it. */
@@ -129,7 +145,14 @@ export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOp
       : requireLocalPath("liveEventsPath", options.liveEventsPath);
   if (options.accountName !== undefined && typeof options.accountName !== "function")
     throw new TypeError("options.accountName must be a function (userId) => name");
+  if (options.guard !== undefined && typeof options.guard?.approveSignIn !== "function")
+    throw new TypeError("options.guard must be the sign-in guard (createGuard)");
   return {
+    guard: options.guard ?? null,
+    changePasswordPath:
+      options.changePasswordPath === undefined
+        ? null
+        : requireLocalPath("changePasswordPath", options.changePasswordPath),
     accountName: options.accountName ?? null,
     title,
     nav,

@@ -72,6 +72,12 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .rules form.inline{display:flex;gap:8px;align-items:center}
 .rules form.inline input{width:auto;min-width:0;flex:1 1 10ch}
 .rules form{margin:0}
+.card.waiting{border-color:var(--warn)}
+.badge.wait{background:var(--warn-bg);color:var(--warn)}
+.answers{display:flex;flex-wrap:wrap;gap:8px;margin-top:12px}
+.hint + .cards{margin-top:12px}
+.stack + .stack{margin-top:24px}
+.answers form{margin:0}
 .visually-hidden{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
-@media (max-width:520px){.card{flex-wrap:wrap}.card form{width:100%;padding-left:54px}.card form button{width:100%}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:6px}}
+@media (max-width:520px){.card{flex-wrap:wrap}.card form{width:100%;padding-left:54px}.card form button{width:100%}.answers{width:100%}.answers form{padding-left:0}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:6px}}
 `.trim();
