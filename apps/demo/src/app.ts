@@ -24,6 +24,7 @@ import {
   renderMailboxPage,
   smtpMailer,
 } from "sessionkeeper/mail";
+import { createPasskeys, type PasskeysOptions } from "sessionkeeper/passkeys";
 import type { OpenedRedis } from "sessionkeeper/redis";
 import type { DemoConfig } from "./config.js";
 import { DBIP_ATTRIBUTION } from "./geo.js";
@@ -109,6 +110,21 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     // With Redis, an IP rule changed on one instance is reloaded by every other at once.
     ...(deps.redis ? { broadcast: deps.redis.cache } : {}),
   });
+  // Passkeys for re-authentication: the relying party is the app's public host, and only pages of
+  // the public origin may use them. Browsers refuse an IP address as the relying party: on a
+  // loopback address (npm start) passkeys work at http://localhost:<port> instead.
+  const publicUrl = new URL(deps.publicUrl);
+  const loopback = ["127.0.0.1", "[::1]"].includes(publicUrl.hostname);
+  const passkeyOptions: PasskeysOptions = {
+    keeper,
+    guard,
+    rpID: loopback ? "localhost" : publicUrl.hostname,
+    rpName: TITLE,
+    origin: loopback
+      ? [publicUrl.origin, `http://localhost:${publicUrl.port || "80"}`]
+      : publicUrl.origin,
+  };
+  const passkeys = createPasskeys(passkeyOptions);
   // A global deny rule also ends live sessions from the addresses it covers, on their next request.
   keeper.addSessionGate(guard.sessionGate);
   await applyDenyList(guard, config.ipDenyList);
@@ -179,7 +195,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
   app.use("/api", accountApi(keeper, { recentAuth: {}, guard }));
   app.use(express.json({ limit: "16kb" }));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
-  app.use("/api", authApi(users, guard, signUpAttempts));
+  app.use("/api", authApi(users, guard, signUpAttempts, passkeys));
   app.use(linkRoutes(guard, TITLE));
   if (mailbox) {
     app.get("/dev/mailbox.json", (_req, res) => {
@@ -191,7 +207,13 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
     });
   }
   const render = pageRenderer(TITLE);
-  app.use(pageRoutes(users, guard, render, { devMailbox: mailbox !== null, signUpAttempts }));
+  app.use(
+    pageRoutes(users, guard, render, {
+      devMailbox: mailbox !== null,
+      signUpAttempts,
+      passkeys,
+    }),
+  );
   // JSON for the API, a page for everything else (a person followed a link or typed a URL).
   app.use((req, res) => {
     if (req.path === "/api" || req.path.startsWith("/api/")) {

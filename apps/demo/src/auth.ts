@@ -1,4 +1,5 @@
 import type { Guard, Refusal, RequestSession } from "sessionkeeper";
+import type { Passkeys } from "sessionkeeper/passkeys";
 import { burnPasswordCheck, hashPassword, verifyPassword } from "./passwords.js";
 import type { SignUpAttempts } from "./signup-attempts.js";
 import { EmailTakenError, normalizeEmail, type User, type UserStore } from "./users.js";
@@ -164,6 +165,27 @@ export async function reauthenticateWithPassword(
   if (!(await ctx.reauthenticate({ factor: "password" })))
     return { kind: "error", status: 401, error: "unauthenticated" };
   return { kind: "reauthenticated" };
+}
+
+/**
+ * Re-authentication with a passkey assertion (`POST /api/reauth/passkey/options` gave the
+ * challenge): user verification required; a failed assertion counts like a wrong password (401
+ * `invalid_passkey`; the fifth ends the session); no open challenge 400 `challenge_expired`.
+ */
+export async function reauthenticateWithPasskey(
+  users: UserStore,
+  ctx: RequestSession,
+  assertion: unknown,
+  passkeys: Passkeys,
+): Promise<{ kind: "reauthenticated" } | ReturnType<typeof refusedError>> {
+  const user = ctx.session ? await users.findById(ctx.session.userId) : null;
+  if (!user) return { kind: "error", status: 401, error: "unauthenticated" };
+  // Failures are counted by the guard the passkeys were made with, like wrong passwords.
+  const verdict = await passkeys.reauthenticate(ctx, assertion, { accountKey: user.email });
+  if (verdict.ok) return { kind: "reauthenticated" };
+  if (verdict.error === "invalid_passkey")
+    return { kind: "error", status: 401, error: "invalid_passkey" };
+  return refusedError(verdict);
 }
 
 function refusedError(r: Refusal) {

@@ -1,4 +1,5 @@
 import { html, type SafeHtml } from "sessionkeeper";
+import type { PasskeyView } from "sessionkeeper/passkeys";
 
 // The reference app's own forms. Every value is interpolated through `html`, which escapes it.
 
@@ -30,21 +31,54 @@ export function signInForm(options: {
     <p>New here? <a href="/signup">Create an account</a></p>`;
 }
 
-/** "Confirm it's you": the password again before a dangerous action, then back to `next`. */
+/**
+ * "Confirm it's you": the password (or a passkey, when the user has one and the browser can) again
+ * before a dangerous action, then back to `next`. With `resume`, a kept form post waits: after a
+ * passkey the script submits the hidden resume form, which completes it.
+ */
 export function reauthForm(options: {
   next: string;
   email: string;
   error?: string | null;
+  passkey?: boolean;
+  resume?: boolean;
 }): SafeHtml {
   return html`
     ${errorNotice(options.error ?? null)}
-    <p class="lede">Before changing devices, your password or your allowed addresses, confirm it's you.</p>
+    <p class="lede">Before changing devices, your password, passkeys or your allowed addresses, confirm it's you.</p>
+    ${
+      options.passkey
+        ? html`<form data-passkey="get" data-options="/api/reauth/passkey/options" data-action="/api/reauth" data-next="${options.next}" class="stack" hidden>
+      <button type="submit" class="primary">Use a passkey</button>
+      <p class="hint" role="status" data-passkey-status></p>
+      <p>Or enter your password:</p>
+    </form>`
+        : null
+    }
+    ${options.resume ? html`<form method="post" action="${resumeAction(options.next)}" data-sk-resume hidden></form>` : null}
     <form method="post" action="/account/reauth" class="stack">
       <input type="hidden" name="next" value="${options.next}">
       <input name="username" type="email" autocomplete="username" value="${options.email}" hidden readonly>
       <label for="password">Password</label>
       <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256">
       <button type="submit" class="primary">Confirm</button>
+    </form>`;
+}
+
+/** Where a kept form post is completed: its own path, asking to resume. */
+export function resumeAction(path: string): string {
+  return `${path}?sk_resume=1`;
+}
+
+/**
+ * After re-authenticating with a form post kept: the post completes by itself (the passkey script
+ * submits the form on load), or with the button when JavaScript is off.
+ */
+export function continueForm(path: string): SafeHtml {
+  return html`
+    <p class="lede">Thanks, that's confirmed. Finishing what you asked for…</p>
+    <form method="post" action="${resumeAction(path)}" data-sk-resume data-auto>
+      <button type="submit" class="primary">Continue</button>
     </form>`;
 }
 
@@ -88,6 +122,7 @@ export function verifyForm(options: {
 export function securityPage(options: {
   notice?: string | null;
   error?: string | null;
+  passkeys: readonly PasskeyView[];
   allowList: ReadonlyArray<{ id: string; cidr: string }>;
   currentIp: string;
   /** The account's address, for password managers (they file the new password under it). */
@@ -107,6 +142,37 @@ export function securityPage(options: {
         <p class="hint">Changing your password signs you out everywhere else and renews this device's sign-in.</p>
         <button type="submit" class="primary">Change password and sign out everywhere else</button>
       </form>
+    </section>
+    <section aria-labelledby="pk-heading" class="panel">
+      <h2 id="pk-heading">Passkeys</h2>
+      <p>A passkey confirms it's you with this device's fingerprint, face or screen lock, instead of your password.</p>
+      ${
+        options.passkeys.length === 0
+          ? html`<p>No passkeys yet.</p>`
+          : html`<ul class="rules">${options.passkeys.map(
+              (p, i) => html`<li><span><strong>${p.name}</strong><br>
+                <span class="hint">added <time datetime="${p.createdAt}">${p.createdAt.slice(0, 10)}</time>${
+                  p.lastUsedAt
+                    ? html`, last used <time datetime="${p.lastUsedAt}">${p.lastUsedAt.slice(0, 10)}</time>`
+                    : null
+                }</span></span>
+                <form method="post" action="/account/security/passkeys/${encodeURIComponent(p.id)}/rename" class="inline">
+                  <label for="pk-name-${i}" class="visually-hidden">New name for ${p.name}</label>
+                  <input id="pk-name-${i}" name="name" required maxlength="64" value="${p.name}">
+                  <button type="submit">Rename <span class="visually-hidden">${p.name}</span></button>
+                </form>
+                <form method="post" action="/account/security/passkeys/${encodeURIComponent(p.id)}/delete">
+                  <button type="submit">Remove <span class="visually-hidden">${p.name}</span></button>
+                </form></li>`,
+            )}</ul>`
+      }
+      <form data-passkey="create" data-options="/api/passkeys/options" data-action="/api/passkeys" data-next="/account/security?done=passkey-added" data-reauth="/account/reauth?next=%2Faccount%2Fsecurity" class="stack" hidden>
+        <label for="passkeyName">Name for a new passkey (e.g. Work laptop)</label>
+        <input id="passkeyName" name="name" required maxlength="64" value="">
+        <button type="submit">Add a passkey</button>
+        <p class="hint" role="status" data-passkey-status></p>
+      </form>
+      <noscript><p class="hint">Adding a passkey needs JavaScript.</p></noscript>
     </section>
     <section aria-labelledby="ip-heading" class="panel">
       <h2 id="ip-heading">Allowed IP addresses</h2>

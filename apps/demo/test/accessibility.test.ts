@@ -57,6 +57,25 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     assert.equal((await waiting.post("/api/signin", { email, password: PASSWORD })).status, 202);
     pendingCookie = waiting.cookies.get("sk_session") as string;
     cookie = me.cookies.get("sk_session") as string;
+    // A stored passkey, so the security page lists one and the confirm page offers it.
+    const info = {
+      cookieHeader: `sk_session=${cookie}`,
+      ip: "127.0.0.1",
+      userAgent: UA.chromeMac,
+      secure: false,
+    };
+    const record = (await run.demo.keeper.validate(info))?.record;
+    assert.ok(record);
+    await run.demo.keeper.addPasskey(record, info, {
+      id: "axe-credential",
+      userId: record.userId,
+      name: "Work laptop",
+      publicKey: "pQECAyYgASFYIA",
+      counter: 0,
+      transports: ["internal"],
+      createdAt: Date.now(),
+      lastUsedAt: null,
+    });
   });
   after(async () => {
     await browser?.close();
@@ -75,6 +94,7 @@ describe("accessibility (axe-core in Chromium)", { skip }, () => {
     ["/account/history?type=failures", true],
     ["/account/sessions/revoke-others", true],
     ["/account/security", true],
+    ["/account/reauth?next=%2Faccount%2Fsecurity", true],
   ];
 
   async function audit(context: BrowserContext, path: string): Promise<Violation[]> {

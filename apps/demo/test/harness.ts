@@ -21,7 +21,7 @@ export interface RunningDemo {
  */
 export async function startDemo(
   env: Record<string, string> = {},
-  deps: { geo?: GeoProvider; now?: () => number } = {},
+  deps: { geo?: GeoProvider; now?: () => number; host?: string } = {},
 ): Promise<RunningDemo> {
   const dir = mkdtempSync(join(tmpdir(), "sk-demo-"));
   const config = readConfig({
@@ -32,9 +32,15 @@ export async function startDemo(
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  // `host: "localhost"` for passkeys: WebAuthn takes a host name as the relying party, never an IP.
+  const baseUrl = `http://${deps.host ?? "127.0.0.1"}:${port}`;
   const storage = await openDemoStorage(config.databaseUrl);
-  const demo = await createDemoApp(config, { storage, publicUrl: baseUrl, ...deps });
+  const demo = await createDemoApp(config, {
+    storage,
+    publicUrl: baseUrl,
+    ...(deps.geo ? { geo: deps.geo } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   server.on("request", demo.app);
   return {
     baseUrl,

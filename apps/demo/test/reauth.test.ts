@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import Database from "better-sqlite3";
 import { Client, type RunningDemo, startDemo, UA } from "./harness.js";
 
 // Re-authentication (sudo mode) in the reference app: dangerous actions need a proof within
@@ -32,7 +34,8 @@ describe("re-authentication before dangerous actions", () => {
     assert.deepEqual(body, {
       error: "reauthentication_required",
       maxAge: 3600,
-      factors: ["password", "email_code", "passkey"],
+      // No passkey registered: the challenge does not offer one.
+      factors: ["password", "email_code"],
     });
     assert.match(
       res.headers.get("www-authenticate") ?? "",
@@ -170,7 +173,7 @@ describe("re-authentication before dangerous actions", () => {
     assert.ok(events.some((e) => e.type === "sign_in_failed" && e.reason === "wrong_reauth_code"));
   });
 
-  it("HTML forms outside the window answer 401 with a link to confirm, change nothing, and work after it", async () => {
+  it("HTML forms outside the window are kept, and complete once after confirming it's you", async () => {
     clock.now = Date.now();
     const email = "sudo-5@example.com";
     const owner = await account(email);
@@ -178,33 +181,108 @@ describe("re-authentication before dangerous actions", () => {
     await phone.post("/api/signin", { email, password: PASSWORD });
     clock.now += 2 * HOUR;
 
+    // The library's devices page still answers with a link to confirm.
     const others = await owner.request("POST", "/account/sessions/revoke-others", { form: {} });
     assert.equal(others.status, 401);
     assert.match(others.headers.get("www-authenticate") ?? "", /insufficient_user_authentication/);
     assert.match(await others.text(), /href="\/account\/reauth\?next=%2Faccount%2Fsessions"/);
+
+    // The app's form is kept and the browser sent to confirm; nothing changed yet.
     const rule = await owner.request("POST", "/account/security/ip-rules", {
       form: { cidr: "127.0.0.0/8" },
     });
-    assert.equal(rule.status, 401);
-    assert.match(await rule.text(), /href="\/account\/reauth\?next=%2Faccount%2Fsecurity"/);
-    const password = await owner.request("POST", "/account/security/password", {
-      form: { currentPassword: PASSWORD, newPassword: "another long password" },
-    });
-    assert.equal(password.status, 401);
-    assert.equal((await phone.get("/api/me")).status, 200, "nothing changed");
-    const rules = (await (await owner.get("/api/ip-rules")).json()) as { rules: unknown[] };
-    assert.equal(rules.rules.length, 0);
+    assert.equal(rule.status, 303);
+    assert.equal(
+      rule.headers.get("location"),
+      "/account/reauth?next=%2Faccount%2Fsecurity%2Fip-rules",
+    );
+    assert.match(rule.headers.get("www-authenticate") ?? "", /insufficient_user_authentication/);
+    const resumeCookie = rule.headers
+      .getSetCookie()
+      .find((c) => c.startsWith("sk_session_resume="));
+    assert.ok(resumeCookie, "the browser holds the key to its kept post");
+    assert.match(resumeCookie, /HttpOnly/);
+    assert.match(resumeCookie, /SameSite=Strict/);
+    assert.match(resumeCookie, /Max-Age=300/);
+    const listRules = async () =>
+      ((await (await owner.get("/api/ip-rules")).json()) as { rules: Array<{ cidr: string }> })
+        .rules;
+    assert.equal((await listRules()).length, 0);
+    // The database holds the post encrypted, never the typed value.
+    const db = new Database(join(run.dir, "app.db"), { readonly: true });
+    const rows = db
+      .prepare("select path, data from sk_reauth_state where kind = 'kept_post'")
+      .all() as Array<{
+      path: string;
+      data: string;
+    }>;
+    db.close();
+    assert.ok(rows.some((r) => r.path === "/account/security/ip-rules"));
+    assert.ok(
+      rows.every(
+        (r) =>
+          !r.data.includes("127.0.0") &&
+          !Buffer.from(r.data, "base64url").toString("latin1").includes("127.0.0"),
+      ),
+    );
 
-    assert.equal((await owner.get("/account/reauth?next=%2Faccount%2Fsessions")).status, 200);
+    // Resuming before the proof does nothing: the browser is sent to confirm again.
+    const early = await owner.request("POST", "/account/security/ip-rules?sk_resume=1", {
+      form: {},
+    });
+    assert.equal(early.status, 303);
+    assert.equal((await listRules()).length, 0);
+
+    const page = await owner.get("/account/reauth?next=%2Faccount%2Fsecurity%2Fip-rules");
+    assert.equal(page.status, 200);
+    assert.match(
+      await page.text(),
+      /action="\/account\/security\/ip-rules\?sk_resume=1" data-sk-resume hidden/,
+    );
     const wrong = await owner.request("POST", "/account/reauth", {
-      form: { next: "/account/sessions", password: "not my password" },
+      form: { next: "/account/security/ip-rules", password: "not my password" },
     });
     assert.equal(wrong.status, 401);
     const right = await owner.request("POST", "/account/reauth", {
-      form: { next: "/account/sessions", password: PASSWORD },
+      form: { next: "/account/security/ip-rules", password: PASSWORD },
     });
-    assert.equal(right.status, 303);
-    assert.equal(right.headers.get("location"), "/account/sessions");
+    assert.equal(right.status, 200);
+    const body = await right.text();
+    assert.match(
+      body,
+      /<form method="post" action="\/account\/security\/ip-rules\?sk_resume=1" data-sk-resume data-auto>/,
+    );
+    assert.match(right.headers.get("content-security-policy") ?? "", /script-src 'sha256-/);
+
+    // Another session cannot use this browser's key, even with the cookie copied and a fresh proof.
+    assert.equal((await phone.post("/api/reauth", { password: PASSWORD })).status, 200);
+    phone.cookies.set("sk_session_resume", owner.cookies.get("sk_session_resume") as string);
+    const stolen = await phone.request("POST", "/account/security/ip-rules?sk_resume=1", {
+      form: {},
+    });
+    assert.equal(stolen.status, 409);
+    assert.equal((await listRules()).length, 0);
+
+    // The kept action completes once, and goes where it would have gone.
+    const done = await owner.request("POST", "/account/security/ip-rules?sk_resume=1", {
+      form: {},
+    });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.get("location"), "/account/security?done=rule-added");
+    assert.deepEqual(
+      (await listRules()).map((r) => r.cidr),
+      ["127.0.0.0/8"],
+    );
+    assert.equal(owner.cookies.has("sk_session_resume"), false, "the key is dropped");
+    // A replay of the resume does nothing.
+    owner.cookies.set("sk_session_resume", resumeCookie.split(";")[0]?.split("=")[1] as string);
+    const replay = await owner.request("POST", "/account/security/ip-rules?sk_resume=1", {
+      form: {},
+    });
+    assert.equal(replay.status, 409);
+    assert.equal((await listRules()).length, 1);
+
+    // Inside the window forms act at once.
     const again = await owner.request("POST", "/account/sessions/revoke-others", { form: {} });
     assert.equal(again.status, 303);
     assert.equal((await phone.get("/api/me")).status, 401);

@@ -72,7 +72,9 @@ export type ActivityType =
   | "password_changed"
   | "device_bound"
   | "device_binding_failed"
-  | "device_binding_ended";
+  | "device_binding_ended"
+  | "passkey_added"
+  | "passkey_removed";
 
 export type ActivityEvent = EventBase & {
   type: ActivityType;

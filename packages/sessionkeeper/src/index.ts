@@ -71,6 +71,8 @@ export type {
   EndReason,
   Location,
   LoginEvent,
+  PasskeyRecord,
+  ReauthState,
   RequestInfo,
   Session,
   SessionData,

@@ -101,7 +101,21 @@ export async function checkRecentAuth(
     if (rule.sliding) await keeper.markProofUsed(record);
     return null;
   }
-  return reauthChallenge(maxAge, rule.factors);
+  return reauthChallenge(maxAge, await usableFactors(keeper, record.userId, rule.factors));
+}
+
+/**
+ * The factors a challenge offers this user: "passkey" only when the user has registered one (it
+ * costs one lookup, on the refusal path alone). A rule that accepts passkeys only keeps it.
+ */
+async function usableFactors(
+  keeper: SessionKeeper<object>,
+  userId: string,
+  factors: readonly AuthFactor[],
+): Promise<readonly AuthFactor[]> {
+  if (!factors.includes("passkey") || factors.length === 1) return factors;
+  if ((await keeper.listPasskeys(userId)).length > 0) return factors;
+  return factors.filter((f) => f !== "passkey");
 }
 
 /** The 401 answer for a window of `maxAge` ms: seconds in the body and in `max_age`. */

@@ -161,6 +161,37 @@ export class RequestSession<Data extends object = SessionData> {
     return challenge;
   }
 
+  /**
+   * Keeps this form post (`path`, urlencoded `body`) while the user re-authenticates: bound to this
+   * session, single use, five minutes; the body is stored encrypted under a key in a cookie of this
+   * browser alone. False when there is no active session or the post is too large to keep.
+   */
+  async keepPost(post: { path: string; body: string }): Promise<boolean> {
+    const record = this.#record;
+    if (record?.status !== "active") return false;
+    const cookie = await this.#keeper.keepPost(record, this.info, post);
+    if (cookie === null) return false;
+    this.#setCookie(cookie);
+    return true;
+  }
+
+  /** Whether this browser may have a kept post waiting (its cookie is there; not looked up). */
+  hasKeptPost(): boolean {
+    return this.#record?.status === "active" && this.#keeper.hasKeptPost(this.info);
+  }
+
+  /**
+   * The body of the post kept for `path`, once: spent here (a replay gets null), and the browser's
+   * key is dropped. Null without one (expired, spent, another path or session).
+   */
+  async takeKeptPost(path: string): Promise<string | null> {
+    const record = this.#record;
+    if (record?.status !== "active") return null;
+    const { body, clearCookie } = await this.#keeper.takeKeptPost(record, this.info, path);
+    this.#setCookie(clearCookie);
+    return body;
+  }
+
   /** Pending → active after verification on this device, with a new token. Null when not pending. */
   async activate(options: { method: "code" | "link" }): Promise<Session | null> {
     const record = this.#record;

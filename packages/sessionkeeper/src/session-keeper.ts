@@ -21,6 +21,14 @@ import {
   toHistoryRow,
 } from "./events.js";
 import { type HistoryFilter, type HistoryPage, readHistoryPage } from "./history.js";
+import {
+  CHALLENGE_TTL,
+  KEPT_POST_MAX_BYTES,
+  KEPT_POST_TTL,
+  keepablePath,
+  openBody,
+  sealBody,
+} from "./kept-post.js";
 import { isPromise, type MaybePromise } from "./maybe-promise.js";
 import { type ResolvedOptions, resolveOptions, type SessionKeeperOptions } from "./options.js";
 import { AUTH_FACTORS } from "./recent-auth.js";
@@ -53,6 +61,8 @@ import type {
   EndReason,
   Location,
   LoginEvent,
+  PasskeyRecord,
+  ReauthState,
   RequestInfo,
   Session,
   SessionData,
@@ -1178,6 +1188,176 @@ export class SessionKeeper<Data extends object = SessionData> {
     const out = [this.clearCookie(info)];
     if (this.#o.deviceBinding.mode !== "off") out.push(this.#clearBound(info));
     return out;
+  }
+
+  // ---- passkeys and re-authentication state ---------------------------------------------------
+
+  /** A user's passkeys, oldest first. */
+  listPasskeys(userId: string): Promise<PasskeyRecord[]> {
+    return this.#store.listPasskeys(userId);
+  }
+
+  /** A passkey by credential id, whoever owns it; null when unknown. */
+  findPasskey(id: string): Promise<PasskeyRecord | null> {
+    return this.#store.findPasskey(id);
+  }
+
+  /** Stores a verified passkey for the session's user and records `passkey_added`. */
+  async addPasskey(
+    record: SessionRecord,
+    info: RequestInfo,
+    passkey: PasskeyRecord,
+  ): Promise<void> {
+    if (passkey.userId !== record.userId)
+      throw new TypeError("a passkey must be the session user's");
+    await this.#store.addPasskey(passkey);
+    await this.recordActivity(
+      { type: "passkey_added", userId: record.userId, sessionId: record.id, reason: null },
+      { info },
+    );
+  }
+
+  /** Renames one of the user's passkeys. False when the user has no such passkey. */
+  renamePasskey(userId: string, id: string, name: string): Promise<boolean> {
+    return this.#store.renamePasskey(id, { userId, name });
+  }
+
+  /** Removes one of the session user's passkeys and records `passkey_removed`. False when none. */
+  async removePasskey(record: SessionRecord, info: RequestInfo, id: string): Promise<boolean> {
+    const removed = await this.#store.removePasskey(id, { userId: record.userId });
+    if (removed)
+      await this.recordActivity(
+        { type: "passkey_removed", userId: record.userId, sessionId: record.id, reason: null },
+        { info },
+      );
+    return removed;
+  }
+
+  /** After a verified assertion: the authenticator's new signature counter, and the time. */
+  recordPasskeyUse(id: string, counter: number): Promise<boolean> {
+    return this.#store.recordPasskeyUse(id, { counter, usedAt: this.#o.now() });
+  }
+
+  /**
+   * A fresh WebAuthn challenge for this session (base64url, 32 random bytes): only its SHA-256 is
+   * stored, it replaces the session's previous one of the same kind, and it lasts five minutes.
+   */
+  async issueChallenge(
+    record: SessionRecord,
+    kind: "passkey_create" | "passkey_get",
+  ): Promise<string> {
+    const challenge = randomBytes(32).toString("base64url");
+    await this.#saveState(record, kind, hashSecret(challenge), CHALLENGE_TTL, null, null);
+    return challenge;
+  }
+
+  /** Spends the session's challenge of `kind` if it is `challenge`: true once, within its life. */
+  async spendChallenge(
+    record: SessionRecord,
+    kind: "passkey_create" | "passkey_get",
+    challenge: string,
+  ): Promise<boolean> {
+    if (typeof challenge !== "string" || challenge.length > 128) return false;
+    const now = this.#o.now();
+    for (const state of await this.#store.findReauthStates(record.id, kind, now)) {
+      if (verifySecret(challenge, state.secretHash))
+        return this.#store.spendReauthState(state.id, now);
+    }
+    return false;
+  }
+
+  /**
+   * Keeps a form post (its path and urlencoded body) for this session while the user proves it's
+   * them: five minutes, one use, encrypted under a secret that goes only into the returned
+   * `Set-Cookie` (HttpOnly, SameSite=Strict). Null when the path or body cannot be kept (too long).
+   */
+  async keepPost(
+    record: SessionRecord,
+    info: RequestInfo,
+    post: { path: string; body: string },
+  ): Promise<string | null> {
+    if (!keepablePath(post.path) || Buffer.byteLength(post.body, "utf8") > KEPT_POST_MAX_BYTES)
+      return null;
+    const token = generateToken();
+    const data = sealBody(post.body, token.secret, token.id);
+    await this.#saveState(
+      record,
+      "kept_post",
+      hashSecret(token.secret),
+      KEPT_POST_TTL,
+      post.path,
+      data,
+      token.id,
+    );
+    const secure = this.#secure(info.secure);
+    return serializeCookie(this.#resumeCookieName(secure), formatToken(token), {
+      secure,
+      maxAge: Math.floor(KEPT_POST_TTL / 1000),
+      sameSite: "Strict",
+    });
+  }
+
+  /** Whether this browser holds a kept-post cookie (no lookup: it may have expired or been spent). */
+  hasKeptPost(info: RequestInfo): boolean {
+    const name = this.#resumeCookieName(this.#secure(info.secure));
+    return parseToken(readSingleCookie(info.cookieHeader, name)) !== null;
+  }
+
+  /**
+   * Takes this browser's kept post for `path` on this session: its body once (spent here, so a
+   * replay finds nothing), or null (none, expired, spent, another session's or another path's).
+   * `clearCookie` is the `Set-Cookie` that drops the browser's key, to send either way.
+   */
+  async takeKeptPost(
+    record: SessionRecord,
+    info: RequestInfo,
+    path: string,
+  ): Promise<{ body: string | null; clearCookie: string }> {
+    const secure = this.#secure(info.secure);
+    const name = this.#resumeCookieName(secure);
+    const clearCookie = serializeCookie(name, "", { secure, maxAge: 0, sameSite: "Strict" });
+    const token = parseToken(readSingleCookie(info.cookieHeader, name));
+    if (!token) return { body: null, clearCookie };
+    const now = this.#o.now();
+    const states = await this.#store.findReauthStates(record.id, "kept_post", now);
+    const state = states.find((s) => s.id === token.id);
+    if (!state || state.path !== path || !verifySecret(token.secret, state.secretHash))
+      return { body: null, clearCookie };
+    if (!(await this.#store.spendReauthState(state.id, now))) return { body: null, clearCookie };
+    return {
+      body: state.data === null ? null : openBody(state.data, token.secret, state.id),
+      clearCookie,
+    };
+  }
+
+  async #saveState(
+    record: SessionRecord,
+    kind: ReauthState["kind"],
+    secretHash: string,
+    ttl: number,
+    path: string | null,
+    data: string | null,
+    id: string = randomId(),
+  ): Promise<void> {
+    if (record.status !== "active")
+      throw new TypeError("re-authentication needs an active session");
+    const now = this.#o.now();
+    await this.#store.saveReauthState({
+      id,
+      sessionId: record.id,
+      kind,
+      secretHash,
+      path,
+      data,
+      expiresAt: now + ttl,
+      usedAt: null,
+      createdAt: now,
+    });
+  }
+
+  #resumeCookieName(secure: boolean): string {
+    const name = `${this.#o.cookieName}_resume`;
+    return secure ? `__Host-${name}` : name;
   }
 
   /** The `Set-Cookie` value that removes the session cookie. */

@@ -126,6 +126,41 @@ export interface Session {
   bound: boolean;
 }
 
+/** A registered passkey (WebAuthn credential): only its public key is kept. */
+export interface PasskeyRecord {
+  /** The credential id, base64url (up to 255 characters). */
+  id: string;
+  userId: string;
+  /** The user's name for it, up to 64 characters. */
+  name: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter at its last use (0 for most passkeys). */
+  counter: number;
+  /** How the browser can reach it (`internal`, `hybrid`, `usb` …). */
+  transports: string[];
+  createdAt: number;
+  lastUsedAt: number | null;
+}
+
+/**
+ * Single-use, short-lived state of a re-authentication bound to one session: a WebAuthn challenge
+ * (`passkey_create`, `passkey_get`; the SHA-256 of the challenge) or a form post kept while the
+ * user proves it's them (`kept_post`; the SHA-256 of the browser's key, the path and the
+ * encrypted body).
+ */
+export interface ReauthState {
+  id: string;
+  sessionId: string;
+  kind: "passkey_create" | "passkey_get" | "kept_post";
+  secretHash: string;
+  path: string | null;
+  data: string | null;
+  expiresAt: number;
+  usedAt: number | null;
+  createdAt: number;
+}
+
 export type LoginEventType =
   | "sign_in"
   | "sign_in_failed"
@@ -146,6 +181,8 @@ export type LoginEventType =
   | "device_bound"
   | "device_binding_failed"
   | "device_binding_ended"
+  | "passkey_added"
+  | "passkey_removed"
   | (string & {});
 
 /** One entry of a user's login history. `userId` is null for attempts on unknown accounts. */

@@ -124,11 +124,26 @@ describe("RequestSession.checkRecentAuth", () => {
     assert.equal(await rs.checkRecentAuth(rule), null);
     clock.now = T0 + 31 * 60_000; // 31 minutes after the proof and its last use
     const challenge: ReauthChallenge | null = await rs.checkRecentAuth(rule);
+    // The user has no passkey: the challenge does not offer one.
     assert.deepEqual(challenge?.body, {
       error: "reauthentication_required",
       maxAge: 1800,
-      factors: ["password", "passkey"],
+      factors: ["password"],
     });
     assert.match(challenge?.challenge ?? "", /insufficient_user_authentication.*max_age=1800/);
+    await keeper.addPasskey(found.record, INFO, {
+      id: "cred-u5",
+      userId: "u5",
+      name: "Laptop",
+      publicKey: "pQECAyYgASFYIA",
+      counter: 0,
+      transports: [],
+      createdAt: clock.now,
+      lastUsedAt: null,
+    });
+    assert.deepEqual((await rs.checkRecentAuth(rule))?.body.factors, ["password", "passkey"]);
+    // A passkey-only rule keeps its one factor either way.
+    const only = recentAuthRule({ factors: ["passkey"] });
+    assert.deepEqual((await rs.checkRecentAuth(only))?.body.factors, ["passkey"]);
   });
 });

@@ -95,10 +95,11 @@ describe("sqlite storage specifics", () => {
         ALTER TABLE sk_sessions DROP COLUMN dbsc_bound_at;
         DROP TABLE sk_passkeys;
         DROP TABLE sk_dbsc_challenges;
+        DROP TABLE sk_reauth_state;
         DROP INDEX sk_login_events_user_at_id;
         DROP INDEX sk_login_events_session;
         CREATE INDEX sk_login_events_user_time ON sk_login_events (user_id, created_at);
-        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0005_device_binding', '0009_history_index');`);
+        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0005_device_binding', '0006_reauth_state', '0009_history_index');`);
       old.db
         .prepare(
           `INSERT INTO sk_sessions (id, secret_hash, user_id, status, created_at, last_seen_at, expires_at, ip, last_ip, user_agent)
@@ -112,6 +113,8 @@ describe("sqlite storage specifics", () => {
       assert.equal(found?.authenticatedAt, null);
       // Nor a device binding (0005): it keeps working as an unbound session.
       assert.deepEqual([found?.deviceKey, found?.boundCookieHash], [null, null]);
+      // 0006's table is back, empty.
+      assert.deepEqual(await old.store.findReauthStates("old-session", "kept_post", 0), []);
     } finally {
       await old.cleanup();
     }

@@ -7,9 +7,11 @@ import {
   sessionToJSON,
 } from "sessionkeeper";
 import { requireRecentAuth, requireSession, sessionContext } from "sessionkeeper/express";
+import type { PasskeyResult, Passkeys, ReauthRefusal } from "sessionkeeper/passkeys";
 import {
   changePassword,
   reauthenticateWithCode,
+  reauthenticateWithPasskey,
   reauthenticateWithPassword,
   type SignInOutcome,
   signInWithPassword,
@@ -46,7 +48,23 @@ function sendOutcome(res: Response, outcome: SignInOutcome, ctx: RequestSession)
 }
 
 /** The reference app's JSON API for accounts (the session list and history come from the library). */
-export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAttempts): Router {
+/** A passkey call's refusal: the 401 challenge (with its header) or an error code. */
+function sendPasskeyRefusal(res: Response, result: Exclude<PasskeyResult<object>, { ok: true }>) {
+  if ("challenge" in result) return sendChallenge(res, result);
+  sendRefusal(res, result);
+}
+
+function sendChallenge(res: Response, refusal: ReauthRefusal): void {
+  res.setHeader("WWW-Authenticate", refusal.challenge.challenge);
+  res.status(401).json(refusal.challenge.body);
+}
+
+export function authApi(
+  users: UserStore,
+  guard: Guard,
+  signUpAttempts: SignUpAttempts,
+  passkeys: Passkeys,
+): Router {
   const router = Router();
 
   router.post("/signup", async (req, res) => {
@@ -97,15 +115,24 @@ export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAt
     res.status(202).json({ status: "code_sent" });
   });
 
-  // A fresh proof of identity (sudo mode): the password or a mailed code, counted like a sign-in
-  // on failure.
+  // Options for navigator.credentials.get(): a challenge bound to this session, for POST /api/reauth.
+  router.post("/reauth/passkey/options", requireSession(), async (req, res) => {
+    const result = await passkeys.authenticationOptions(sessionContext(req));
+    if (!result.ok) return sendPasskeyRefusal(res, result);
+    res.json({ options: result.options });
+  });
+
+  // A fresh proof of identity (sudo mode): the password, a mailed code or a passkey assertion,
+  // counted like a sign-in on failure.
   router.post("/reauth", requireSession(), async (req, res) => {
     const ctx = sessionContext(req);
     const body = jsonBody(req);
     const result =
-      body.code !== undefined && body.password === undefined
-        ? await reauthenticateWithCode(users, ctx, body.code, guard)
-        : await reauthenticateWithPassword(users, ctx, body, guard);
+      body.passkey !== undefined
+        ? await reauthenticateWithPasskey(users, ctx, body.passkey, passkeys)
+        : body.code !== undefined && body.password === undefined
+          ? await reauthenticateWithCode(users, ctx, body.code, guard)
+          : await reauthenticateWithPassword(users, ctx, body, guard);
     if (result.kind === "error") {
       if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
       return void res.status(result.status).json({ error: result.error });
@@ -166,6 +193,43 @@ export function authApi(users: UserStore, guard: Guard, signUpAttempts: SignUpAt
   router.delete("/ip-rules", recent, (req, res) => {
     const body = jsonBody(req);
     return removeRule(req, res, body.id ?? req.query.id, body.cidr ?? body.ip ?? req.query.cidr);
+  });
+
+  // Passkeys: listing and renaming need a session; adding and removing a recent proof (the
+  // library checks it and answers the 401 challenge).
+  router.get("/passkeys", requireSession(), async (req, res) => {
+    res.json({ passkeys: await passkeys.list(sessionContext(req)) });
+  });
+
+  router.post("/passkeys/options", requireSession(), async (req, res) => {
+    const ctx = sessionContext(req);
+    const user = await users.findById(ctx.session?.userId as string);
+    if (!user) return void res.status(401).json({ error: "unauthenticated" });
+    const result = await passkeys.registrationOptions(ctx, { userName: user.email });
+    if (!result.ok) return sendPasskeyRefusal(res, result);
+    res.json({ options: result.options });
+  });
+
+  router.post("/passkeys", requireSession(), async (req, res) => {
+    const body = jsonBody(req);
+    const result = await passkeys.register(sessionContext(req), {
+      response: body.response,
+      name: body.name,
+    });
+    if (!result.ok) return sendPasskeyRefusal(res, result);
+    res.status(201).json({ passkey: result.passkey });
+  });
+
+  router.patch("/passkeys/:id", requireSession(), async (req, res) => {
+    const result = await passkeys.rename(sessionContext(req), req.params.id, jsonBody(req).name);
+    if (!result.ok) return sendPasskeyRefusal(res, result);
+    res.json({ passkey: result.passkey });
+  });
+
+  router.delete("/passkeys/:id", requireSession(), async (req, res) => {
+    const result = await passkeys.remove(sessionContext(req), req.params.id);
+    if (!result.ok) return sendPasskeyRefusal(res, result);
+    res.status(204).end();
   });
 
   return router;

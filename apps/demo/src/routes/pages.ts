@@ -1,19 +1,26 @@
+import type { NextFunction } from "express";
 import { type Request, type Response, Router } from "express";
 import {
   type AppPage,
   appPageRenderer,
   endedWords,
   type Guard,
-  html,
-  recentAuthRule,
   type SafeHtml,
 } from "sessionkeeper";
-import { sessionContext } from "sessionkeeper/express";
+import { requireRecentAuth, sessionContext } from "sessionkeeper/express";
+import type { Passkeys } from "sessionkeeper/passkeys";
 import { changePassword, reauthenticateWithPassword, signInWithPassword, signUp } from "../auth.js";
 import { safeNextPath } from "../next-path.js";
 import type { SignUpAttempts } from "../signup-attempts.js";
 import type { UserStore } from "../users.js";
-import { reauthForm, securityPage, signInForm, signUpForm, verifyForm } from "../views.js";
+import {
+  continueForm,
+  reauthForm,
+  securityPage,
+  signInForm,
+  signUpForm,
+  verifyForm,
+} from "../views.js";
 
 /** What the app says for each error code on its HTML forms. */
 const MESSAGES: Record<string, string> = {
@@ -39,6 +46,8 @@ export type RenderPage = (page: {
   live?: boolean;
   /** The signed-in account's address, shown in the header. */
   account?: string | null;
+  /** The page has passkey forms (or a kept post to resume): adds the passkey script. */
+  passkeys?: boolean;
   /** The verify page of a held sign-in: goes on by itself once it is approved anywhere. */
   waiting?: boolean;
 }) => AppPage;
@@ -72,6 +81,7 @@ export function pageRenderer(title: string): RenderPage {
           status: page.status ?? 200,
           live: page.live === true,
           account: page.account ?? null,
+          passkeys: page.passkeys === true,
         })
       : signedOut({
           heading: page.heading,
@@ -102,9 +112,9 @@ export function pageRoutes(
   users: UserStore,
   guard: Guard,
   render: RenderPage,
-  options: { devMailbox: boolean; signUpAttempts: SignUpAttempts },
+  options: { devMailbox: boolean; signUpAttempts: SignUpAttempts; passkeys: Passkeys },
 ): Router {
-  const { devMailbox, signUpAttempts } = options;
+  const { devMailbox, signUpAttempts, passkeys } = options;
   const router = Router();
 
   router.get("/", (req, res) => {
@@ -242,6 +252,9 @@ export function pageRoutes(
     password: "Password changed. Every other session was signed out.",
     "rule-added": "Address added to the allow list.",
     "rule-removed": "Address removed from the allow list.",
+    "passkey-added": "Passkey added. You can use it to confirm it's you.",
+    "passkey-renamed": "Passkey renamed.",
+    "passkey-removed": "Passkey removed.",
   };
   const accountOf = async (req: Request) => {
     const userId = sessionContext(req).session?.userId;
@@ -257,46 +270,67 @@ export function pageRoutes(
       cidr: r.cidr,
     }));
     const email = await accountOf(req);
-    return securityPage({ ...extra, allowList, currentIp: ctx.ip, email: email ?? "" });
+    return securityPage({
+      ...extra,
+      passkeys: await passkeys.list(ctx),
+      allowList,
+      currentIp: ctx.ip,
+      email: email ?? "",
+    });
   };
   const toSignIn = "/signin?next=%2Faccount%2Fsecurity";
-  const recent = recentAuthRule();
-
+  const signedIn = (req: Request, res: Response, next: NextFunction) => {
+    if (sessionContext(req).session) return next();
+    res.redirect(303, toSignIn);
+  };
   /**
-   * Outside the re-authentication window a security form answers 401 with a link to confirm it's
-   * you, and changes nothing (the form is not kept: it is filled in again after confirming).
+   * Outside the re-authentication window a security form is kept (this session, one use, five
+   * minutes) and the browser goes to confirm it's you; after that the form completes by itself.
    */
-  const refusedForProof = async (req: Request, res: Response): Promise<boolean> => {
-    const challenge = await sessionContext(req).checkRecentAuth(recent);
-    if (!challenge) return false;
-    res.setHeader("WWW-Authenticate", challenge.challenge);
-    const content = html`<p class="lede">To change your security settings, first confirm it's you.</p>
-      <p><a class="button primary" href="/account/reauth?next=%2Faccount%2Fsecurity">Confirm it's you</a></p>`;
-    send(res, render({ heading: "Confirm it's you", status: 401, content, signedIn: true }));
-    return true;
+  const recent = requireRecentAuth({ reauthPage: "/account/reauth" });
+
+  /** The re-auth page, offering a passkey when the user has one, and resuming a kept post. */
+  const reauthPage = async (req: Request, next: string, error: string | null, status = 200) => {
+    const ctx = sessionContext(req);
+    const user = await users.findById(ctx.session?.userId as string);
+    const content = reauthForm({
+      next,
+      email: user?.email ?? "",
+      error,
+      passkey: await passkeys.has(ctx),
+      resume: ctx.hasKeptPost(),
+    });
+    return render({ heading: "Confirm it's you", status, content, signedIn: true, passkeys: true });
   };
 
   router.get("/account/reauth", async (req, res) => {
     const ctx = sessionContext(req);
     const next = safeNextPath(req.query.next, "/account/security");
     if (!ctx.session) return res.redirect(303, `/signin?next=${encodeURIComponent(next)}`);
-    const user = await users.findById(ctx.session.userId);
-    const content = reauthForm({ next, email: user?.email ?? "" });
-    send(res, render({ heading: "Confirm it's you", content, signedIn: true }));
+    send(res, await reauthPage(req, next, null));
   });
 
   router.post("/account/reauth", async (req, res) => {
     const ctx = sessionContext(req);
     const next = safeNextPath(field(req, "next"), "/account/security");
     if (!ctx.session) return res.redirect(303, `/signin?next=${encodeURIComponent(next)}`);
-    const user = await users.findById(ctx.session.userId);
     const result = await reauthenticateWithPassword(
       users,
       ctx,
       { password: field(req, "password") },
       guard,
     );
-    if (result.kind === "reauthenticated") return res.redirect(303, next);
+    if (result.kind === "reauthenticated") {
+      // A kept form post completes now (once); otherwise back where the user was going.
+      if (ctx.hasKeptPost()) {
+        const content = continueForm(next);
+        return send(
+          res,
+          render({ heading: "Confirm it's you", content, signedIn: true, passkeys: true }),
+        );
+      }
+      return res.redirect(303, next.startsWith("/account/security/") ? "/account/security" : next);
+    }
     // Too many wrong guesses ended this session.
     if (!ctx.session) return res.redirect(303, "/signin");
     if (result.retryAfter !== undefined) res.setHeader("Retry-After", String(result.retryAfter));
@@ -304,11 +338,7 @@ export function pageRoutes(
       result.error === "invalid_credentials"
         ? "That password was not right."
         : (MESSAGES[result.error] ?? "That did not work.");
-    const content = reauthForm({ next, email: user?.email ?? "", error });
-    send(
-      res,
-      render({ heading: "Confirm it's you", status: result.status, content, signedIn: true }),
-    );
+    send(res, await reauthPage(req, next, error, result.status));
   });
 
   router.get("/account/security", async (req, res) => {
@@ -321,14 +351,14 @@ export function pageRoutes(
         content: await security(req, { notice }),
         live: true,
         account: await accountOf(req),
+        passkeys: true,
       }),
     );
   });
 
-  router.post("/account/security/password", async (req, res) => {
+  router.post("/account/security/password", signedIn, recent, async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
-    if (await refusedForProof(req, res)) return;
     const result = await changePassword(
       users,
       ctx,
@@ -348,14 +378,14 @@ export function pageRoutes(
         content: await security(req, { error }),
         signedIn: true,
         account: await accountOf(req),
+        passkeys: true,
       }),
     );
   });
 
-  router.post("/account/security/ip-rules", async (req, res) => {
+  router.post("/account/security/ip-rules", signedIn, recent, async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
-    if (await refusedForProof(req, res)) return;
     const result = await guard.addAccountAllow(ctx.session.userId, field(req, "cidr"));
     if (result.ok) return res.redirect(303, "/account/security?done=rule-added");
     const error =
@@ -370,16 +400,42 @@ export function pageRoutes(
         content: await security(req, { error }),
         signedIn: true,
         account: await accountOf(req),
+        passkeys: true,
       }),
     );
   });
 
-  router.post("/account/security/ip-rules/:id/delete", async (req, res) => {
+  router.post("/account/security/ip-rules/:id/delete", signedIn, recent, async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
-    if (await refusedForProof(req, res)) return;
     await guard.removeAccountAllow(ctx.session.userId, req.params.id);
     res.redirect(303, "/account/security?done=rule-removed");
+  });
+
+  router.post("/account/security/passkeys/:id/rename", signedIn, async (req, res) => {
+    const result = await passkeys.rename(sessionContext(req), req.params.id, field(req, "name"));
+    if (result.ok) return res.redirect(303, "/account/security?done=passkey-renamed");
+    const error =
+      result.error === "invalid_name"
+        ? "Enter a name of up to 64 characters."
+        : "There is no such passkey.";
+    send(
+      res,
+      render({
+        heading: "Security",
+        status: result.httpStatus,
+        content: await security(req, { error }),
+        signedIn: true,
+        account: await accountOf(req),
+        passkeys: true,
+      }),
+    );
+  });
+
+  // Removing a passkey needs a recent proof: kept and completed after it, like the forms above.
+  router.post("/account/security/passkeys/:id/delete", signedIn, recent, async (req, res) => {
+    await passkeys.remove(sessionContext(req), req.params.id);
+    res.redirect(303, "/account/security?done=passkey-removed");
   });
 
   return router;

@@ -9,6 +9,19 @@ import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session, SessionData } from "../types.js";
 import { nodeHeaderValue } from "./context.js";
+import {
+  formObject,
+  formText,
+  guardRule,
+  isFormPost,
+  isResume,
+  KEPT_FORM_MAX_BYTES,
+  NOTHING_TO_RESUME,
+  pathOf,
+  type RecentAuthGuardOptions,
+  reauthLocation,
+} from "./kept-form.js";
+import { readBounded } from "./node-body.js";
 
 declare global {
   namespace Express {
@@ -100,24 +113,52 @@ export function requireDeviceBinding(): RequestHandler {
  * Lets the request through only when the session's last proof of identity is recent enough (see
  * {@link RecentAuthOptions}); else 401 `{"error":"reauthentication_required","maxAge","factors"}`
  * with a `WWW-Authenticate: Bearer error="insufficient_user_authentication", max_age=…` challenge.
- * Without an active session: 401 `unauthenticated`. Bad options throw at start-up.
+ * With `reauthPage`, an HTML form post outside the window is kept and answered 303 to that page
+ * (see {@link RecentAuthGuardOptions}); `POST <path>?sk_resume=1` then runs the route once with
+ * the kept body as `req.body` (a second time: 409 `nothing_to_resume`). Without an active session:
+ * 401 `unauthenticated`. Bad options throw at start-up.
  * @example
  * app.post("/api/password", requireRecentAuth({ maxAge: "10m" }), changePassword);
  */
-export function requireRecentAuth(options: RecentAuthOptions = {}): RequestHandler {
-  const rule = recentAuthRule(options);
+export function requireRecentAuth(options: RecentAuthGuardOptions = {}): RequestHandler {
+  const { rule, reauthPage } = guardRule(options);
   return (req, res, next) => {
     const context = req.sessionkeeper;
     if (!context?.session) {
       res.status(401).json({ error: "unauthenticated" });
       return;
     }
-    context.checkRecentAuth(rule).then((challenge) => {
-      if (!challenge) return next();
-      res.status(401).setHeader("WWW-Authenticate", challenge.challenge);
-      res.json(challenge.body);
-    }, next);
+    const path = pathOf(req.originalUrl);
+    const resume = reauthPage !== null && isResume(req.method, req.originalUrl);
+    const decide = async () => {
+      const challenge = await context.checkRecentAuth(rule);
+      if (!challenge) {
+        if (!resume) return next();
+        const body = await context.takeKeptPost(path);
+        if (body === null) return void res.status(409).json(NOTHING_TO_RESUME);
+        req.body = formObject(body);
+        return next();
+      }
+      res.setHeader("WWW-Authenticate", challenge.challenge);
+      if (reauthPage !== null && isFormPost(req.method, req.headers["content-type"])) {
+        // A resume outside the window keeps nothing new: the first kept post stays for after.
+        const kept = resume || (await keep(context, req, path));
+        if (kept) return res.redirect(303, reauthLocation(reauthPage, path));
+      }
+      res.status(401).json(challenge.body);
+    };
+    decide().catch(next);
   };
+}
+
+/** Keeps the form post: the parsed body (a body parser ran) or the raw one (bounded). */
+async function keep(context: RequestSession<object>, req: Request, path: string): Promise<boolean> {
+  let body = req.body === undefined ? null : formText(req.body);
+  if (req.body === undefined) {
+    const raw = await readBounded(req, KEPT_FORM_MAX_BYTES);
+    body = raw === null ? null : Buffer.from(raw).toString("utf8");
+  }
+  return body !== null && context.keepPost({ path, body });
 }
 
 /** The current active session, or null. */
@@ -164,3 +205,4 @@ export function liveEvents(channel: LiveChannel): RequestHandler {
 
 export { RequestSession } from "../request-session.js";
 export { accountApi, accountPages } from "./express-account.js";
+export type { RecentAuthGuardOptions } from "./kept-form.js";

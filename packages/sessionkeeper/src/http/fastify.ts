@@ -16,6 +16,17 @@ import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session, SessionData } from "../types.js";
 import { nodeHeaderValue } from "./context.js";
+import {
+  formObject,
+  formText,
+  guardRule,
+  isFormPost,
+  isResume,
+  NOTHING_TO_RESUME,
+  pathOf,
+  type RecentAuthGuardOptions,
+  reauthLocation,
+} from "./kept-form.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -106,16 +117,35 @@ export function requireDeviceBinding(): preHandlerAsyncHookHandler {
 /**
  * preHandler that lets the request through only when the session's last proof of identity is
  * recent enough (see {@link RecentAuthOptions}); else 401 `reauthentication_required` with a
- * `WWW-Authenticate` challenge (RFC 9470 style). Without an active session: 401 `unauthenticated`.
+ * `WWW-Authenticate` challenge (RFC 9470 style). With `reauthPage`, an HTML form post outside the
+ * window is kept and answered 303 to that page (see {@link RecentAuthGuardOptions}; the app needs a
+ * parser for `application/x-www-form-urlencoded`); `POST <path>?sk_resume=1` then runs the route
+ * once with the kept body as `request.body`. Without an active session: 401 `unauthenticated`.
  */
-export function requireRecentAuth(options: RecentAuthOptions = {}): preHandlerAsyncHookHandler {
-  const rule = recentAuthRule(options);
+export function requireRecentAuth(
+  options: RecentAuthGuardOptions = {},
+): preHandlerAsyncHookHandler {
+  const { rule, reauthPage } = guardRule(options);
   return async (request, reply) => {
     const context = request.sessionkeeper;
     if (!context?.session) return reply.code(401).send({ error: "unauthenticated" });
+    const path = pathOf(request.url);
+    const resume = reauthPage !== null && isResume(request.method, request.url);
     const challenge = await context.checkRecentAuth(rule);
-    if (!challenge) return;
-    return reply.code(401).header("www-authenticate", challenge.challenge).send(challenge.body);
+    if (!challenge) {
+      if (!resume) return;
+      const body = await context.takeKeptPost(path);
+      if (body === null) return reply.code(409).send(NOTHING_TO_RESUME);
+      request.body = formObject(body);
+      return;
+    }
+    reply.header("www-authenticate", challenge.challenge);
+    if (reauthPage !== null && isFormPost(request.method, request.headers["content-type"])) {
+      const body = formText(request.body ?? "");
+      const kept = resume || (body !== null && (await context.keepPost({ path, body })));
+      if (kept) return reply.redirect(reauthLocation(reauthPage, path), 303);
+    }
+    return reply.code(401).send(challenge.body);
   };
 }
 
@@ -199,3 +229,4 @@ export function liveEvents(
 }
 
 export { RequestSession } from "../request-session.js";
+export type { RecentAuthGuardOptions } from "./kept-form.js";

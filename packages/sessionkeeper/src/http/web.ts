@@ -9,6 +9,15 @@ import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { SessionData } from "../types.js";
 import { nodeHeaderValue } from "./context.js";
+import {
+  guardRule,
+  isFormPost,
+  isResume,
+  KEPT_FORM_MAX_BYTES,
+  NOTHING_TO_RESUME,
+  type RecentAuthGuardOptions,
+  reauthLocation,
+} from "./kept-form.js";
 
 interface WebOptions<Env = unknown> {
   /**
@@ -181,17 +190,61 @@ export function recentAuthGate(
   };
 }
 
-/** Hono middleware over {@link recentAuthGate}: the route runs only inside the window. */
-export function honoRequireRecentAuth(options: RecentAuthOptions = {}) {
-  const gate = recentAuthGate(options);
+/**
+ * Hono middleware over {@link recentAuthGate}: the route runs only inside the window. With
+ * `reauthPage`, an HTML form post outside the window is kept and answered 303 to that page (see
+ * {@link RecentAuthGuardOptions}); `POST <path>?sk_resume=1` then runs the route once with the
+ * kept body in place of the request's (`c.req.parseBody()` reads it).
+ */
+export function honoRequireRecentAuth(options: RecentAuthGuardOptions = {}) {
+  const { rule, reauthPage } = guardRule(options);
   return async (
-    c: HonoLikeContext & { get(key: "sessionkeeper"): RequestSession | undefined },
+    c: HonoLikeContext & {
+      get(key: "sessionkeeper"): RequestSession | undefined;
+      req: { text(): Promise<string>; bodyCache?: object };
+    },
     next: () => Promise<void>,
   ) => {
-    const refused = await gate(c.get("sessionkeeper"));
-    if (refused) return refused;
-    await next();
-    return undefined;
+    const session = c.get("sessionkeeper");
+    if (!session?.session) return json({ error: "unauthenticated" }, 401);
+    const raw = c.req.raw;
+    const path = new URL(raw.url).pathname;
+    const resume = reauthPage !== null && isResume(raw.method, raw.url);
+    const challenge = await session.checkRecentAuth(rule);
+    if (!challenge) {
+      if (resume) {
+        const body = await session.takeKeptPost(path);
+        if (body === null) return json(NOTHING_TO_RESUME, 409);
+        // The route reads the kept form as if it had just been posted.
+        const headers = new Headers(raw.headers);
+        headers.set("content-type", "application/x-www-form-urlencoded");
+        headers.delete("content-length");
+        c.req.raw = new Request(raw.url, { method: "POST", headers, body });
+        c.req.bodyCache = {};
+      }
+      await next();
+      return undefined;
+    }
+    if (reauthPage !== null && isFormPost(raw.method, raw.headers.get("content-type"))) {
+      const length = Number(raw.headers.get("content-length"));
+      const kept =
+        resume ||
+        (length > 0 &&
+          length <= KEPT_FORM_MAX_BYTES &&
+          (await session.keepPost({ path, body: await c.req.text() })));
+      if (kept)
+        return new Response(null, {
+          status: 303,
+          headers: {
+            location: reauthLocation(reauthPage, path),
+            "www-authenticate": challenge.challenge,
+          },
+        });
+    }
+    return new Response(JSON.stringify(challenge.body), {
+      status: 401,
+      headers: { "content-type": "application/json", "www-authenticate": challenge.challenge },
+    });
   };
 }
 
@@ -298,4 +351,5 @@ export function liveEventsResponse(
 }
 
 export { RequestSession } from "../request-session.js";
+export type { RecentAuthGuardOptions } from "./kept-form.js";
 export { accountApiFetch, accountPagesFetch } from "./web-account.js";

@@ -221,7 +221,10 @@ export class Guard {
    */
   async recordReauthFailure(
     rs: RequestSession<object>,
-    input: { accountKey: unknown; reason?: "wrong_current_password" | "wrong_reauth_code" },
+    input: {
+      accountKey: unknown;
+      reason?: "wrong_current_password" | "wrong_reauth_code" | "failed_passkey";
+    },
   ): Promise<Refusal> {
     const record = rs.record;
     if (record?.status !== "active") return refuse(401, "unauthenticated");

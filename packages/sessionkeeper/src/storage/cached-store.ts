@@ -256,6 +256,44 @@ class CachedStore implements SessionStore, StoreHealthCheck {
     return this.#store.listSessionEvents(...args);
   }
 
+  // Passkeys and re-authentication states are never cached: they change no session row, and each
+  // is read only on the rare request that uses it, straight from the store every instance shares.
+  addPasskey(...args: Args<"addPasskey">) {
+    return this.#store.addPasskey(...args);
+  }
+
+  listPasskeys(...args: Args<"listPasskeys">) {
+    return this.#store.listPasskeys(...args);
+  }
+
+  findPasskey(...args: Args<"findPasskey">) {
+    return this.#store.findPasskey(...args);
+  }
+
+  renamePasskey(...args: Args<"renamePasskey">) {
+    return this.#store.renamePasskey(...args);
+  }
+
+  removePasskey(...args: Args<"removePasskey">) {
+    return this.#store.removePasskey(...args);
+  }
+
+  recordPasskeyUse(...args: Args<"recordPasskeyUse">) {
+    return this.#store.recordPasskeyUse(...args);
+  }
+
+  saveReauthState(...args: Args<"saveReauthState">) {
+    return this.#store.saveReauthState(...args);
+  }
+
+  findReauthStates(...args: Args<"findReauthStates">) {
+    return this.#store.findReauthStates(...args);
+  }
+
+  spendReauthState(...args: Args<"spendReauthState">) {
+    return this.#store.spendReauthState(...args);
+  }
+
   /** Asks the store (its own check, or a lookup), never the cache: a probe must reach the database. */
   checkHealth(): Promise<StoreHealth> {
     return storeHealth(this.#store);

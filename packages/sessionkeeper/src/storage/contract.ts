@@ -4,6 +4,8 @@ import type {
   AuthFactor,
   DeviceKeyAlg,
   LoginEvent,
+  PasskeyRecord,
+  ReauthState,
   SessionRecord,
   SessionStatus,
 } from "../types.js";
@@ -165,7 +167,10 @@ export interface SessionStore {
   ): Promise<LoginEvent[]>;
   /** Every event of the user's given sessions (at most 100 ids, 2000 rows), newest first: sign-ins' stories. */
   listSessionEvents(userId: string, sessionIds: readonly string[]): Promise<LoginEvent[]>;
-  /** Deletes sessions ended before `endedBefore`, dead ones past `expiredBefore`, and old events. */
+  /**
+   * Deletes sessions ended before `endedBefore`, dead ones past `expiredBefore`, and old events;
+   * re-authentication states past `expiredBefore` go too (they are not counted).
+   */
   prune(options: {
     endedBefore: number;
     expiredBefore: number;
@@ -175,6 +180,33 @@ export interface SessionStore {
     challengesBefore?: number;
   }): Promise<{ sessions: number; events: number }>;
   close(): Promise<void>;
+
+  /** Stores a new passkey. A credential id already registered (to anyone) throws a StorageError. */
+  addPasskey(passkey: PasskeyRecord): Promise<void>;
+  /** A user's passkeys, oldest first. */
+  listPasskeys(userId: string): Promise<PasskeyRecord[]>;
+  /** One passkey by credential id (whoever owns it), or null. */
+  findPasskey(id: string): Promise<PasskeyRecord | null>;
+  /** Renames a passkey of `userId`. True when it changed. */
+  renamePasskey(id: string, update: { userId: string; name: string }): Promise<boolean>;
+  /** Deletes a passkey of `userId`. True when it was there. */
+  removePasskey(id: string, match: { userId: string }): Promise<boolean>;
+  /** After a verified use: the authenticator's new counter and when. True when it changed. */
+  recordPasskeyUse(id: string, update: { counter: number; usedAt: number }): Promise<boolean>;
+
+  /**
+   * Stores a re-authentication state. Any older unspent state of the same session and kind is
+   * spent first: only the newest challenge (or kept post) of a session can be used.
+   */
+  saveReauthState(state: ReauthState): Promise<void>;
+  /** The session's unspent, unexpired state of `kind` (newest first; at most a few), or []. */
+  findReauthStates(
+    sessionId: string,
+    kind: ReauthState["kind"],
+    now: number,
+  ): Promise<ReauthState[]>;
+  /** Spends a state once: true only for the one call that did it, and only before it expires. */
+  spendReauthState(id: string, now: number): Promise<boolean>;
 }
 
 /**

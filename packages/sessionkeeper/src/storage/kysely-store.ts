@@ -5,6 +5,8 @@ import type {
   AuthFactor,
   DeviceKeyAlg,
   LoginEvent,
+  PasskeyRecord,
+  ReauthState,
   SessionRecord,
   SessionStatus,
 } from "../types.js";
@@ -16,7 +18,13 @@ import type {
   StoreHealthCheck,
 } from "./contract.js";
 import { migrateToLatest } from "./migrations.js";
-import type { Database, LoginEventsTable, SessionsTable } from "./schema.js";
+import type {
+  Database,
+  LoginEventsTable,
+  PasskeysTable,
+  ReauthStateTable,
+  SessionsTable,
+} from "./schema.js";
 
 const LIVE: SessionStatus[] = ["active", "pending"];
 /** Rows a page's stories may read at most (a few per sign-in is usual). */
@@ -452,6 +460,10 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
         .deleteFrom("sk_login_events")
         .where("created_at", "<", options.eventsBefore)
         .executeTakeFirst();
+      await this.db
+        .deleteFrom("sk_reauth_state")
+        .where("expires_at", "<", options.expiredBefore)
+        .execute();
       return { sessions: Number(sessions.numDeletedRows), events: Number(events.numDeletedRows) };
     });
   }
@@ -467,6 +479,183 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
   async close(): Promise<void> {
     await this.options.onClose?.();
   }
+
+  addPasskey(passkey: PasskeyRecord): Promise<void> {
+    return this.run("addPasskey", async () => {
+      await this.db.insertInto("sk_passkeys").values(toPasskeyRow(passkey)).execute();
+    });
+  }
+
+  listPasskeys(userId: string): Promise<PasskeyRecord[]> {
+    return this.run("listPasskeys", async () => {
+      const rows = await this.db
+        .selectFrom("sk_passkeys")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("created_at", "asc")
+        .orderBy("id", "asc")
+        .execute();
+      return rows.map(fromPasskeyRow);
+    });
+  }
+
+  findPasskey(id: string): Promise<PasskeyRecord | null> {
+    return this.run("findPasskey", async () => {
+      const row = await this.db
+        .selectFrom("sk_passkeys")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row ? fromPasskeyRow(row) : null;
+    });
+  }
+
+  renamePasskey(id: string, update: { userId: string; name: string }): Promise<boolean> {
+    return this.run("renamePasskey", async () => {
+      const result = await this.db
+        .updateTable("sk_passkeys")
+        .set({ name: update.name })
+        .where("id", "=", id)
+        .where("user_id", "=", update.userId)
+        .executeTakeFirst();
+      // MySQL counts changed rows only: a rename to the same name still found the passkey.
+      return Number(result.numUpdatedRows) > 0 || (await this.#ownsPasskey(id, update.userId));
+    });
+  }
+
+  async #ownsPasskey(id: string, userId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom("sk_passkeys")
+      .select("id")
+      .where("id", "=", id)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  removePasskey(id: string, match: { userId: string }): Promise<boolean> {
+    return this.run("removePasskey", async () => {
+      const result = await this.db
+        .deleteFrom("sk_passkeys")
+        .where("id", "=", id)
+        .where("user_id", "=", match.userId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    });
+  }
+
+  recordPasskeyUse(id: string, update: { counter: number; usedAt: number }): Promise<boolean> {
+    return this.run("recordPasskeyUse", async () => {
+      const result = await this.db
+        .updateTable("sk_passkeys")
+        .set({ counter: update.counter, last_used_at: update.usedAt })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  saveReauthState(state: ReauthState): Promise<void> {
+    return this.run("saveReauthState", () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable("sk_reauth_state")
+          .set({ used_at: state.createdAt })
+          .where("session_id", "=", state.sessionId)
+          .where("kind", "=", state.kind)
+          .where("used_at", "is", null)
+          .execute();
+        await trx.insertInto("sk_reauth_state").values(toStateRow(state)).execute();
+      }),
+    );
+  }
+
+  findReauthStates(
+    sessionId: string,
+    kind: ReauthState["kind"],
+    now: number,
+  ): Promise<ReauthState[]> {
+    return this.run("findReauthStates", async () => {
+      const rows = await this.db
+        .selectFrom("sk_reauth_state")
+        .selectAll()
+        .where("session_id", "=", sessionId)
+        .where("kind", "=", kind)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now)
+        .orderBy("created_at", "desc")
+        .limit(5)
+        .execute();
+      return rows.map(fromStateRow);
+    });
+  }
+
+  spendReauthState(id: string, now: number): Promise<boolean> {
+    return this.run("spendReauthState", async () => {
+      const result = await this.db
+        .updateTable("sk_reauth_state")
+        .set({ used_at: now })
+        .where("id", "=", id)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+}
+
+function toPasskeyRow(p: PasskeyRecord): PasskeysTable {
+  return {
+    id: p.id,
+    user_id: p.userId,
+    name: p.name,
+    public_key: p.publicKey,
+    counter: p.counter,
+    transports: p.transports.length > 0 ? p.transports.join(",") : null,
+    created_at: p.createdAt,
+    last_used_at: p.lastUsedAt,
+  };
+}
+
+function fromPasskeyRow(r: Selectable<PasskeysTable>): PasskeyRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    publicKey: r.public_key,
+    counter: num(r.counter),
+    transports: r.transports ? r.transports.split(",") : [],
+    createdAt: num(r.created_at),
+    lastUsedAt: numOrNull(r.last_used_at),
+  };
+}
+
+function toStateRow(s: ReauthState): ReauthStateTable {
+  return {
+    id: s.id,
+    session_id: s.sessionId,
+    kind: s.kind,
+    secret_hash: s.secretHash,
+    path: s.path,
+    data: s.data,
+    expires_at: s.expiresAt,
+    used_at: s.usedAt,
+    created_at: s.createdAt,
+  };
+}
+
+function fromStateRow(r: Selectable<ReauthStateTable>): ReauthState {
+  return {
+    id: r.id,
+    sessionId: r.session_id,
+    kind: r.kind as ReauthState["kind"],
+    secretHash: r.secret_hash,
+    path: r.path,
+    data: r.data,
+    expiresAt: num(r.expires_at),
+    usedAt: numOrNull(r.used_at),
+    createdAt: num(r.created_at),
+  };
 }
 
 function num(value: number | string): number {

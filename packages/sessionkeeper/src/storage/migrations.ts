@@ -227,6 +227,36 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Short-lived, single-use state of a re-authentication, bound to one session and kept in SQL so
+  // any instance can finish what another began: WebAuthn challenges (their SHA-256 only) and form
+  // posts kept while the user proves it's them (encrypted with a key only the browser holds).
+  "0006_reauth_state": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("sk_reauth_state")
+        .addColumn("id", ID, (c) => c.primaryKey())
+        .addColumn("session_id", ID, (c) => c.notNull())
+        .addColumn("kind", "varchar(16)", (c) => c.notNull())
+        .addColumn("secret_hash", "char(64)", (c) => c.notNull())
+        .addColumn("path", "varchar(512)")
+        // A kept form body, encrypted and base64url: at most ~22 KB for a 16 KB form (TEXT: 64 KB).
+        .addColumn("data", "text")
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("used_at", "bigint")
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("sk_reauth_state_session")
+        .on("sk_reauth_state")
+        .columns(["session_id", "kind"])
+        .execute();
+      await db.schema
+        .createIndex("sk_reauth_state_expires")
+        .on("sk_reauth_state")
+        .column("expires_at")
+        .execute();
+    },
+  },
   // The history's pages: a keyset on (user_id, created_at, id) needs the id in the index to walk
   // it in order without a sort, and a sign-in's story is found by its session id. The new index
   // starts with the old one's columns, which it replaces (one index less to write per event).

@@ -116,6 +116,19 @@ export interface PasskeysTable {
   last_used_at: number | string | null;
 }
 
+/** Single-use, short-lived state of a re-authentication (migration 0006): see `ReauthState`. */
+export interface ReauthStateTable {
+  id: string;
+  session_id: string;
+  kind: string; // "passkey_create" | "passkey_get" | "kept_post"
+  secret_hash: string;
+  path: string | null;
+  data: string | null;
+  expires_at: number | string;
+  used_at: number | string | null;
+  created_at: number | string;
+}
+
 export interface Database {
   sk_sessions: SessionsTable;
   sk_login_events: LoginEventsTable;
@@ -125,4 +138,5 @@ export interface Database {
   sk_counters: CountersTable;
   sk_passkeys: PasskeysTable;
   sk_dbsc_challenges: DeviceChallengesTable;
+  sk_reauth_state: ReauthStateTable;
 }

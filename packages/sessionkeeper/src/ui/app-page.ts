@@ -30,11 +30,18 @@ export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
    * anywhere, and to `signInPath?ended=<reason>` when it is refused.
    */
   waiting?: { continuePath: string };
+  /** The page has passkey forms (`form[data-passkey]`) or a resume form: adds the passkey script. */
+  passkeys?: boolean;
 }) => AppPage {
   const resolved = resolvePageOptions(options);
   return (page) => ({
     status: page.status ?? 200,
-    headers: pageHeaders(resolved, page.live === true, page.waiting !== undefined),
+    headers: pageHeaders(
+      resolved,
+      page.live === true,
+      page.waiting !== undefined,
+      page.passkeys === true,
+    ),
     body: renderPage(resolved, {
       name: null,
       heading: page.heading,
@@ -43,6 +50,7 @@ export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
       live: page.live === true,
       account: page.account ?? null,
       waiting: page.waiting ? { continuePath: localPath(page.waiting.continuePath) } : null,
+      passkeys: page.passkeys === true,
     }),
   });
 }

@@ -111,6 +111,9 @@ const EVENTS: Record<string, EventDescription> = {
   device_bound: { title: "Session bound to this device's security chip", tone: "ok" },
   device_binding_failed: { title: "Device-bound session: proof refused", tone: "warn" },
   device_binding_ended: { title: "Device binding ended", tone: "neutral" },
+  passkey_added: { title: "Passkey added", tone: "neutral" },
+  passkey_removed: { title: "Passkey removed", tone: "neutral" },
+  reauthenticated: { title: "Identity confirmed", tone: "ok" },
 };
 
 /** An event type in words ("Signed in"); an unknown type is returned as it is. */

@@ -9,6 +9,7 @@ import {
   PENDING_SCRIPT_HASH,
 } from "../live/script.js";
 import type { ResolvedPageOptions } from "./options.js";
+import { PASSKEY_SCRIPT, PASSKEY_SCRIPT_HASH } from "./passkey-script.js";
 import { STYLESHEET } from "./styles.js";
 
 const STYLE_HASH = `'sha256-${createHash("sha256").update(STYLESHEET).digest("base64")}'`;
@@ -16,6 +17,7 @@ const STYLE_ELEMENT = constantHtml(`<style>${STYLESHEET}</style>`);
 const LIVE_ELEMENT = constantHtml(`<script>${LIVE_SCRIPT}</script>`);
 const PENDING_ELEMENT = constantHtml(`<script>${PENDING_SCRIPT}</script>`);
 const LOCAL_TIME_ELEMENT = constantHtml(`<script>${LOCAL_TIME_SCRIPT}</script>`);
+const PASSKEY_ELEMENT = constantHtml(`<script>${PASSKEY_SCRIPT}</script>`);
 // A shield as the tab icon, inline (the CSP allows data: images): no request, no 404 in the logs.
 const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><path d="M16 2 4 7v8c0 7.5 5.1 13.6 12 15 6.9-1.4 12-7.5 12-15V7z" fill="#2457d6"/><path d="m11 16 4 4 7-8" fill="none" stroke="#fff" stroke-width="3" stroke-linecap="round" stroke-linejoin="round"/></svg>`;
 const FAVICON_ELEMENT = constantHtml(
@@ -31,17 +33,24 @@ export function contentSecurityPolicy(
   options: ResolvedPageOptions,
   live = false,
   waiting = false,
+  passkeys = false,
 ): string {
   const styles = options.stylesheetHref ? `'self' ${STYLE_HASH}` : STYLE_HASH;
   // A sign-in waiting for approval: only its own stream script (it has no signed-in page parts).
   if (waiting && options.liveEventsPath)
     return `default-src 'none'; style-src ${styles}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; script-src ${PENDING_SCRIPT_HASH}; connect-src 'self'`;
-  // A signed-in page's scripts: local times always, the live stream when the pages have one.
-  const script = !live
-    ? ""
-    : options.liveEventsPath
-      ? `; script-src ${LOCAL_TIME_SCRIPT_HASH} ${LIVE_SCRIPT_HASH}; connect-src 'self'`
-      : `; script-src ${LOCAL_TIME_SCRIPT_HASH}`;
+  // A signed-in page's scripts: local times always, the live stream when the pages have one; the
+  // passkey script (which posts JSON to this site) on pages that offer passkeys.
+  const streams = live && options.liveEventsPath !== null && options.liveEventsPath !== undefined;
+  const hashes = [
+    ...(live ? [LOCAL_TIME_SCRIPT_HASH] : []),
+    ...(streams ? [LIVE_SCRIPT_HASH] : []),
+    ...(passkeys ? [PASSKEY_SCRIPT_HASH] : []),
+  ];
+  const script =
+    hashes.length === 0
+      ? ""
+      : `; script-src ${hashes.join(" ")}${streams || passkeys ? "; connect-src 'self'" : ""}`;
   return `default-src 'none'; style-src ${styles}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'${script}`;
 }
 
@@ -53,10 +62,11 @@ export function pageHeaders(
   options: ResolvedPageOptions,
   live = false,
   waiting = false,
+  passkeys = false,
 ): Record<string, string> {
   return {
     "content-type": "text/html; charset=utf-8",
-    "content-security-policy": contentSecurityPolicy(options, live, waiting),
+    "content-security-policy": contentSecurityPolicy(options, live, waiting, passkeys),
     "x-content-type-options": "nosniff",
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
@@ -84,6 +94,8 @@ export function renderPage(
      * `continuePath` by itself once it is approved anywhere.
      */
     waiting?: { continuePath: string } | null;
+    /** The page has passkey forms: the passkey script runs at its end. */
+    passkeys?: boolean;
   },
 ): string {
   const tabs: Array<[PageName, string, string]> = [
@@ -132,6 +144,7 @@ ${
 ${page.content}
 </main>
 ${page.live ? LOCAL_TIME_ELEMENT : null}
+${page.passkeys ? PASSKEY_ELEMENT : null}
 </body>
 </html>
 `;

@@ -68,7 +68,9 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .notice.error{background:var(--warn-bg);color:var(--warn)}
 .hint{color:var(--muted);font-size:.85rem;margin:0}
 .rules{list-style:none;padding:0;margin:0 0 12px;display:grid;gap:8px}
-.rules li{display:flex;align-items:center;justify-content:space-between;gap:12px}
+.rules li{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:12px}
+.rules form.inline{display:flex;gap:8px;align-items:center}
+.rules form.inline input{width:auto;min-width:0;flex:1 1 10ch}
 .rules form{margin:0}
 .filters{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 16px}
 .filters a{padding:5px 12px;border:1px solid var(--line);border-radius:999px;color:var(--muted);text-decoration:none;font-size:.9rem;background:var(--card)}

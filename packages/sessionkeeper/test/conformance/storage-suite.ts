@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isStorageError } from "../../src/errors.js";
 import type { EndSessionInput, SessionStore } from "../../src/storage/contract.js";
-import type { SessionRecord } from "../../src/types.js";
+import type { PasskeyRecord, ReauthState, SessionRecord } from "../../src/types.js";
 import { DAY, hex64, loginEvent, MINUTE, newId, sessionRecord, T0 } from "../helpers/records.js";
 
 /**
@@ -29,6 +29,35 @@ async function mustFind(store: SessionStore, id: string): Promise<SessionRecord>
   const found = await store.findSession(id);
   assert.ok(found, `session ${id} should exist`);
   return found;
+}
+
+function passkey(overrides: Partial<PasskeyRecord> = {}): PasskeyRecord {
+  return {
+    id: `cred-${newId()}`,
+    userId: "user-a",
+    name: "Laptop",
+    publicKey: "pQECAyYgASFYIK".repeat(20),
+    counter: 0,
+    transports: ["internal", "hybrid"],
+    createdAt: T0,
+    lastUsedAt: null,
+    ...overrides,
+  };
+}
+
+function reauthState(sessionId: string, overrides: Partial<ReauthState> = {}): ReauthState {
+  return {
+    id: newId(),
+    sessionId,
+    kind: "passkey_get",
+    secretHash: hex64(),
+    path: null,
+    data: null,
+    expiresAt: T0 + 5 * MINUTE,
+    usedAt: null,
+    createdAt: T0,
+    ...overrides,
+  };
 }
 
 /** A user's events other than the sign-ins that {@link seed} writes with each session. */
@@ -1001,6 +1030,103 @@ export function runStorageConformance(name: string, open: OpenStore): void {
             }),
             { sessions: 0, events: 0 },
           );
+        }));
+    });
+
+    describe("passkeys", () => {
+      it("adds, lists (oldest first, per user), finds, renames, counts uses and removes", () =>
+        withStore(async (store) => {
+          const first = passkey({ createdAt: T0 });
+          const second = passkey({ createdAt: T0 + 1, name: "Phone", transports: [] });
+          const theirs = passkey({ userId: "user-b" });
+          for (const p of [second, first, theirs]) await store.addPasskey(p);
+          assert.deepEqual(await store.listPasskeys("user-a"), [first, second]);
+          assert.deepEqual(await store.findPasskey(theirs.id), theirs);
+          assert.equal(await store.findPasskey("cred-unknown"), null);
+
+          assert.equal(
+            await store.renamePasskey(first.id, { userId: "user-a", name: "Work" }),
+            true,
+          );
+          assert.equal(
+            await store.renamePasskey(first.id, { userId: "user-a", name: "Work" }),
+            true,
+          );
+          assert.equal(
+            await store.renamePasskey(theirs.id, { userId: "user-a", name: "Mine" }),
+            false,
+          );
+          assert.equal((await store.findPasskey(theirs.id))?.name, "Laptop");
+
+          assert.equal(
+            await store.recordPasskeyUse(first.id, { counter: 7, usedAt: T0 + 9 }),
+            true,
+          );
+          assert.deepEqual(await store.findPasskey(first.id), {
+            ...first,
+            name: "Work",
+            counter: 7,
+            lastUsedAt: T0 + 9,
+          });
+
+          assert.equal(await store.removePasskey(theirs.id, { userId: "user-a" }), false);
+          assert.equal(await store.removePasskey(first.id, { userId: "user-a" }), true);
+          assert.equal(await store.removePasskey(first.id, { userId: "user-a" }), false);
+          assert.deepEqual(
+            (await store.listPasskeys("user-a")).map((p) => p.id),
+            [second.id],
+          );
+        }));
+
+      it("refuses a credential id that is already registered", () =>
+        withStore(async (store) => {
+          const p = passkey();
+          await store.addPasskey(p);
+          await assert.rejects(store.addPasskey({ ...p, userId: "user-b" }), isStorageError);
+        }));
+    });
+
+    describe("re-authentication state", () => {
+      it("keeps only the newest unspent state per session and kind, spends it once, and not after it expires", () =>
+        withStore(async (store) => {
+          const older = reauthState("s1", { createdAt: T0 });
+          const kept = reauthState("s1", {
+            kind: "kept_post",
+            path: "/account/security/ip-rules",
+            data: "x".repeat(20_000),
+          });
+          const newer = reauthState("s1", { createdAt: T0 + 1 });
+          const elsewhere = reauthState("s2");
+          for (const state of [older, kept, newer, elsewhere]) await store.saveReauthState(state);
+
+          // The newer challenge spent the older one; the kept post (another kind) is untouched.
+          assert.deepEqual(await store.findReauthStates("s1", "passkey_get", T0 + 2), [newer]);
+          assert.deepEqual(await store.findReauthStates("s1", "kept_post", T0 + 2), [kept]);
+          assert.equal(await store.spendReauthState(older.id, T0 + 2), false);
+
+          const [a, b] = await Promise.all([
+            store.spendReauthState(newer.id, T0 + 2),
+            store.spendReauthState(newer.id, T0 + 2),
+          ]);
+          assert.equal(Number(a) + Number(b), 1, "spent exactly once");
+          assert.deepEqual(await store.findReauthStates("s1", "passkey_get", T0 + 2), []);
+
+          // Expired: neither found nor spendable.
+          assert.deepEqual(
+            await store.findReauthStates("s2", "passkey_get", elsewhere.expiresAt),
+            [],
+          );
+          assert.equal(await store.spendReauthState(elsewhere.id, elsewhere.expiresAt), false);
+          assert.equal(await store.spendReauthState(kept.id, T0 + 3), true);
+
+          // Prune drops states past expiredBefore.
+          await store.prune({
+            endedBefore: T0,
+            expiredBefore: T0 + 10 * MINUTE,
+            idleBefore: 0,
+            eventsBefore: 0,
+          });
+          assert.deepEqual(await store.findReauthStates("s1", "kept_post", 0), []);
         }));
     });
 

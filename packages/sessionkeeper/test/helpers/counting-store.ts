@@ -31,6 +31,15 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     listSessionEvents: 0,
     prune: 0,
     close: 0,
+    addPasskey: 0,
+    listPasskeys: 0,
+    findPasskey: 0,
+    renamePasskey: 0,
+    removePasskey: 0,
+    recordPasskeyUse: 0,
+    saveReauthState: 0,
+    findReauthStates: 0,
+    spendReauthState: 0,
     touchesApplied: 0,
   };
   // Counts a call, then hands it to the real store untouched.
@@ -65,6 +74,15 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     listSessionEvents: count("listSessionEvents", (u, ids) => inner.listSessionEvents(u, ids)),
     prune: count("prune", (o) => inner.prune(o)),
     close: count("close", () => inner.close()),
+    addPasskey: count("addPasskey", (p) => inner.addPasskey(p)),
+    listPasskeys: count("listPasskeys", (u) => inner.listPasskeys(u)),
+    findPasskey: count("findPasskey", (id) => inner.findPasskey(id)),
+    renamePasskey: count("renamePasskey", (id, u) => inner.renamePasskey(id, u)),
+    removePasskey: count("removePasskey", (id, m) => inner.removePasskey(id, m)),
+    recordPasskeyUse: count("recordPasskeyUse", (id, u) => inner.recordPasskeyUse(id, u)),
+    saveReauthState: count("saveReauthState", (s) => inner.saveReauthState(s)),
+    findReauthStates: count("findReauthStates", (s, k, n) => inner.findReauthStates(s, k, n)),
+    spendReauthState: count("spendReauthState", (id, n) => inner.spendReauthState(id, n)),
   };
   return { store, calls };
 }
@@ -84,6 +102,12 @@ export function writeCalls(calls: StoreCalls): number {
     calls.endSession +
     calls.endUserSessions +
     calls.recordEvent +
-    calls.prune
+    calls.prune +
+    calls.addPasskey +
+    calls.renamePasskey +
+    calls.removePasskey +
+    calls.recordPasskeyUse +
+    calls.saveReauthState +
+    calls.spendReauthState
   );
 }

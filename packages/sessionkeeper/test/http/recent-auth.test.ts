@@ -32,12 +32,21 @@ interface Running {
 interface Ran {
   danger: number;
   strict: number;
+  /** The `value` field of each form post /form really ran with. */
+  form: string[];
 }
 
 type Start = (keeper: SessionKeeper, ran: Ran) => Promise<Running>;
 
-// /danger: the keeper's window (sliding); /strict: 10 minutes, passkey only, no sliding.
+// /danger: the keeper's window (sliding); /strict: 10 minutes, passkey only, no sliding;
+// /form: an HTML form's action, kept outside the window and completed after the proof.
 const STRICT = { maxAge: "10m", factors: ["passkey"], sliding: false } as const;
+const KEEP: ex.RecentAuthGuardOptions = { reauthPage: "/confirm" };
+
+function formValue(body: unknown): string {
+  const value = (body as Record<string, unknown> | null)?.value;
+  return typeof value === "string" ? value : "(none)";
+}
 
 const adapters: Array<[string, Start]> = [
   [
@@ -63,6 +72,15 @@ const adapters: Array<[string, Start]> = [
         ran.strict++;
         res.status(204).end();
       });
+      app.post(
+        "/form",
+        express.urlencoded({ extended: false }),
+        ex.requireRecentAuth(KEEP),
+        (req, res) => {
+          ran.form.push(formValue(req.body));
+          res.redirect(303, "/done");
+        },
+      );
       app.use(ex.storageErrorHandler());
       return listenNode(app.listen(0, "127.0.0.1"));
     },
@@ -88,6 +106,16 @@ const adapters: Array<[string, Start]> = [
       app.post("/strict", { preHandler: fa.requireRecentAuth(STRICT) }, async (_r, reply) => {
         ran.strict++;
         return reply.code(204).send();
+      });
+      app.addContentTypeParser(
+        "application/x-www-form-urlencoded",
+        { parseAs: "string" },
+        (_request, body, done) =>
+          done(null, Object.fromEntries(new URLSearchParams(body as string))),
+      );
+      app.post("/form", { preHandler: fa.requireRecentAuth(KEEP) }, async (request, reply) => {
+        ran.form.push(formValue(request.body));
+        return reply.redirect("/done", 303);
       });
       await app.listen({ port: 0, host: "127.0.0.1" });
       const { port } = app.server.address() as AddressInfo;
@@ -115,6 +143,10 @@ const adapters: Array<[string, Start]> = [
       app.post("/danger", web.honoRequireRecentAuth(), (c) => {
         ran.danger++;
         return c.body(null, 204);
+      });
+      app.post("/form", web.honoRequireRecentAuth(KEEP), async (c) => {
+        ran.form.push(formValue(await c.req.parseBody()));
+        return c.redirect("/done", 303);
       });
       // The plain Web form, as a withSessions handler would use it.
       const strict = web.recentAuthGate(STRICT);
@@ -171,7 +203,7 @@ for (const [name, start] of adapters) {
     let app: Running;
     let reader: Database.Database;
     const clock = { now: T0 };
-    const ran: Ran = { danger: 0, strict: 0 };
+    const ran: Ran = { danger: 0, strict: 0, form: [] };
 
     before(async () => {
       sqlite = await tempSqlite("sk-recent-auth-");
@@ -221,7 +253,8 @@ for (const [name, start] of adapters) {
       assert.deepEqual(await res.json(), {
         error: "reauthentication_required",
         maxAge: 7200,
-        factors: ["password", "email_code", "passkey"],
+        // No passkey registered: not offered.
+        factors: ["password", "email_code"],
       });
       const challenge = res.headers.get("www-authenticate") ?? "";
       assert.match(challenge, /^Bearer error="insufficient_user_authentication"/);
@@ -274,6 +307,103 @@ for (const [name, start] of adapters) {
         { type: "sign_in", reason: null },
         { type: "reauthenticated", reason: "email_code" },
       ]);
+    });
+
+    it("keeps a form post outside the window, completes it once after the proof, and never replays it", async () => {
+      clock.now = T0;
+      let cookie = await signIn("hedy");
+      clock.now = T0 + 3 * HOUR;
+      const form = (path: string, body: string, cookies: string) =>
+        fetch(`${app.baseUrl}${path}`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            "user-agent": "test-client",
+            cookie: cookies,
+          },
+          body,
+          redirect: "manual",
+        });
+      const kept = await form("/form", "value=first+draft&other=1", cookie);
+      assert.equal(kept.status, 303);
+      assert.equal(kept.headers.get("location"), "/confirm?next=%2Fform");
+      assert.match(kept.headers.get("www-authenticate") ?? "", /insufficient_user_authentication/);
+      const resumeLine = kept.headers
+        .getSetCookie()
+        .find((c) => c.startsWith("sk_session_resume="));
+      assert.ok(resumeLine);
+      assert.match(resumeLine, /HttpOnly/);
+      assert.match(resumeLine, /SameSite=Strict/);
+      const resume = resumeLine.split(";")[0] as string;
+      assert.deepEqual(ran.form, [], "nothing ran");
+      // Stored encrypted: the typed value is nowhere in the row.
+      const row = reader
+        .prepare(
+          "select path, data from sk_reauth_state where kind = 'kept_post' and used_at is null",
+        )
+        .get() as { path: string; data: string };
+      assert.equal(row.path, "/form");
+      assert.doesNotMatch(Buffer.from(row.data, "base64url").toString("latin1"), /first/);
+
+      // A JSON request outside the window still gets the challenge, and keeps nothing.
+      const json = await post(app.baseUrl, "/form", cookie);
+      assert.equal(json.status, 401);
+      assert.equal((await json.json()).error, "reauthentication_required");
+
+      // Resuming before the proof: back to confirm, nothing runs, the kept post stays.
+      const early = await form("/form?sk_resume=1", "", `${cookie}; ${resume}`);
+      assert.equal(early.status, 303);
+      assert.equal(early.headers.get("location"), "/confirm?next=%2Fform");
+      assert.deepEqual(ran.form, []);
+
+      cookie = sessionCookie(
+        await post(app.baseUrl, "/reauth", cookie, { factor: "password" }),
+      ) as string;
+      const done = await form("/form?sk_resume=1", "", `${cookie}; ${resume}`);
+      assert.equal(done.status, 303);
+      assert.equal(done.headers.get("location"), "/done");
+      assert.deepEqual(ran.form, ["first draft"], "the kept action ran once, with the kept body");
+      assert.ok(done.headers.getSetCookie().some((c) => /^sk_session_resume=;.*Max-Age=0/.test(c)));
+
+      const replay = await form("/form?sk_resume=1", "", `${cookie}; ${resume}`);
+      assert.equal(replay.status, 409);
+      assert.deepEqual(await replay.json(), { error: "nothing_to_resume" });
+      assert.deepEqual(ran.form, ["first draft"], "a replay does nothing");
+
+      // Inside the window a form acts at once, with its own body.
+      assert.equal((await form("/form", "value=direct", cookie)).status, 303);
+      assert.deepEqual(ran.form, ["first draft", "direct"]);
+      ran.form.length = 0;
+    });
+
+    it("a kept post is bound to its session, its path and five minutes", async () => {
+      clock.now = T0;
+      let cookie = await signIn("alan");
+      let other = await signIn("alan");
+      clock.now = T0 + 3 * HOUR;
+      const form = (path: string, body: string, cookies: string) =>
+        fetch(`${app.baseUrl}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded", cookie: cookies },
+          body,
+          redirect: "manual",
+        });
+      const kept = await form("/form", "value=secret", cookie);
+      const resume = (
+        kept.headers.getSetCookie().find((c) => c.startsWith("sk_session_resume=")) as string
+      ).split(";")[0];
+      cookie = sessionCookie(
+        await post(app.baseUrl, "/reauth", cookie, { factor: "password" }),
+      ) as string;
+      other = sessionCookie(
+        await post(app.baseUrl, "/reauth", other, { factor: "password" }),
+      ) as string;
+      // Another session of the same user, with this browser's key: nothing.
+      assert.equal((await form("/form?sk_resume=1", "", `${other}; ${resume}`)).status, 409);
+      // Five minutes later: expired.
+      clock.now += 5 * MINUTE + 1000;
+      assert.equal((await form("/form?sk_resume=1", "", `${cookie}; ${resume}`)).status, 409);
+      assert.deepEqual(ran.form, []);
     });
 
     it("a per-route rule asks for its own factors and window, without sliding", async () => {

@@ -142,6 +142,19 @@ export function runTransitionTable(name: string, open: () => Promise<Deployment>
       assert.ok(await d.b.validate(browser(sessionCookie(done.setCookies))));
     });
 
+    it("re-authentication: reauthenticated with the factor, the proof seen everywhere", async () => {
+      const s = await signIn(user());
+      await warm(s);
+      d.clock.now += MINUTE;
+      const done = await d.a.reauthenticate(s.record, browser(s.cookie), { factor: "passkey" });
+      assert.ok(done);
+      await once(s, "reauthenticated", "passkey");
+      await refusedOnB(s.cookie);
+      const seen = await d.b.validate(browser(sessionCookie(done.setCookies)));
+      assert.equal(seen?.record.authFactor, "passkey");
+      assert.equal(seen?.record.authenticatedAt, d.clock.now);
+    });
+
     it("sign-out: sign_out", async () => {
       const s = await signIn(user());
       await warm(s);
