@@ -1,3 +1,4 @@
+import { readClientHintHeaders } from "./client-hints.js";
 import { type ProxyTrust, resolveClientIp } from "./client-ip.js";
 import { isStorageError } from "./errors.js";
 import { isPromise, type MaybePromise } from "./maybe-promise.js";
@@ -43,6 +44,10 @@ export function requestInfo(
     ip,
     userAgent: req.header("user-agent"),
     secure: secure === "auto" ? https : secure,
+    // A getter: the hint headers are read at sign-in only, not on every request.
+    get clientHints() {
+      return readClientHintHeaders((name) => req.header(name));
+    },
   };
 }
 

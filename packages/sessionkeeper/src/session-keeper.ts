@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readSingleCookie, serializeCookie } from "./cookies.js";
+import { checkDeviceName } from "./device-name.js";
 import {
   type ActivityType,
   type Actor,
@@ -366,11 +367,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     const secure = this.#secure(info.secure);
     const request = await this.#factsOf(info);
     const token = generateToken();
-    // A new device secret at every sign-in, never the presented one: a value planted in this
-    // browser by someone else can then never become a known device of this account (a device is
-    // known by the secret issued here, once the sign-in completes). Whether the presented device
-    // was known is asked before this (`deviceIdOf`), so known devices carry forward.
-    const deviceSecret = randomBytes(32).toString("base64url");
+    const deviceSecret = await this.#deviceSecretFor(userId, info);
     const pending = options.status === "pending";
     const record: SessionRecord = {
       id: token.id,
@@ -401,6 +398,8 @@ export class SessionKeeper<Data extends object = SessionData> {
       authenticatedAt: pending ? null : now,
       authFactor: factor,
       proofUsedAt: null,
+      name: null,
+      deviceModel: request.deviceModel ?? null,
     };
     const event = this.#transition(
       { type: "sign_in", reason: pending ? "pending_verification" : null },
@@ -454,6 +453,40 @@ export class SessionKeeper<Data extends object = SessionData> {
       throw new TypeError(`options.factor must be one of ${FACTORS}`);
     }
     return this.#rotate(record, info, { type: "reauthenticated", reason: options.factor }, USER);
+  }
+
+  /**
+   * Names (or, with "" or null, un-names) a live session's device for its user ("Work laptop"):
+   * trimmed, NFC, at most 64 characters, no control or direction-changing characters. Returns the
+   * session as it is now, or null when it is not `userId`'s live session. A malformed name throws
+   * a `RangeError` before anything is written (callers answer 400).
+   */
+  async renameSession(
+    sessionId: string,
+    options: { userId: string; name: string | null; currentId?: string | null },
+  ): Promise<Session | null> {
+    const name = checkDeviceName(options.name);
+    if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64)
+      return null;
+    const renamed = await this.#store.renameSession(sessionId, { userId: options.userId, name });
+    if (!renamed) return null;
+    const record = await this.#store.findSession(sessionId);
+    if (!record || record.userId !== options.userId) return null;
+    return toSession(record, {
+      currentId: options.currentId ?? null,
+      idleTimeout: this.#idleOf(record),
+    });
+  }
+
+  /**
+   * How often this session's browser (its device cookie) has signed in to the user's account,
+   * and since when: proven sign-ins still kept (see `prune`), this one included. Null when the
+   * session has no device id.
+   */
+  async deviceSignIns(record: SessionRecord): Promise<{ count: number; since: Date } | null> {
+    if (!record.deviceId) return null;
+    const { count, firstAt } = await this.#store.deviceSignIns(record.userId, record.deviceId);
+    return count > 0 && firstAt !== null ? { count, since: new Date(firstAt) } : null;
   }
 
   /**
@@ -514,7 +547,7 @@ export class SessionKeeper<Data extends object = SessionData> {
       status: "active",
       ...(proof ? { authenticatedAt: proof.at, authFactor: proof.factor, proofUsedAt: null } : {}),
     };
-    await this.#publish(this.#transition(change, next, by, await this.#facts(info), now));
+    await this.#publish(this.#transition(change, next, by, await this.#facts(info, by), now));
     return {
       record: next,
       session: this.#view(next),
@@ -656,7 +689,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     if (!ended) return false;
     const after: SessionRecord = { ...record, ...end, endReason: end.reason, endedAt };
     const type = endEventType(end.status);
-    const facts = await this.#facts(info);
+    const facts = await this.#facts(info, by);
     await this.#publish(this.#transition({ type, reason: end.reason }, after, by, facts, endedAt));
     return true;
   }
@@ -676,7 +709,7 @@ export class SessionKeeper<Data extends object = SessionData> {
       exceptId !== undefined ? { exceptId } : {},
     );
     const byId = new Map(live.map((r) => [r.id, r]));
-    const facts = await this.#facts(context.info ?? null);
+    const facts = await this.#facts(context.info ?? null, context.by);
     for (const id of ids) {
       // One that began between the read and the write: read it now (it is ended by then).
       const before = byId.get(id) ?? (await this.#store.findSession(id));
@@ -758,7 +791,7 @@ export class SessionKeeper<Data extends object = SessionData> {
       sessionId: fields.sessionId ?? null,
       reason: fields.reason ?? null,
       actor: context.by ?? USER,
-      request: await this.#facts(context.info ?? null),
+      request: await this.#facts(context.info ?? null, context.by),
     };
     await this.#publish(event);
     return event;
@@ -836,12 +869,23 @@ export class SessionKeeper<Data extends object = SessionData> {
     } as TransitionEvent;
   }
 
-  async #facts(info: RequestInfo | null): Promise<RequestFacts | null> {
-    return info ? this.#factsOf(info) : null;
+  /** The request's facts; when a session acted, with the user's name for its device. */
+  async #facts(info: RequestInfo | null, by?: Actor): Promise<RequestFacts | null> {
+    if (!info) return null;
+    const facts = await this.#factsOf(info);
+    if (by?.kind === "session") {
+      const actor = await this.#store.findSession(by.sessionId);
+      if (actor?.name) facts.name = actor.name;
+    }
+    return facts;
   }
 
   async #factsOf(info: RequestInfo): Promise<RequestFacts> {
-    const device = parseUserAgent(info.userAgent, this.#o.userAgentMaxLength);
+    const device = parseUserAgent(
+      info.userAgent,
+      this.#o.userAgentMaxLength,
+      info.clientHints ?? null,
+    );
     return {
       ip: info.ip,
       userAgent: device.userAgent,
@@ -850,8 +894,28 @@ export class SessionKeeper<Data extends object = SessionData> {
       osName: device.osName,
       osVersion: device.osVersion,
       deviceType: device.deviceType,
+      deviceModel: device.deviceModel,
       ...placeOf(await this.locate(info.ip)),
     };
+  }
+
+  /**
+   * The device secret a sign-in sets. A new one, never the presented one, unless the presented
+   * one already stands for a proven sign-in of this same user: a value planted in this browser by
+   * someone else can then never become a known device of the account (a device is known by a
+   * secret issued here, once a sign-in completes), while a browser that signs in again keeps its
+   * id, so its sessions are tied together ("signed in 4 times since March").
+   */
+  async #deviceSecretFor(userId: string, info: RequestInfo): Promise<string> {
+    const value = readSingleCookie(
+      info.cookieHeader,
+      this.#deviceCookieName(this.#secure(info.secure)),
+    );
+    if (value !== null && DEVICE_ID_PATTERN.test(value)) {
+      const { count } = await this.#store.deviceSignIns(userId, sha256(value));
+      if (count > 0) return value;
+    }
+    return randomBytes(32).toString("base64url");
   }
 
   #view(record: SessionRecord): Session {

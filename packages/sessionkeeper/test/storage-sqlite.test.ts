@@ -89,7 +89,10 @@ describe("sqlite storage specifics", () => {
         ALTER TABLE sk_sessions DROP COLUMN auth_factor;
         ALTER TABLE sk_sessions DROP COLUMN proof_used_at;
         DROP TABLE sk_passkeys;
-        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth');`);
+        DROP INDEX sk_sessions_user_device;
+        ALTER TABLE sk_sessions DROP COLUMN name;
+        ALTER TABLE sk_sessions DROP COLUMN device_model;
+        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0007_device_names');`);
       old.db
         .prepare(
           `INSERT INTO sk_sessions (id, secret_hash, user_id, status, created_at, last_seen_at, expires_at, ip, last_ip, user_agent)
@@ -101,6 +104,12 @@ describe("sqlite storage specifics", () => {
       assert.deepEqual([found?.rememberMe, found?.data], [true, null]);
       // And no proof recorded: its first sensitive action asks for one.
       assert.equal(found?.authenticatedAt, null);
+      // Unnamed, no model (0007); and its browser's sign-ins can be counted.
+      assert.deepEqual([found?.name, found?.deviceModel], [null, null]);
+      assert.deepEqual(await old.store.deviceSignIns("user-old", "d".repeat(64)), {
+        count: 0,
+        firstAt: null,
+      });
     } finally {
       await old.cleanup();
     }

@@ -197,6 +197,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("sk_passkeys_user").on("sk_passkeys").column("user_id").execute();
     },
   },
+  // Device names (issue 15): the user's own name for a session's device, the model the browser's
+  // client hints told, and the index that counts one browser's sign-ins (sessions tied by the
+  // device cookie's hash).
+  "0007_device_names": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("sk_sessions").addColumn("name", NAME).execute();
+      await db.schema.alterTable("sk_sessions").addColumn("device_model", NAME).execute();
+      await db.schema
+        .createIndex("sk_sessions_user_device")
+        .on("sk_sessions")
+        .columns(["user_id", "device_id"])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -29,6 +29,10 @@ export interface SessionsTable {
   authenticated_at: number | string | null;
   auth_factor: string | null;
   proof_used_at: number | string | null;
+  /** The user's name for the device (migration 0007). */
+  name: string | null;
+  /** The model from client hints (migration 0007). */
+  device_model: string | null;
 }
 
 export interface LoginEventsTable {

@@ -18,6 +18,8 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     rotateSession: 0,
     updateSessionData: 0,
     markProofUsed: 0,
+    renameSession: 0,
+    deviceSignIns: 0,
     listUserSessions: 0,
     endSession: 0,
     endUserSessions: 0,
@@ -46,6 +48,8 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     rotateSession: count("rotateSession", (id, u) => inner.rotateSession(id, u)),
     updateSessionData: count("updateSessionData", (id, u) => inner.updateSessionData(id, u)),
     markProofUsed: count("markProofUsed", (id, u) => inner.markProofUsed(id, u)),
+    renameSession: count("renameSession", (id, u) => inner.renameSession(id, u)),
+    deviceSignIns: count("deviceSignIns", (u, d) => inner.deviceSignIns(u, d)),
     listUserSessions: count("listUserSessions", (u, o) => inner.listUserSessions(u, o)),
     endSession: count("endSession", (id, end, o) => inner.endSession(id, end, o)),
     endUserSessions: count("endUserSessions", (u, end, o) => inner.endUserSessions(u, end, o)),
@@ -65,6 +69,7 @@ export function writeCalls(calls: StoreCalls): number {
     calls.rotateSession +
     calls.updateSessionData +
     calls.markProofUsed +
+    calls.renameSession +
     calls.endSession +
     calls.endUserSessions +
     calls.recordEvent +

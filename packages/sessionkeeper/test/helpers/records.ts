@@ -45,6 +45,8 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     authenticatedAt: T0,
     authFactor: "password",
     proofUsedAt: null,
+    name: null,
+    deviceModel: null,
     ...overrides,
   };
 }
