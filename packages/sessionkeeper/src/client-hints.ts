@@ -84,7 +84,8 @@ export function mergeHints<T extends ClientHintsTarget>(parsed: T, hints: Client
     ...parsed,
     browserName: hints.browserName ?? parsed.browserName,
     browserVersion: hints.browserName
-      ? (hints.browserVersion ?? (hints.browserName === parsed.browserName ? parsed.browserVersion : null))
+      ? (hints.browserVersion ??
+        (hints.browserName === parsed.browserName ? parsed.browserVersion : null))
       : parsed.browserVersion,
     osName: hints.osName ?? parsed.osName,
     // A platform version only counts for the platform the hints named.
@@ -201,7 +202,8 @@ function readString(text: string, start: number): { value: string; end: number }
       value += next;
       i++;
     } else if (c === 0x22) return { value, end: i + 1 };
-    else if (c < 0x20 || c > 0x7e) return null; // sf-strings are printable ASCII only
+    else if (c < 0x20 || c > 0x7e)
+      return null; // sf-strings are printable ASCII only
     else value += text[i];
   }
   return null; // unterminated

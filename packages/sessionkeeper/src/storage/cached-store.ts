@@ -168,7 +168,9 @@ class CachedStore implements SessionStore, StoreHealthCheck {
   }
 
   /** A count over ended sessions too: the database's, never a cached copy. */
-  deviceSignIns(...args: Args<"deviceSignIns">): Promise<{ count: number; firstAt: number | null }> {
+  deviceSignIns(
+    ...args: Args<"deviceSignIns">
+  ): Promise<{ count: number; firstAt: number | null }> {
     return this.#store.deviceSignIns(...args);
   }
 

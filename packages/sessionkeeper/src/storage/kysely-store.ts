@@ -167,10 +167,7 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
     });
   }
 
-  deviceSignIns(
-    userId: string,
-    deviceId: string,
-  ): ReturnType<SessionStore["deviceSignIns"]> {
+  deviceSignIns(userId: string, deviceId: string): ReturnType<SessionStore["deviceSignIns"]> {
     return this.run("deviceSignIns", async () => {
       // The (user_id, device_id) index finds the rows; only proven sign-ins count.
       const row = await this.db

@@ -1,4 +1,5 @@
-import { describeDevice } from "../device-words.js";
+import { checkDeviceName } from "../device-name.js";
+import { describeDevice, sessionDeviceParts } from "../device-words.js";
 import { isStorageError } from "../errors.js";
 import { html } from "../html.js";
 import type { RequestSession } from "../request-session.js";
@@ -15,11 +16,13 @@ import {
 
 /** A route of the account pages or API, found from method and path before any body is read. */
 export interface AccountRoute {
-  name: "sessions" | "history" | "revoke" | "revoke-others";
-  /** The `:id` path segment of a revoke, unvalidated. */
+  name: "sessions" | "history" | "revoke" | "revoke-others" | "rename";
+  /** The `:id` path segment of a revoke or rename, unvalidated. */
   sessionId: string | null;
   /** The request carries a form the adapter reads (bounded) before calling `handle`. */
   readsForm: boolean;
+  /** The body may also be a JSON object (the API's rename); its string fields are read as a form's. */
+  readsJson?: boolean;
 }
 
 /** A request as the framework-agnostic handlers see it. Every field is hostile input. */
@@ -58,11 +61,16 @@ export function isSessionId(value: string | null): value is string {
   return value !== null && SESSION_ID.test(value);
 }
 
-/** Matches the shared route shapes: /sessions, /sessions/revoke-others, /sessions/:id[/suffix], /history. */
+/**
+ * Matches the shared route shapes: /sessions, /sessions/revoke-others, /sessions/:id[/suffix],
+ * /history, and the pages' /sessions/:id/rename.
+ */
 export function matchAccountPath(
   path: string,
   idSuffix: string,
 ): { name: AccountRoute["name"]; sessionId: string | null } | null {
+  const rename = /^\/sessions\/([^/]+)\/rename\/?$/.exec(path);
+  if (idSuffix && rename) return { name: "rename", sessionId: rename[1] ?? null };
   const clean = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
   if (clean === "/sessions") return { name: "sessions", sessionId: null };
   if (clean === "/history") return { name: "history", sessionId: null };
@@ -98,7 +106,8 @@ export function createAccountPagesHandler(
     const isPage =
       found.name === "sessions" || found.name === "history" || found.name === "revoke-others";
     if (isPage && (verb === "GET" || verb === "HEAD")) return { ...found, readsForm: false };
-    const acts = found.name === "revoke" || found.name === "revoke-others";
+    const acts =
+      found.name === "revoke" || found.name === "revoke-others" || found.name === "rename";
     if (acts && verb === "POST") return { ...found, readsForm: true };
     return null;
   };
@@ -140,7 +149,10 @@ async function answerPage(
     const sessions = (await keeper.listSessions(session.userId, { currentId: session.id })).filter(
       (s) => s.status === "active",
     );
-    const notice = await confirmation(keeper, session, request.query);
+    const [notice, signIns] = await Promise.all([
+      confirmation(keeper, session, request.query),
+      context.record ? keeper.deviceSignIns(context.record) : null,
+    ]);
     const body = renderDevicesPage(options, {
       sessions,
       now,
@@ -148,6 +160,7 @@ async function answerPage(
       basePath: base,
       notice,
       account,
+      deviceSignIns: signIns,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
   }
@@ -157,12 +170,14 @@ async function answerPage(
       keeper.listSessions(session.userId, { includeEnded: true, limit: 1000 }),
     ]);
     const sessionNames = new Map(sessions.map((s) => [s.id, describeSession(s)]));
+    const deviceNames = new Map(sessions.flatMap((s) => (s.name ? [[s.id, s.name]] : [])));
     const body = renderHistoryPage(options, {
       events,
       now,
       basePath: base,
       currentSessionId: session.id,
       sessionNames,
+      deviceNames,
       account,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
@@ -180,6 +195,24 @@ async function answerPage(
       account,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
+  }
+  if (route.name === "rename") {
+    // Renaming changes no one's access: it needs no fresh proof.
+    const id = route.sessionId;
+    const value = request.body?.get("name") ?? null;
+    let name: string | null;
+    try {
+      name = checkDeviceName(value);
+    } catch {
+      return redirect(options, withQuery(`${base}/sessions`, { done: "rename-refused" }));
+    }
+    const renamed =
+      isSessionId(id) &&
+      (await keeper.renameSession(id, { userId: session.userId, name, currentId: session.id }));
+    const query: Record<string, string> = renamed
+      ? { done: name ? "renamed" : "name-cleared", session: id as string }
+      : { done: "already-ended" };
+    return redirect(options, withQuery(`${base}/sessions`, query));
   }
   // Ending other devices needs a recent proof; signing out this one never does.
   const others = route.name === "revoke-others" || route.sessionId !== session.id;
@@ -235,6 +268,18 @@ async function confirmation(
     return count === 1 ? "Signed out 1 other session." : `Signed out ${count} other sessions.`;
   }
   if (done === "already-ended") return "That session had already ended.";
+  if (done === "rename-refused")
+    return "That name was not saved: use at most 64 characters, without control characters.";
+  if (done === "renamed" || done === "name-cleared") {
+    const id = query.get("session");
+    if (!isSessionId(id)) return null;
+    const record = await keeper.getSession(id);
+    if (!record || record.userId !== session.userId) return null;
+    // Read back from storage: the words are the stored name, never the link's.
+    return done === "renamed" && record.name
+      ? `Renamed to ${describeDevice(record)}.`
+      : `${describeDevice(record)} now goes by its browser's name.`;
+  }
   if (done === "signed-out") {
     const id = query.get("session");
     if (!isSessionId(id)) return null;
@@ -321,11 +366,5 @@ function unavailablePage(options: ResolvedPageOptions, basePath: string): Accoun
 
 /** "Firefox 121 on Windows 10, 203.0.113.7": names a session in the history. */
 function describeSession(session: Session): string {
-  const device = describeDevice({
-    browserName: session.browser.name,
-    browserVersion: session.browser.version,
-    osName: session.os.name,
-    osVersion: session.os.version,
-  });
-  return `${device}, ${session.lastIp}`;
+  return `${describeDevice(sessionDeviceParts(session))}, ${session.lastIp}`;
 }

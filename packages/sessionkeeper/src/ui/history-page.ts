@@ -15,6 +15,8 @@ export interface HistoryPageInput {
   currentSessionId: string | null;
   /** Device descriptions of the user's sessions by id, to name the session a revocation ended. */
   sessionNames: ReadonlyMap<string, string>;
+  /** The user's names for their sessions' devices by id ("Work laptop"), for the events they made. */
+  deviceNames?: ReadonlyMap<string, string>;
   /** The signed-in account as the app names it, for the header. */
   account?: string | null;
 }
@@ -63,20 +65,20 @@ function renderEvent(
 <p class="meta">${timeElement(event.createdAt, formatDate(event.createdAt), formatDate)} · ${timeAgo(event.createdAt, input.now)}</p>
 <dl class="facts">
 ${ended ? html`<dt>Session</dt><dd>${ended}</dd>` : null}
-${event.userAgent !== null || event.ip !== null ? renderActor(event, actorLabel) : null}
+${event.userAgent !== null || event.ip !== null ? renderActor(event, actorLabel, event.type === "session_revoked" || !event.sessionId ? null : (input.deviceNames?.get(event.sessionId) ?? null)) : null}
 </dl>
 </div>
 </li>`;
 }
 
 /** The request behind an event: device, IP, location (absent for events the app recorded without one). */
-function renderActor(event: LoginEvent, label: string): SafeHtml {
+function renderActor(event: LoginEvent, label: string, name: string | null): SafeHtml {
   const type = describeDeviceType(event.deviceType);
   const hasLocation = event.city !== null || event.region !== null || event.country !== null;
   const location = hasLocation
     ? { city: event.city, region: event.region, country: event.country }
     : null;
-  return html`<dt>${label}</dt><dd${event.userAgent ? html` title="${event.userAgent}"` : null}>${describeDevice(event)}${type ? ` (${type})` : ""}</dd>
+  return html`<dt>${label}</dt><dd${event.userAgent ? html` title="${event.userAgent}"` : null}>${describeDevice({ ...event, name })}${type ? ` (${type})` : ""}</dd>
 ${event.ip ? html`<dt>IP address</dt><dd>${event.ip}</dd><dt>Location</dt><dd>${describeLocation(location, event.ip)}</dd>` : null}
 ${!event.browserName && event.userAgent ? html`<dt>User agent</dt><dd class="ua">${event.userAgent}</dd>` : null}`;
 }

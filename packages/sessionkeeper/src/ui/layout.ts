@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { ACCEPT_CH } from "../client-hints.js";
 import { constantHtml, html, type SafeHtml } from "../html.js";
 import {
   LIVE_SCRIPT,
@@ -36,7 +37,8 @@ export function contentSecurityPolicy(options: ResolvedPageOptions, live = false
 }
 
 /**
- * Headers every page and redirect carries: nothing cached, sniffed, framed or referred. `live`:
+ * Headers every page and redirect carries: nothing cached, sniffed, framed or referred, and the
+ * client hints asked for. `live`:
  * the page of a signed-in session that runs the live-stream script.
  */
 export function pageHeaders(options: ResolvedPageOptions, live = false): Record<string, string> {
@@ -47,6 +49,10 @@ export function pageHeaders(options: ResolvedPageOptions, live = false): Record<
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
+    // Asks the browser for the client hints that name a device well ("Windows 11", "Pixel 8").
+    // Every page asks, so the sign-in form's POST, which follows a page, carries them; no Vary or
+    // Critical-CH: no page differs by them.
+    "accept-ch": ACCEPT_CH,
   };
 }
 

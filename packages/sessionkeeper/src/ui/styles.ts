@@ -70,6 +70,13 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .rules{list-style:none;padding:0;margin:0 0 12px;display:grid;gap:8px}
 .rules li{display:flex;align-items:center;justify-content:space-between;gap:12px}
 .rules form{margin:0}
+.rename{margin-top:10px;font-size:.9rem}
+.rename summary{cursor:pointer;color:var(--accent);width:max-content}
+.rename summary:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.card .rename form{margin:8px 0 0;display:grid;gap:6px;max-width:420px}
+.rename label{font-weight:600}
+.rename .row{display:flex;gap:8px}
+.rename .row input{flex:1;min-width:0}
 .visually-hidden{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
-@media (max-width:520px){.card{flex-wrap:wrap}.card form{width:100%;padding-left:54px}.card form button{width:100%}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:6px}}
+@media (max-width:520px){.card{flex-wrap:wrap}.card>form{width:100%;padding-left:54px}.card>form button{width:100%}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:6px}}
 `.trim();
