@@ -39,6 +39,8 @@ export type RenderPage = (page: {
   live?: boolean;
   /** The signed-in account's address, shown in the header. */
   account?: string | null;
+  /** An account page of the app's own (the security page): the account tabs, this one current. */
+  tab?: string;
 }) => AppPage;
 
 /** The app's pages: a signed-out visitor's header offers sign-in, never "Sign out". */
@@ -51,6 +53,7 @@ export function pageRenderer(title: string): RenderPage {
       { href: "/signout", label: "Sign out", method: "post" },
     ],
     liveEventsPath: "/api/events",
+    tabs: [{ href: "/account/security", label: "Security" }],
   });
   const signedOut = appPageRenderer({
     title,
@@ -59,9 +62,9 @@ export function pageRenderer(title: string): RenderPage {
       { href: "/signup", label: "Create an account" },
     ],
   });
-  return (page) =>
+  return ({ tab, ...page }) =>
     page.signedIn || page.live
-      ? signedIn(page)
+      ? signedIn(tab ? { ...page, tab: { basePath: "/account", current: tab } } : page)
       : signedOut({ heading: page.heading, content: page.content, status: page.status ?? 200 });
 }
 
@@ -278,6 +281,7 @@ export function pageRoutes(
         heading: "Security",
         content: await security(req, { notice }),
         live: true,
+        tab: "/account/security",
         account: await accountOf(req),
       }),
     );
@@ -305,6 +309,7 @@ export function pageRoutes(
         status: result.status,
         content: await security(req, { error }),
         signedIn: true,
+        tab: "/account/security",
         account: await accountOf(req),
       }),
     );
@@ -327,6 +332,7 @@ export function pageRoutes(
         status: 400,
         content: await security(req, { error }),
         signedIn: true,
+        tab: "/account/security",
         account: await accountOf(req),
       }),
     );

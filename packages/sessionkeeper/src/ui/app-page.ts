@@ -18,14 +18,14 @@ export interface AppPage {
  * const page = appPageRenderer({ title: "Acme" });
  * const { status, headers, body } = page({ heading: "Sign in", content: html`<form>…</form>` });
  */
-export function appPageRenderer(
-  options: AccountPagesOptions = {},
-): (page: {
+export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
   heading: string;
   content: SafeHtml;
   status?: number;
   live?: boolean;
   account?: string | null;
+  /** Show the account tabs (Devices, Login history, `options.tabs`) with this page's href current. */
+  tab?: { basePath: string; current: string };
 }) => AppPage {
   const resolved = resolvePageOptions(options);
   return (page) => ({
@@ -38,6 +38,7 @@ export function appPageRenderer(
       content: page.content,
       live: page.live === true,
       account: page.account ?? null,
+      tab: page.tab ?? null,
     }),
   });
 }

@@ -71,12 +71,21 @@ export function renderPage(
     live?: boolean;
     /** The signed-in account as the app names it (an address), shown in the header. */
     account?: string | null;
+    /** An app's own account page: show the account tabs, this href marked current. */
+    tab?: { basePath: string; current: string } | null;
   },
 ): string {
-  const tabs: Array<[PageName, string, string]> = [
-    ["sessions", "Devices", `${page.basePath}/sessions`],
-    ["history", "Login history", `${page.basePath}/history`],
+  const base = page.tab ? page.tab.basePath : page.basePath;
+  const tabs: Array<[string, string]> = [
+    ["Devices", `${base}/sessions`],
+    ["Login history", `${base}/history`],
+    ...options.tabs.map((t): [string, string] => [t.label, t.href]),
   ];
+  const current = page.tab
+    ? page.tab.current
+    : page.name
+      ? `${base}/${page.name === "sessions" ? "sessions" : "history"}`
+      : null;
   const doc = html`<!doctype html>
 <html lang="en">
 <head>
@@ -103,10 +112,10 @@ ${options.nav.length > 0 ? html`<nav aria-label="Site">${options.nav.map(renderN
 <main class="wrap">
 <h1>${page.heading}</h1>
 ${
-  page.name
+  current !== null
     ? html`<nav class="tabs" aria-label="Account">${tabs.map(
-        ([name, label, href]) =>
-          html`<a href="${href}"${name === page.name ? html` aria-current="page"` : null}>${label}</a>`,
+        ([label, href]) =>
+          html`<a href="${href}"${href === current ? html` aria-current="page"` : null}>${label}</a>`,
       )}</nav>`
     : null
 }

@@ -77,6 +77,8 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .rename label{font-weight:600}
 .rename .row{display:flex;gap:8px}
 .rename .row input{flex:1;min-width:0}
+.panel pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:12px;font-size:.85rem}
+.panel iframe{width:100%;min-height:20rem;border:1px solid var(--line);background:#fff}
 .visually-hidden{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 @media (max-width:520px){.card{flex-wrap:wrap}.card>form{width:100%;padding-left:54px}.card>form button{width:100%}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:6px}}
 `.trim();
