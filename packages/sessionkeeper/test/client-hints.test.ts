@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { type ClientHintHeaders, parseClientHints, sfList, sfString } from "../src/client-hints.js";
 import { checkDeviceName } from "../src/device-name.js";
 import { describeDevice, summarizeDevice } from "../src/device-words.js";
+import { ACCEPT_CH, type DeviceParts, describeDevice as publicDescribe } from "../src/index.js";
 import { parseUserAgent } from "../src/user-agent.js";
 
 // What Chrome, Edge and a Pixel really send (Chrome 131, December 2026), and what the frozen
@@ -118,6 +119,23 @@ describe("client hints name devices as people know them", () => {
     assert.equal(brave.browserName, "Brave");
     const grease = parseClientHints(hints({ fullVersionList: '"Not A(Brand";v="8"' }));
     assert.equal(grease.browserName, null);
+  });
+});
+
+describe("the public entry", () => {
+  it("exports the Accept-CH value pages send and the one naming function", () => {
+    assert.equal(
+      ACCEPT_CH,
+      "Sec-CH-UA-Platform-Version, Sec-CH-UA-Model, Sec-CH-UA-Full-Version-List",
+    );
+    const parts: DeviceParts = {
+      browserName: "Chrome",
+      browserVersion: "131.0.6778.86",
+      osName: "Windows",
+      osVersion: "11",
+      name: "Work laptop",
+    };
+    assert.equal(publicDescribe(parts), "Work laptop (Chrome 131 on Windows 11)");
   });
 });
 
