@@ -3,18 +3,18 @@ import pg from "pg";
 import { clock, type Record } from "./model.js";
 
 /**
- * What the database must never hold, counted after each fault. The first two are the brief's
- * "half-made" sessions and must be 0; the others are reported (a crash between a state change and
- * its history line leaves the state right and the history one line short).
+ * What the database must never hold, counted after each fault. All but the last must be 0: the
+ * first two are "half-made" sessions; the next two a state change without its history line (each
+ * change and its event are one transaction). Pending sessions without a mail row are reported.
  */
 export interface DbCounts {
   /** A session row without its sign_in event (they are written in one transaction). */
   sessionWithoutSignInEvent: number;
   /** An active session whose sign-in was held for verification, with no approved or used verification. */
   activeWithoutVerification: number;
-  /** Reported: a held session activated without its session_activated event. */
+  /** A held session activated without its session_activated event. */
   activatedWithoutEvent: number;
-  /** Reported: an ended session without any end event. */
+  /** An ended session without any end event. */
   endedWithoutEvent: number;
   /** Reported: a pending session with no verification mail row (it can never be activated; it expires). */
   pendingWithoutVerification: number;

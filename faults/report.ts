@@ -58,6 +58,11 @@ export function failuresOf(r: Results): string[] {
       out.push(
         `${where}: ${db.activeWithoutVerification} active sessions without the verification they required`,
       );
+    // State changes and their history lines are written in one transaction each.
+    if (db.activatedWithoutEvent > 0)
+      out.push(`${where}: ${db.activatedWithoutEvent} activated sessions without their event`);
+    if (db.endedWithoutEvent > 0)
+      out.push(`${where}: ${db.endedWithoutEvent} ended sessions without an end event`);
   };
   for (const f of r.faults) {
     checkStats(f.name, f.stats, f.name === "instance_kill");
@@ -156,7 +161,7 @@ export function figures(r: Results, svgName: string): string {
     );
   lines.push(
     "",
-    "Reported, not invariants (history lines a crash can lose; sessions that can never finish):",
+    "History lines (invariants: each state change is written with its event) and sessions that can never finish (reported):",
     "",
   );
   lines.push(

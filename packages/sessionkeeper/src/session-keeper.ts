@@ -534,20 +534,23 @@ export class SessionKeeper<Data extends object = SessionData> {
         : activate
           ? { at: now, factor: record.authFactor ?? ("password" as const) }
           : undefined;
-    const ok = await this.#store.rotateSession(record.id, {
-      secretHash,
-      expectStatus: activate ? "pending" : "active",
-      ...(activate ? { status: "active" as const } : {}),
-      ...(proof ? { proof } : {}),
-    });
-    if (!ok) return null;
     const next: SessionRecord = {
       ...record,
       secretHash,
       status: "active",
       ...(proof ? { authenticatedAt: proof.at, authFactor: proof.factor, proofUsedAt: null } : {}),
     };
-    await this.#publish(this.#transition(change, next, by, await this.#facts(info, by), now));
+    // The event is written with the change, in one transaction: a crash leaves neither or both.
+    const event = this.#transition(change, next, by, await this.#facts(info, by), now);
+    const ok = await this.#store.rotateSession(record.id, {
+      secretHash,
+      expectStatus: activate ? "pending" : "active",
+      ...(activate ? { status: "active" as const } : {}),
+      ...(proof ? { proof } : {}),
+      event: toHistoryRow(event),
+    });
+    if (!ok) return null;
+    this.#bus.emit(event);
     return {
       record: next,
       session: this.#view(next),
@@ -680,17 +683,19 @@ export class SessionKeeper<Data extends object = SessionData> {
     info: RequestInfo | null,
   ): Promise<boolean> {
     const endedAt = this.#o.now();
-    const ended = await this.#store.endSession(
-      record.id,
-      { ...end, endedAt },
-      { userId: record.userId },
-    );
-    // Someone else ended it first (another request or instance): their event, not ours.
-    if (!ended) return false;
     const after: SessionRecord = { ...record, ...end, endReason: end.reason, endedAt };
     const type = endEventType(end.status);
     const facts = await this.#facts(info, by);
-    await this.#publish(this.#transition({ type, reason: end.reason }, after, by, facts, endedAt));
+    const event = this.#transition({ type, reason: end.reason }, after, by, facts, endedAt);
+    // The event is written with the ending, in one transaction, only if this call ended it.
+    const ended = await this.#store.endSession(
+      record.id,
+      { ...end, endedAt },
+      { userId: record.userId, event: toHistoryRow(event) },
+    );
+    // Someone else ended it first (another request or instance): their event, not ours.
+    if (!ended) return false;
+    this.#bus.emit(event);
     return true;
   }
 
@@ -701,27 +706,27 @@ export class SessionKeeper<Data extends object = SessionData> {
     exceptId?: string,
   ): Promise<number> {
     const endedAt = this.#o.now();
-    // Read first, so each event can carry the session it ended; the write decides which ended.
-    const live = await this.#store.listUserSessions(userId, { includeEnded: false, limit: 10_000 });
+    const facts = await this.#facts(context.info ?? null, context.by);
+    const change = { type: "session_revoked" as const, reason };
+    const events = new Map<string, SessionEvent>();
+    // The store hands each session it ends to `eventFor` inside its transaction, so the endings
+    // and their events are written together and only the sessions this call ended get one.
     const ids = await this.#store.endUserSessions(
       userId,
       { status: "revoked", reason, endedAt },
-      exceptId !== undefined ? { exceptId } : {},
+      {
+        ...(exceptId !== undefined ? { exceptId } : {}),
+        eventFor: (ended) => {
+          const after: SessionRecord = { ...ended, status: "revoked", endReason: reason, endedAt };
+          const event = this.#transition(change, after, context.by ?? USER, facts, endedAt);
+          events.set(ended.id, event);
+          return toHistoryRow(event);
+        },
+      },
     );
-    const byId = new Map(live.map((r) => [r.id, r]));
-    const facts = await this.#facts(context.info ?? null, context.by);
     for (const id of ids) {
-      // One that began between the read and the write: read it now (it is ended by then).
-      const before = byId.get(id) ?? (await this.#store.findSession(id));
-      if (!before) continue;
-      const after: SessionRecord = {
-        ...before,
-        status: "revoked",
-        endReason: reason,
-        endedAt,
-      };
-      const change = { type: "session_revoked" as const, reason };
-      await this.#publish(this.#transition(change, after, context.by ?? USER, facts, endedAt));
+      const event = events.get(id);
+      if (event) this.#bus.emit(event);
     }
     return ids.length;
   }

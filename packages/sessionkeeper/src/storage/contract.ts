@@ -47,7 +47,9 @@ export interface SessionStore {
   ): Promise<boolean>;
   /**
    * Replaces the secret hash (token rotation) and optionally activates a pending session. With
-   * `proof`, also records when and how the session was proven, and clears `proof_used_at`.
+   * `proof`, also records when and how the session was proven, and clears `proof_used_at`. With
+   * `event`, inserts that history event in the same transaction, only when the row changed: a
+   * crash leaves neither or both.
    */
   rotateSession(
     id: string,
@@ -56,6 +58,7 @@ export interface SessionStore {
       status?: "active";
       expectStatus: "active" | "pending";
       proof?: { at: number; factor: AuthFactor };
+      event?: LoginEvent;
     },
   ): Promise<boolean>;
   /**
@@ -99,13 +102,24 @@ export interface SessionStore {
       liveAt?: { now: number; idleTimeout: number; browserSessionIdleTimeout?: number };
     },
   ): Promise<SessionRecord[]>;
-  /** Ends one live session; with `userId`, only if it belongs to that user. True when it ended now. */
-  endSession(id: string, end: EndSessionInput, options?: { userId?: string }): Promise<boolean>;
-  /** Ends a user's live sessions except `exceptId`; returns the ids it ended. */
+  /**
+   * Ends one live session; with `userId`, only if it belongs to that user. True when it ended now.
+   * With `event`, inserts that history event in the same transaction, only when the row changed.
+   */
+  endSession(
+    id: string,
+    end: EndSessionInput,
+    options?: { userId?: string; event?: LoginEvent },
+  ): Promise<boolean>;
+  /**
+   * Ends a user's live sessions except `exceptId`; returns the ids it ended. With `eventFor`,
+   * inserts the event it returns for each session this call ended (given the record as it was
+   * before), in the same transaction.
+   */
   endUserSessions(
     userId: string,
     end: EndSessionInput,
-    options?: { exceptId?: string },
+    options?: { exceptId?: string; eventFor?: (before: SessionRecord) => LoginEvent },
   ): Promise<string[]>;
   recordEvent(event: LoginEvent): Promise<void>;
   /** A user's events, newest first. */

@@ -105,25 +105,43 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
     id: string,
     update: Parameters<SessionStore["rotateSession"]>[1],
   ): Promise<boolean> {
-    return this.run("rotateSession", async () => {
-      const result = await this.db
-        .updateTable("sk_sessions")
-        .set({
-          secret_hash: update.secretHash,
-          ...(update.status ? { status: update.status } : {}),
-          // A new proof starts a new window: the sliding mark of the old one goes.
-          ...(update.proof
-            ? {
-                authenticated_at: update.proof.at,
-                auth_factor: update.proof.factor,
-                proof_used_at: null,
-              }
-            : {}),
-        })
-        .where("id", "=", id)
-        .where("status", "=", update.expectStatus)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+    return this.run("rotateSession", () =>
+      this.#withEvent(update.event, async (db) => {
+        const result = await db
+          .updateTable("sk_sessions")
+          .set({
+            secret_hash: update.secretHash,
+            ...(update.status ? { status: update.status } : {}),
+            // A new proof starts a new window: the sliding mark of the old one goes.
+            ...(update.proof
+              ? {
+                  authenticated_at: update.proof.at,
+                  auth_factor: update.proof.factor,
+                  proof_used_at: null,
+                }
+              : {}),
+          })
+          .where("id", "=", id)
+          .where("status", "=", update.expectStatus)
+          .executeTakeFirst();
+        return Number(result.numUpdatedRows) > 0;
+      }),
+    );
+  }
+
+  /**
+   * Runs a single-row write; with an event, in a transaction that also inserts the event when the
+   * write changed the row, so a crash between the two cannot leave the state without its history.
+   */
+  #withEvent(
+    event: LoginEvent | undefined,
+    write: (db: Kysely<Database>) => Promise<boolean>,
+  ): Promise<boolean> {
+    if (!event) return write(this.db);
+    return this.db.transaction().execute(async (trx) => {
+      const changed = await write(trx);
+      if (changed) await trx.insertInto("sk_login_events").values(toEventRow(event)).execute();
+      return changed;
     });
   }
 
@@ -209,29 +227,32 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
   endSession(
     id: string,
     end: EndSessionInput,
-    options: { userId?: string } = {},
+    options: { userId?: string; event?: LoginEvent } = {},
   ): Promise<boolean> {
-    return this.run("endSession", async () => {
-      let query = this.db
-        .updateTable("sk_sessions")
-        .set({ status: end.status, end_reason: end.reason, ended_at: end.endedAt })
-        .where("id", "=", id)
-        .where("status", "in", LIVE);
-      if (options.userId !== undefined) query = query.where("user_id", "=", options.userId);
-      const result = await query.executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
-    });
+    return this.run("endSession", () =>
+      this.#withEvent(options.event, async (db) => {
+        let query = db
+          .updateTable("sk_sessions")
+          .set({ status: end.status, end_reason: end.reason, ended_at: end.endedAt })
+          .where("id", "=", id)
+          .where("status", "in", LIVE);
+        if (options.userId !== undefined) query = query.where("user_id", "=", options.userId);
+        const result = await query.executeTakeFirst();
+        return Number(result.numUpdatedRows) > 0;
+      }),
+    );
   }
 
   endUserSessions(
     userId: string,
     end: EndSessionInput,
-    options: { exceptId?: string } = {},
+    options: { exceptId?: string; eventFor?: (ended: SessionRecord) => LoginEvent } = {},
   ): Promise<string[]> {
     const ended = { status: end.status, end_reason: end.reason, ended_at: end.endedAt };
+    const eventFor = options.eventFor;
     // Only the ids this call changed: one another request ended at the same moment is its own
     // (and its event too), so it must not be reported, or the history would show it twice.
-    if (this.options.updateReturning) {
+    if (this.options.updateReturning && !eventFor) {
       return this.run("endUserSessions", async () => {
         let update = this.db
           .updateTable("sk_sessions")
@@ -242,25 +263,54 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
         return (await update.returning("id").execute()).map((r) => r.id);
       });
     }
+    // With events: the rows ended and their events in one transaction, so that a crash cannot
+    // leave ended sessions without their history.
     return this.run("endUserSessions", () =>
       this.db.transaction().execute(async (trx) => {
-        let select = trx
-          .selectFrom("sk_sessions")
-          .select("id")
-          .where("user_id", "=", userId)
-          .where("status", "in", LIVE)
-          // A locking read waits for a concurrent ending to commit and then sees it.
-          .forUpdate();
-        if (options.exceptId !== undefined) select = select.where("id", "!=", options.exceptId);
-        const ids = (await select.execute()).map((r) => r.id);
-        if (ids.length === 0) return [];
-        await trx
-          .updateTable("sk_sessions")
-          .set(ended)
-          .where("id", "in", ids)
-          .where("status", "in", LIVE)
-          .execute();
-        return ids;
+        let records: SessionRecord[];
+        if (this.options.updateReturning) {
+          let update = trx
+            .updateTable("sk_sessions")
+            .set(ended)
+            .where("user_id", "=", userId)
+            .where("status", "in", LIVE);
+          if (options.exceptId !== undefined) update = update.where("id", "!=", options.exceptId);
+          records = (await update.returningAll().execute()).map(fromSessionRow);
+        } else {
+          let select = trx
+            .selectFrom("sk_sessions")
+            .selectAll()
+            .where("user_id", "=", userId)
+            .where("status", "in", LIVE)
+            // A locking read waits for a concurrent ending to commit and then sees it.
+            .forUpdate();
+          if (options.exceptId !== undefined) select = select.where("id", "!=", options.exceptId);
+          const rows = (await select.execute()).map(fromSessionRow);
+          if (rows.length === 0) return [];
+          await trx
+            .updateTable("sk_sessions")
+            .set(ended)
+            .where(
+              "id",
+              "in",
+              rows.map((r) => r.id),
+            )
+            .where("status", "in", LIVE)
+            .execute();
+          records = rows.map((r) => ({
+            ...r,
+            status: end.status,
+            endReason: end.reason,
+            endedAt: end.endedAt,
+          }));
+        }
+        if (eventFor && records.length > 0) {
+          await trx
+            .insertInto("sk_login_events")
+            .values(records.map((r) => toEventRow(eventFor(r))))
+            .execute();
+        }
+        return records.map((r) => r.id);
       }),
     );
   }

@@ -31,6 +31,11 @@ async function mustFind(store: SessionStore, id: string): Promise<SessionRecord>
   return found;
 }
 
+/** A user's events other than the sign-ins that {@link seed} writes with each session. */
+async function changesOf(store: SessionStore, userId = "user-a") {
+  return (await store.listEvents(userId, { limit: 50 })).filter((e) => e.type !== "sign_in");
+}
+
 function revoked(endedAt: number, reason = "revoked_by_user"): EndSessionInput {
   return { status: "revoked", reason, endedAt };
 }
@@ -666,6 +671,124 @@ export function runStorageConformance(name: string, open: OpenStore): void {
             [],
           );
           assert.deepEqual(await store.endUserSessions("nobody", revoked(T0 + 2)), []);
+        }));
+    });
+
+    describe("state changes written with their history event", () => {
+      it("endSession with an event records it once, only when this call ended the session", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          const event = loginEvent({ sessionId: record.id, type: "session_revoked" });
+          assert.equal(await store.endSession(record.id, revoked(T0 + 1), { event }), true);
+          const late = loginEvent({ sessionId: record.id, type: "session_revoked" });
+          assert.equal(await store.endSession(record.id, revoked(T0 + 2), { event: late }), false);
+          assert.deepEqual(await changesOf(store), [event]);
+        }));
+
+      it("endSession is atomic: a failing event insert leaves the session live", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          const first = loginEvent({ sessionId: record.id });
+          await store.recordEvent(first);
+          // The same event id again violates the events' primary key inside the transaction.
+          const clash = loginEvent({ id: first.id, sessionId: record.id, createdAt: T0 + 1 });
+          await assert.rejects(
+            store.endSession(record.id, revoked(T0 + 1), { event: clash }),
+            isStorageError,
+          );
+          assert.deepEqual(await store.findSession(record.id), record);
+        }));
+
+      it("rotateSession with an event records it when the row changed, and is atomic", () =>
+        withStore(async (store) => {
+          const pending = await seed(store, { status: "pending" });
+          const activated = loginEvent({ sessionId: pending.id, type: "session_activated" });
+          const update = { secretHash: hex64(), status: "active" as const };
+          assert.equal(
+            await store.rotateSession(pending.id, {
+              ...update,
+              expectStatus: "pending",
+              event: activated,
+            }),
+            true,
+          );
+          // No longer pending: nothing changes and the event is not written.
+          const again = loginEvent({ sessionId: pending.id, type: "session_activated" });
+          assert.equal(
+            await store.rotateSession(pending.id, {
+              ...update,
+              expectStatus: "pending",
+              event: again,
+            }),
+            false,
+          );
+          assert.deepEqual(await changesOf(store), [activated]);
+          const before = await mustFind(store, pending.id);
+          const clash = loginEvent({ id: activated.id, sessionId: pending.id });
+          await assert.rejects(
+            store.rotateSession(pending.id, {
+              secretHash: hex64(),
+              expectStatus: "active",
+              event: clash,
+            }),
+            isStorageError,
+          );
+          assert.deepEqual(await store.findSession(pending.id), before);
+        }));
+
+      it("endUserSessions with eventFor writes one event per session it ended, given as ended", () =>
+        withStore(async (store) => {
+          const current = await seed(store);
+          const other = await seed(store);
+          const pending = await seed(store, { status: "pending" });
+          const ended = await seed(store);
+          await store.endSession(ended.id, revoked(T0 + 1));
+          await seed(store, { userId: "user-b" });
+          const seen: SessionRecord[] = [];
+          const ids = await store.endUserSessions("user-a", revoked(T0 + MINUTE), {
+            exceptId: current.id,
+            eventFor: (record) => {
+              seen.push(record);
+              return loginEvent({
+                sessionId: record.id,
+                type: "session_revoked",
+                createdAt: T0 + MINUTE,
+              });
+            },
+          });
+          assert.deepEqual([...ids].sort(), [other.id, pending.id].sort());
+          assert.deepEqual(seen.map((r) => r.id).sort(), [...ids].sort());
+          for (const r of seen) {
+            assert.deepEqual(
+              [r.status, r.endReason, r.endedAt],
+              ["revoked", "revoked_by_user", T0 + MINUTE],
+            );
+            assert.equal(r.userId, "user-a");
+          }
+          const events = await changesOf(store);
+          assert.deepEqual(events.map((e) => e.sessionId).sort(), [...ids].sort());
+          // A second call ends nothing and writes nothing.
+          const none = await store.endUserSessions("user-a", revoked(T0 + 2 * MINUTE), {
+            exceptId: current.id,
+            eventFor: () => assert.fail("no session left to end"),
+          });
+          assert.deepEqual(none, []);
+        }));
+
+      it("endUserSessions is atomic: a failing event insert ends nobody", () =>
+        withStore(async (store) => {
+          const a = await seed(store);
+          const b = await seed(store);
+          const taken = loginEvent();
+          await store.recordEvent(taken);
+          await assert.rejects(
+            store.endUserSessions("user-a", revoked(T0 + 1), {
+              eventFor: (record) => loginEvent({ id: taken.id, sessionId: record.id }),
+            }),
+            isStorageError,
+          );
+          assert.deepEqual(await store.findSession(a.id), a);
+          assert.deepEqual(await store.findSession(b.id), b);
         }));
     });
 
