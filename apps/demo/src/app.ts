@@ -5,6 +5,7 @@ import {
   createSessionKeeper,
   type GeoProvider,
   type Guard,
+  isStorageError,
   LiveChannel,
   protectionStore,
   type SessionKeeper,
@@ -33,7 +34,7 @@ import { linkRoutes } from "./routes/links.js";
 import { pageRenderer, pageRoutes, send } from "./routes/pages.js";
 import { SignUpAttempts } from "./signup-attempts.js";
 import { UserStore } from "./users.js";
-import { notFound } from "./views.js";
+import { errorPage, notFound } from "./views.js";
 
 const TITLE = "sessionkeeper demo";
 
@@ -179,6 +180,8 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
         { href: "/account/security", label: "Security" },
         { href: "/signout", label: "Sign out", method: "post" },
       ],
+      // The security page is the app's own, a tab beside Devices and Login history.
+      tabs: [{ href: "/account/security", label: "Security" }],
       ...(deps.geo ? { locationAttribution: DBIP_ATTRIBUTION } : {}),
       liveEventsPath: "/api/events",
       accountName: async (userId) => (await users.findById(userId))?.email ?? null,
@@ -202,7 +205,7 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       res.set("Cache-Control", "no-store").json({ messages: mailbox.messages() });
     });
     app.get("/dev/mailbox", (_req, res) => {
-      const page = renderMailboxPage(mailbox.messages());
+      const page = renderMailboxPage(mailbox.messages(), { appName: TITLE });
       res.status(page.status).set(page.headers).send(page.body);
     });
   }
@@ -226,6 +229,8 @@ export async function createDemoApp(config: DemoConfig, deps: DemoDeps): Promise
       render({ heading: "Page not found", status: 404, signedIn, content: notFound(signedIn) }),
     );
   });
+  // A person's page gets a page when something fails; the API keeps its JSON (below).
+  app.use(pageErrorHandler(render));
   app.use(storageErrorHandler());
   app.use(finalErrorHandler);
 
@@ -259,6 +264,26 @@ async function applyDenyList(guard: Guard, entries: readonly string[]): Promise<
       );
     existing.add(added.rule.cidr);
   }
+}
+
+/** Errors on a page (not /api): the app's layout and header, the status, and a way on. */
+function pageErrorHandler(render: ReturnType<typeof pageRenderer>): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent || req.path === "/api" || req.path.startsWith("/api/")) return next(error);
+    const storage = isStorageError(error);
+    const status = storage
+      ? 503
+      : typeof error?.status === "number" && error.status >= 400 && error.status < 500
+        ? (error.status as number)
+        : 500;
+    if (status === 500)
+      console.error("unhandled error:", error instanceof Error ? error.message : "unknown");
+    // A cookie queued before a storage failure (a half-done sign-in) must not reach the browser.
+    if (storage) res.removeHeader("Set-Cookie");
+    if (storage) res.setHeader("Retry-After", "5");
+    const signedIn = !storage && Boolean(req.sessionkeeper?.session);
+    send(res, render({ status, signedIn, ...errorPage(status) }));
+  };
 }
 
 // Bad JSON and oversized bodies are the client's fault; anything else is a 500 without details.

@@ -201,3 +201,24 @@ export function notFound(signedIn: boolean): SafeHtml {
     <p>There is no page at this address. It may have moved, or the link may be mistyped.</p>
     <p><a href="${signedIn ? "/account/sessions" : "/signin"}">${signedIn ? "Go to your devices" : "Go to sign-in"}</a></p>`;
 }
+
+/** The heading and words of an error page: what happened, and where to go on. */
+export function errorPage(status: number): { heading: string; content: SafeHtml } {
+  if (status === 503)
+    return {
+      heading: "Temporarily unavailable",
+      content: html`<p class="lede">Your account can't be reached right now. Nothing was changed; please try again in a moment.</p>
+    <p><a href="/">Try again</a></p>`,
+    };
+  if (status >= 500)
+    return {
+      heading: "Something went wrong",
+      content: html`<p class="lede">That did not work on our side. Nothing more is shown here, to keep your account safe.</p>
+    <p><a href="/">Go to the start page</a></p>`,
+    };
+  return {
+    heading: "That request could not be read",
+    content: html`<p class="lede">The form was too large or malformed. Go back and try again.</p>
+    <p><a href="/">Go to the start page</a></p>`,
+  };
+}

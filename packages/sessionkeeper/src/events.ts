@@ -31,7 +31,12 @@ export type RequestFacts = { ip: string } & Pick<
   | "country"
   | "region"
   | "city"
->;
+> & {
+    /** The device's model from client hints. */
+    deviceModel?: string | null;
+    /** The user's name for the acting session's device, when a session acted ("Work laptop"). */
+    name?: string | null;
+  };
 
 interface EventBase {
   /** Unique; also the id of the history row. */

@@ -2,7 +2,11 @@
 // contract. Adapters and backends live in subpath exports: sessionkeeper/express, /web, /fastify, /koa,
 // /sqlite, /postgres, /mysql, /redis, /geo, /mail. Every name here is documented in docs/api.md.
 
+export type { ClientHintHeaders } from "./client-hints.js";
+export { ACCEPT_CH } from "./client-hints.js";
 export type { DeviceBindingMode, DeviceBindingOptions } from "./device-binding/options.js";
+export type { DeviceParts } from "./device-words.js";
+export { describeDevice } from "./device-words.js";
 export { parseDuration } from "./duration.js";
 export { isStorageError, StorageError } from "./errors.js";
 export type {

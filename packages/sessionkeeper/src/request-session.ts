@@ -211,6 +211,8 @@ export class RequestSession<Data extends object = SessionData> {
     const { rotated, revoked } = await this.#keeper.passwordChanged(record.userId, {
       keep: record,
       info: this.info,
+      // This session acted: the other devices are told which one ("… from Work laptop").
+      by: { kind: "session", sessionId: record.id },
     });
     if (rotated) this.#adopt(rotated);
     else this.#forget();

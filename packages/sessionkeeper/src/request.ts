@@ -1,3 +1,4 @@
+import { readClientHintHeaders } from "./client-hints.js";
 import { type ProxyTrust, resolveClientIp } from "./client-ip.js";
 import {
   answerDeviceBinding,
@@ -52,6 +53,10 @@ export function requestInfo(
     ip,
     userAgent: req.header("user-agent"),
     secure: secure === "auto" ? https : secure,
+    // A getter: the hint headers are read at sign-in only, not on every request.
+    get clientHints() {
+      return readClientHintHeaders((name) => req.header(name));
+    },
   };
 }
 

@@ -7,6 +7,7 @@ import {
   verifyRefreshProof,
   verifyRegistrationProof,
 } from "./device-binding/proof.js";
+import { checkDeviceName } from "./device-name.js";
 import {
   type ActivityType,
   type Actor,
@@ -707,11 +708,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     const secure = this.#secure(info.secure);
     const request = await this.#factsOf(info);
     const token = generateToken();
-    // A new device secret at every sign-in, never the presented one: a value planted in this
-    // browser by someone else can then never become a known device of this account (a device is
-    // known by the secret issued here, once the sign-in completes). Whether the presented device
-    // was known is asked before this (`deviceIdOf`), so known devices carry forward.
-    const deviceSecret = randomBytes(32).toString("base64url");
+    const deviceSecret = await this.#deviceSecretFor(userId, info);
     const pending = options.status === "pending";
     const record: SessionRecord = {
       id: token.id,
@@ -747,6 +744,8 @@ export class SessionKeeper<Data extends object = SessionData> {
       boundCookieHash: null,
       boundCookieExpiresAt: null,
       boundAt: null,
+      name: null,
+      deviceModel: request.deviceModel ?? null,
     };
     const event = this.#transition(
       { type: "sign_in", reason: pending ? "pending_verification" : null },
@@ -804,6 +803,40 @@ export class SessionKeeper<Data extends object = SessionData> {
   }
 
   /**
+   * Names (or, with "" or null, un-names) a live session's device for its user ("Work laptop"):
+   * trimmed, NFC, at most 64 characters, no control or direction-changing characters. Returns the
+   * session as it is now, or null when it is not `userId`'s live session. A malformed name throws
+   * a `RangeError` before anything is written (callers answer 400).
+   */
+  async renameSession(
+    sessionId: string,
+    options: { userId: string; name: string | null; currentId?: string | null },
+  ): Promise<Session | null> {
+    const name = checkDeviceName(options.name);
+    if (typeof sessionId !== "string" || sessionId.length === 0 || sessionId.length > 64)
+      return null;
+    const renamed = await this.#store.renameSession(sessionId, { userId: options.userId, name });
+    if (!renamed) return null;
+    const record = await this.#store.findSession(sessionId);
+    if (!record || record.userId !== options.userId) return null;
+    return toSession(record, {
+      currentId: options.currentId ?? null,
+      idleTimeout: this.#idleOf(record),
+    });
+  }
+
+  /**
+   * How often this session's browser (its device cookie) has signed in to the user's account,
+   * and since when: proven sign-ins still kept (see `prune`), this one included. Null when the
+   * session has no device id.
+   */
+  async deviceSignIns(record: SessionRecord): Promise<{ count: number; since: Date } | null> {
+    if (!record.deviceId) return null;
+    const { count, firstAt } = await this.#store.deviceSignIns(record.userId, record.deviceId);
+    return count > 0 && firstAt !== null ? { count, since: new Date(firstAt) } : null;
+  }
+
+  /**
    * A sensitive action was let through under a sliding re-authentication window: the window now
    * runs from this moment (not an event; like a touch). False when the session is not active.
    */
@@ -855,7 +888,7 @@ export class SessionKeeper<Data extends object = SessionData> {
       ...(proof ? { authenticatedAt: proof.at, authFactor: proof.factor, proofUsedAt: null } : {}),
     };
     // The event is written with the change, in one transaction: a crash leaves neither or both.
-    const event = this.#transition(change, next, by, await this.#facts(info), now);
+    const event = this.#transition(change, next, by, await this.#facts(info, by), now);
     const ok = await this.#store.rotateSession(record.id, {
       secretHash,
       expectStatus: activate ? "pending" : "active",
@@ -1002,7 +1035,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     const endedAt = this.#o.now();
     const after: SessionRecord = { ...record, ...end, endReason: end.reason, endedAt };
     const type = endEventType(end.status);
-    const facts = await this.#facts(info);
+    const facts = await this.#facts(info, by);
     const event = this.#transition({ type, reason: end.reason }, after, by, facts, endedAt);
     // The event is written with the ending, in one transaction, only if this call ended it.
     const ended = await this.#store.endSession(
@@ -1023,7 +1056,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     exceptId?: string,
   ): Promise<number> {
     const endedAt = this.#o.now();
-    const facts = await this.#facts(context.info ?? null);
+    const facts = await this.#facts(context.info ?? null, context.by);
     const change = { type: "session_revoked" as const, reason };
     const events = new Map<string, SessionEvent>();
     // The store hands each session it ends to `eventFor` inside its transaction, so the endings
@@ -1138,7 +1171,7 @@ export class SessionKeeper<Data extends object = SessionData> {
       sessionId: fields.sessionId ?? null,
       reason: fields.reason ?? null,
       actor: context.by ?? USER,
-      request: await this.#facts(context.info ?? null),
+      request: await this.#facts(context.info ?? null, context.by),
     };
     await this.#publish(event);
     return event;
@@ -1393,12 +1426,23 @@ export class SessionKeeper<Data extends object = SessionData> {
     } as TransitionEvent;
   }
 
-  async #facts(info: RequestInfo | null): Promise<RequestFacts | null> {
-    return info ? this.#factsOf(info) : null;
+  /** The request's facts; when a session acted, with the user's name for its device. */
+  async #facts(info: RequestInfo | null, by?: Actor): Promise<RequestFacts | null> {
+    if (!info) return null;
+    const facts = await this.#factsOf(info);
+    if (by?.kind === "session") {
+      const actor = await this.#store.findSession(by.sessionId);
+      if (actor?.name) facts.name = actor.name;
+    }
+    return facts;
   }
 
   async #factsOf(info: RequestInfo): Promise<RequestFacts> {
-    const device = parseUserAgent(info.userAgent, this.#o.userAgentMaxLength);
+    const device = parseUserAgent(
+      info.userAgent,
+      this.#o.userAgentMaxLength,
+      info.clientHints ?? null,
+    );
     return {
       ip: info.ip,
       userAgent: device.userAgent,
@@ -1407,8 +1451,28 @@ export class SessionKeeper<Data extends object = SessionData> {
       osName: device.osName,
       osVersion: device.osVersion,
       deviceType: device.deviceType,
+      deviceModel: device.deviceModel,
       ...placeOf(await this.locate(info.ip)),
     };
+  }
+
+  /**
+   * The device secret a sign-in sets. A new one, never the presented one, unless the presented
+   * one already stands for a proven sign-in of this same user: a value planted in this browser by
+   * someone else can then never become a known device of the account (a device is known by a
+   * secret issued here, once a sign-in completes), while a browser that signs in again keeps its
+   * id, so its sessions are tied together ("signed in 4 times since March").
+   */
+  async #deviceSecretFor(userId: string, info: RequestInfo): Promise<string> {
+    const value = readSingleCookie(
+      info.cookieHeader,
+      this.#deviceCookieName(this.#secure(info.secure)),
+    );
+    if (value !== null && DEVICE_ID_PATTERN.test(value)) {
+      const { count } = await this.#store.deviceSignIns(userId, sha256(value));
+      if (count > 0) return value;
+    }
+    return randomBytes(32).toString("base64url");
   }
 
   #view(record: SessionRecord): Session {

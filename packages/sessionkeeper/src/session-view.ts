@@ -23,10 +23,11 @@ export function toSession(
     userAgent: record.userAgent,
     browser: { name: record.browserName, version: record.browserVersion },
     os: { name: record.osName, version: record.osVersion },
-    device: { type: record.deviceType },
+    device: { type: record.deviceType, model: record.deviceModel },
     location: hasLocation
       ? { city: record.city, region: record.region, country: record.country }
       : null,
+    name: record.name,
     rememberMe: record.rememberMe,
     authenticatedAt: record.authenticatedAt === null ? null : new Date(record.authenticatedAt),
     authFactor: record.authFactor,
@@ -51,6 +52,7 @@ export function sessionToJSON(session: Session) {
     os: { ...session.os },
     device: { ...session.device },
     location: session.location ? { ...session.location } : null,
+    name: session.name,
     rememberMe: session.rememberMe,
     authenticatedAt: session.authenticatedAt ? session.authenticatedAt.toISOString() : null,
     authFactor: session.authFactor,

@@ -1,3 +1,5 @@
+import type { ClientHintHeaders } from "./client-hints.js";
+
 /** Where a session stands. Only `active` sessions authenticate; `pending` ones can only verify. */
 export type SessionStatus =
   | "pending"
@@ -83,6 +85,10 @@ export interface SessionRecord {
   boundCookieExpiresAt: number | null;
   /** When the session was bound to its device key. */
   boundAt: number | null;
+  /** The user's own name for the device ("Work laptop"), or null (migration 0007). */
+  name: string | null;
+  /** The device's model from client hints ("Pixel 8"), or null (migration 0007). */
+  deviceModel: string | null;
 }
 
 /** The signature algorithms a device-bound session key may use (DBSC). */
@@ -114,8 +120,10 @@ export interface Session {
   userAgent: string;
   browser: { name: string | null; version: string | null };
   os: { name: string | null; version: string | null };
-  device: { type: string | null };
+  device: { type: string | null; model: string | null };
   location: Location | null;
+  /** The user's own name for the device ("Work laptop"), or null. */
+  name: string | null;
   /** False: signed in without "remember me"; the cookie lasts until the browser closes. */
   rememberMe: boolean;
   /** When the session was last proven (sign-in, verification, re-authentication); null: never. */
@@ -211,6 +219,11 @@ export interface RequestInfo {
   /** The client IP, already resolved with the trustProxy rules (see `resolveClientIp`). */
   ip: string;
   userAgent: string | null | undefined;
+  /**
+   * The User-Agent Client Hint headers, read only when asked (at sign-in). Optional: without them
+   * the User-Agent alone names the device.
+   */
+  readonly clientHints?: ClientHintHeaders | null;
   /** Whether the request arrived over HTTPS (decides `Secure` and the `__Host-` prefix). */
   secure: boolean;
 }

@@ -99,7 +99,10 @@ describe("sqlite storage specifics", () => {
         DROP INDEX sk_login_events_user_at_id;
         DROP INDEX sk_login_events_session;
         CREATE INDEX sk_login_events_user_time ON sk_login_events (user_id, created_at);
-        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0005_device_binding', '0006_reauth_state', '0009_history_index');`);
+        DROP INDEX sk_sessions_user_device;
+        ALTER TABLE sk_sessions DROP COLUMN name;
+        ALTER TABLE sk_sessions DROP COLUMN device_model;
+        DELETE FROM sk_migrations WHERE name IN ('0003_session_data', '0004_reauth', '0005_device_binding', '0006_reauth_state', '0007_device_names', '0009_history_index');`);
       old.db
         .prepare(
           `INSERT INTO sk_sessions (id, secret_hash, user_id, status, created_at, last_seen_at, expires_at, ip, last_ip, user_agent)
@@ -115,6 +118,12 @@ describe("sqlite storage specifics", () => {
       assert.deepEqual([found?.deviceKey, found?.boundCookieHash], [null, null]);
       // 0006's table is back, empty.
       assert.deepEqual(await old.store.findReauthStates("old-session", "kept_post", 0), []);
+      // Unnamed, no model (0007); and its browser's sign-ins can be counted.
+      assert.deepEqual([found?.name, found?.deviceModel], [null, null]);
+      assert.deepEqual(await old.store.deviceSignIns("user-old", "d".repeat(64)), {
+        count: 0,
+        firstAt: null,
+      });
     } finally {
       await old.cleanup();
     }

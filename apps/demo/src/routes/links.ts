@@ -37,6 +37,7 @@ export function linkRoutes(guard: Guard, appName: string): Router {
       res,
       renderLinkResultPage(await guard.denyByLink(token(req), sessionContext(req).info), {
         appName,
+        securityPath: "/account/security",
       }),
     );
   });

@@ -50,6 +50,8 @@ export type RenderPage = (page: {
   passkeys?: boolean;
   /** The verify page of a held sign-in: goes on by itself once it is approved anywhere. */
   waiting?: boolean;
+  /** An account page of the app's own (the security page): the account tabs, this one current. */
+  tab?: string;
 }) => AppPage;
 
 /** The app's pages: a signed-out visitor's header offers sign-in, never "Sign out". */
@@ -62,6 +64,7 @@ export function pageRenderer(title: string): RenderPage {
       { href: "/signout", label: "Sign out", method: "post" },
     ],
     liveEventsPath: "/api/events",
+    tabs: [{ href: "/account/security", label: "Security" }],
   });
   const signedOut = appPageRenderer({
     title,
@@ -73,7 +76,7 @@ export function pageRenderer(title: string): RenderPage {
     liveEventsPath: "/api/events",
     signInPath: "/signin",
   });
-  return (page) =>
+  return ({ tab, ...page }) =>
     page.signedIn || page.live
       ? signedIn({
           heading: page.heading,
@@ -82,6 +85,7 @@ export function pageRenderer(title: string): RenderPage {
           live: page.live === true,
           account: page.account ?? null,
           passkeys: page.passkeys === true,
+          ...(tab ? { tab: { basePath: "/account", current: tab } } : {}),
         })
       : signedOut({
           heading: page.heading,
@@ -350,6 +354,7 @@ export function pageRoutes(
         heading: "Security",
         content: await security(req, { notice }),
         live: true,
+        tab: "/account/security",
         account: await accountOf(req),
         passkeys: true,
       }),
@@ -377,6 +382,7 @@ export function pageRoutes(
         status: result.status,
         content: await security(req, { error }),
         signedIn: true,
+        tab: "/account/security",
         account: await accountOf(req),
         passkeys: true,
       }),
@@ -399,6 +405,7 @@ export function pageRoutes(
         status: 400,
         content: await security(req, { error }),
         signedIn: true,
+        tab: "/account/security",
         account: await accountOf(req),
         passkeys: true,
       }),

@@ -1,3 +1,4 @@
+import { checkDeviceName, DEVICE_NAME_MAX } from "../device-name.js";
 import { isStorageError } from "../errors.js";
 import { encodeHistoryCursor, readHistoryQuery } from "../history.js";
 import type { SignInApprovals } from "../protection/guard.js";
@@ -40,8 +41,9 @@ const JSON_HEADERS = {
 
 /**
  * The JSON account API (docs/api.md) behind any framework: GET /sessions, DELETE /sessions/:id,
- * POST /sessions/revoke-others, GET /history, and with the guard POST /sessions/:id/approve and
- * POST /sessions/:id/deny. 401 `{"error":"unauthenticated"}` without a session.
+ * PATCH /sessions/:id {name}, POST /sessions/revoke-others, GET /history, and with the guard
+ * POST /sessions/:id/approve and POST /sessions/:id/deny. 401 `{"error":"unauthenticated"}`
+ * without a session.
  */
 export function createAccountApiHandler(
   keeper: SessionKeeper<object>,
@@ -73,6 +75,10 @@ export function createAccountApiHandler(
     const found = matchAccountPath(path, "");
     if (!found) return null;
     if ((found.name === "approve" || found.name === "deny") && !guard) return null;
+    const verb = method.toUpperCase();
+    // /sessions/:id answers DELETE (sign it out) and PATCH (rename it, a JSON body).
+    if (found.name === "revoke" && verb === "PATCH")
+      return { name: "rename", sessionId: found.sessionId, readsForm: true, readsJson: true };
     const wanted = {
       sessions: "GET",
       history: "GET",
@@ -80,8 +86,8 @@ export function createAccountApiHandler(
       revoke: "DELETE",
       approve: "POST",
       deny: "POST",
+      rename: null,
     }[found.name];
-    const verb = method.toUpperCase();
     if (verb === wanted || (wanted === "GET" && verb === "HEAD"))
       return { ...found, readsForm: false };
     return null;
@@ -121,6 +127,28 @@ export function createAccountApiHandler(
               by: { kind: "session", sessionId: session.id },
             });
             return json(200, { revoked });
+          }
+          case "rename": {
+            if (request.body === "too_large") return json(413, { error: "too_large" });
+            const value = request.body?.get("name");
+            let name: string | null;
+            try {
+              if (value === undefined || value === null) throw new RangeError("name is missing");
+              name = checkDeviceName(value);
+            } catch {
+              return json(400, { error: "invalid_name", maxLength: DEVICE_NAME_MAX });
+            }
+            // Another user's id is answered exactly like an unknown one.
+            const renamed = isSessionId(route.sessionId)
+              ? await keeper.renameSession(route.sessionId, {
+                  userId: session.userId,
+                  name,
+                  currentId: session.id,
+                })
+              : null;
+            return renamed
+              ? json(200, { session: sessionToJSON(renamed) })
+              : json(404, { error: "not_found" });
           }
           case "revoke": {
             const id = route.sessionId;

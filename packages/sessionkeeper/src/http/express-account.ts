@@ -5,7 +5,13 @@ import {
   type AccountResponse,
   createAccountPagesHandler,
 } from "../ui/account-handler.js";
-import { declaresTooLarge, FORM_BODY_LIMIT, parseFormBody, parseQuery } from "../ui/form.js";
+import {
+  declaresTooLarge,
+  FORM_BODY_LIMIT,
+  jsonFields,
+  parseFormBody,
+  parseQuery,
+} from "../ui/form.js";
 import type { AccountPagesOptions } from "../ui/options.js";
 import { type AccountApiOptions, createAccountApiHandler } from "./account-api.js";
 import { readBounded } from "./node-body.js";
@@ -48,7 +54,7 @@ function mount(handler: AccountHandler): RequestHandler {
           "sessionMiddleware(keeper) must run before the account pages (or their path is excluded)",
         );
       }
-      const body = route.readsForm ? await readForm(req) : null;
+      const body = route.readsForm ? await readForm(req, route.readsJson === true) : null;
       const response = await handler.handle({
         method: req.method,
         path: req.path,
@@ -73,12 +79,17 @@ function send(res: Response, response: AccountResponse): void {
 }
 
 /** The form body: the app's own parsed body when it installed a parser, else read here, bounded. */
-async function readForm(req: Request): Promise<URLSearchParams | "too_large"> {
+async function readForm(
+  req: Request,
+  acceptsJson: boolean,
+): Promise<URLSearchParams | "too_large"> {
   const parsed: unknown = req.body;
-  if (parsed !== undefined) return fieldsOf(parsed);
+  if (parsed !== undefined) return acceptsJson ? jsonFields(parsed) : fieldsOf(parsed);
   if (declaresTooLarge(req.headers["content-length"], FORM_BODY_LIMIT)) return "too_large";
   const bytes = await readBounded(req, FORM_BODY_LIMIT);
-  return bytes === null ? "too_large" : parseFormBody(bytes, req.headers["content-type"]);
+  return bytes === null
+    ? "too_large"
+    : parseFormBody(bytes, req.headers["content-type"], acceptsJson);
 }
 
 function fieldsOf(parsed: unknown): URLSearchParams {

@@ -168,7 +168,7 @@ function mount(handler: AccountHandler, basePath: string) {
     const route = path === null ? null : handler.match(ctx.method, path);
     if (path === null || !route) return void (await next());
     const session = koaSessionContext(ctx);
-    const body = route.readsForm ? await readForm(ctx.req) : null;
+    const body = route.readsForm ? await readForm(ctx.req, route.readsJson === true) : null;
     const response = await handler.handle({
       method: ctx.method,
       path,
@@ -189,10 +189,15 @@ function below(path: string, basePath: string): string | null {
   return path.startsWith(`${basePath}/`) ? path.slice(basePath.length) : null;
 }
 
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | "too_large"> {
+async function readForm(
+  req: IncomingMessage,
+  acceptsJson: boolean,
+): Promise<URLSearchParams | "too_large"> {
   if (declaresTooLarge(req.headers["content-length"], FORM_BODY_LIMIT)) return "too_large";
   const bytes = await readBounded(req, FORM_BODY_LIMIT);
-  return bytes === null ? "too_large" : parseFormBody(bytes, req.headers["content-type"]);
+  return bytes === null
+    ? "too_large"
+    : parseFormBody(bytes, req.headers["content-type"], acceptsJson);
 }
 
 function send(ctx: KoaLikeContext, response: AccountResponse): void {

@@ -74,7 +74,7 @@ function mount(handler: AccountHandler, basePath: string): AccountFetchHandler {
     const path = url.pathname.slice(basePath.length);
     const route = handler.match(request.method, path);
     if (!route) return null;
-    const body = route.readsForm ? await readForm(request) : null;
+    const body = route.readsForm ? await readForm(request, route.readsJson === true) : null;
     const response = await handler.handle({
       method: request.method,
       path,
@@ -96,7 +96,10 @@ function toResponse(response: AccountResponse, method: string): Response {
   });
 }
 
-async function readForm(request: Request): Promise<URLSearchParams | "too_large"> {
+async function readForm(
+  request: Request,
+  acceptsJson: boolean,
+): Promise<URLSearchParams | "too_large"> {
   if (declaresTooLarge(request.headers.get("content-length"), FORM_BODY_LIMIT)) return "too_large";
   if (!request.body) return new URLSearchParams();
   const reader = request.body.getReader();
@@ -113,5 +116,9 @@ async function readForm(request: Request): Promise<URLSearchParams | "too_large"
     }
     chunks.push(value);
   }
-  return parseFormBody(concatChunks(chunks, total), request.headers.get("content-type"));
+  return parseFormBody(
+    concatChunks(chunks, total),
+    request.headers.get("content-type"),
+    acceptsJson,
+  );
 }

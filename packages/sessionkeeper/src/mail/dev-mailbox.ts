@@ -52,21 +52,20 @@ const URL_PATTERN = /https?:\/\/[^\s<>"']+/g;
  */
 export function renderMailboxPage(
   messages: readonly SentMail[],
-  options: { title?: string } = {},
+  options: { title?: string; appName?: string } = {},
 ): HtmlPage {
   const title = options.title ?? "Dev mailbox";
-  const content = html`<h1>${title}</h1>
-<p>Mail the app would have sent. Shown only because no SMTP server is configured.</p>
-${messages.length === 0 ? html`<p class="card">No messages yet.</p>` : null}
+  const content = html`<p class="lede">Mail the app would have sent. Shown only because no SMTP server is configured.</p>
+${messages.length === 0 ? html`<div class="empty"><strong>No messages yet</strong>Mail the app sends will appear here.</div>` : null}
 ${messages.map(
-  (m) => html`<article class="card" data-message>
+  (m) => html`<article class="panel" data-message>
 <h2>${m.subject}</h2>
-<dl><dt>To</dt><dd>${m.to}</dd><dt>Sent</dt><dd><time datetime="${m.sentAt.toISOString()}">${m.sentAt.toISOString()}</time></dd></dl>
+<dl class="facts"><dt>To</dt><dd>${m.to}</dd><dt>Sent</dt><dd><time datetime="${m.sentAt.toISOString()}">${m.sentAt.toISOString()}</time></dd></dl>
 <pre>${linkify(m.text)}</pre>
 <details><summary>HTML version</summary><iframe sandbox title="HTML version of ${m.subject}" srcdoc="${m.html}"></iframe></details>
 </article>`,
 )}`;
-  return htmlPage(title, content);
+  return htmlPage(title, content, 200, { appName: options.appName ?? title, inlineStyles: true });
 }
 
 function linkify(text: string) {

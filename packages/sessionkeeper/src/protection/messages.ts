@@ -42,7 +42,7 @@ export function requestDetails(
     | "country"
     | "region"
     | "city"
-  > & { ip: string | null },
+  > & { ip: string | null; name?: string | null; deviceModel?: string | null },
   at: number,
 ): SignInDetails {
   const ip = facts.ip ?? "(unknown)";

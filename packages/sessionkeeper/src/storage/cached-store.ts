@@ -156,6 +156,24 @@ class CachedStore implements SessionStore, StoreHealthCheck {
     }
   }
 
+  // A new name is shown by every instance at once: the copies go, as after a data change.
+  async renameSession(...args: Args<"renameSession">): Promise<boolean> {
+    let changed = true;
+    try {
+      changed = await this.#store.renameSession(...args);
+      return changed;
+    } finally {
+      if (changed) await this.#drop("renameSession", [args[0]]);
+    }
+  }
+
+  /** A count over ended sessions too: the database's, never a cached copy. */
+  deviceSignIns(
+    ...args: Args<"deviceSignIns">
+  ): Promise<{ count: number; firstAt: number | null }> {
+    return this.#store.deviceSignIns(...args);
+  }
+
   async markProofUsed(...args: Args<"markProofUsed">): Promise<boolean> {
     let changed = true;
     try {

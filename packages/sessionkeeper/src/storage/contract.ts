@@ -92,6 +92,21 @@ export interface SessionStore {
   updateSessionData(id: string, update: { data: string | null }): Promise<boolean>;
 
   /**
+   * Sets (or, with null, clears) the user's name for a live session's device. Only when the
+   * session is `userId`'s and active or pending; true when a row changed.
+   */
+  renameSession(id: string, update: { userId: string; name: string | null }): Promise<boolean>;
+  /**
+   * How many proven sign-ins (sessions with `authenticated_at` set) the user had with one device
+   * cookie hash, ended ones included, and when the first began (null when none): "this browser
+   * has signed in 4 times since March". One query on the (user_id, device_id) index.
+   */
+  deviceSignIns(
+    userId: string,
+    deviceId: string,
+  ): Promise<{ count: number; firstAt: number | null }>;
+
+  /**
    * Marks an active session's proof as used by a sensitive action at `at` (a sliding re-auth
    * window runs from there). True when a row changed.
    */

@@ -191,6 +191,37 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
     });
   }
 
+  renameSession(
+    id: string,
+    update: Parameters<SessionStore["renameSession"]>[1],
+  ): Promise<boolean> {
+    return this.run("renameSession", async () => {
+      const result = await this.db
+        .updateTable("sk_sessions")
+        .set({ name: update.name })
+        .where("id", "=", id)
+        .where("user_id", "=", update.userId)
+        .where("status", "in", LIVE)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  deviceSignIns(userId: string, deviceId: string): ReturnType<SessionStore["deviceSignIns"]> {
+    return this.run("deviceSignIns", async () => {
+      // The (user_id, device_id) index finds the rows; only proven sign-ins count.
+      const row = await this.db
+        .selectFrom("sk_sessions")
+        .select((eb) => [eb.fn.countAll().as("count"), eb.fn.min("created_at").as("first")])
+        .where("user_id", "=", userId)
+        .where("device_id", "=", deviceId)
+        .where("authenticated_at", "is not", null)
+        .executeTakeFirst();
+      const count = Number(row?.count ?? 0);
+      return { count, firstAt: count > 0 ? numOrNull(row?.first ?? null) : null };
+    });
+  }
+
   listUserSessions(
     userId: string,
     options: Parameters<SessionStore["listUserSessions"]>[1],
@@ -699,6 +730,8 @@ export function toSessionRow(s: SessionRecord): SessionsTable {
     dbsc_cookie_hash: s.boundCookieHash,
     dbsc_cookie_expires_at: s.boundCookieExpiresAt,
     dbsc_bound_at: s.boundAt,
+    name: s.name,
+    device_model: s.deviceModel,
   };
 }
 
@@ -737,6 +770,9 @@ export function fromSessionRow(r: Selectable<SessionsTable>): SessionRecord {
     boundCookieHash: r.dbsc_cookie_hash ?? null,
     boundCookieExpiresAt: numOrNull(r.dbsc_cookie_expires_at ?? null),
     boundAt: numOrNull(r.dbsc_bound_at ?? null),
+    // Rows from before migration 0007 have neither column: null.
+    name: r.name ?? null,
+    deviceModel: r.device_model ?? null,
   };
 }
 

@@ -257,6 +257,20 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Device names (issue 15): the user's own name for a session's device, the model the browser's
+  // client hints told, and the index that counts one browser's sign-ins (sessions tied by the
+  // device cookie's hash).
+  "0007_device_names": {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable("sk_sessions").addColumn("name", NAME).execute();
+      await db.schema.alterTable("sk_sessions").addColumn("device_model", NAME).execute();
+      await db.schema
+        .createIndex("sk_sessions_user_device")
+        .on("sk_sessions")
+        .columns(["user_id", "device_id"])
+        .execute();
+    },
+  },
   // The history's pages: a keyset on (user_id, created_at, id) needs the id in the index to walk
   // it in order without a sort, and a sign-in's story is found by its session id. The new index
   // starts with the old one's columns, which it replaces (one index less to write per event).

@@ -35,6 +35,10 @@ export interface SessionsTable {
   dbsc_cookie_hash: string | null;
   dbsc_cookie_expires_at: number | string | null;
   dbsc_bound_at: number | string | null;
+  /** The user's name for the device (migration 0007). */
+  name: string | null;
+  /** The model from client hints (migration 0007). */
+  device_model: string | null;
 }
 
 /** Single-use DBSC challenges (migration 0005): only the SHA-256 of each is kept. */

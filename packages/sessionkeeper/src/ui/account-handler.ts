@@ -1,4 +1,5 @@
-import { describeDevice } from "../device-words.js";
+import { checkDeviceName } from "../device-name.js";
+import { describeDevice, sessionDeviceParts } from "../device-words.js";
 import { isStorageError } from "../errors.js";
 import { encodeHistoryCursor, readHistoryQuery } from "../history.js";
 import { html, type SafeHtml } from "../html.js";
@@ -16,11 +17,13 @@ import {
 
 /** A route of the account pages or API, found from method and path before any body is read. */
 export interface AccountRoute {
-  name: "sessions" | "history" | "revoke" | "revoke-others" | "approve" | "deny";
-  /** The `:id` path segment of a revoke, approve or deny, unvalidated. */
+  name: "sessions" | "history" | "revoke" | "revoke-others" | "approve" | "deny" | "rename";
+  /** The `:id` path segment of a revoke, rename, approve or deny, unvalidated. */
   sessionId: string | null;
   /** The request carries a form the adapter reads (bounded) before calling `handle`. */
   readsForm: boolean;
+  /** The body may also be a JSON object (the API's rename); its string fields are read as a form's. */
+  readsJson?: boolean;
 }
 
 /** A request as the framework-agnostic handlers see it. Every field is hostile input. */
@@ -61,12 +64,15 @@ export function isSessionId(value: string | null): value is string {
 
 /**
  * Matches the shared route shapes: /sessions, /sessions/revoke-others, /sessions/:id[/suffix],
- * /sessions/:id/approve, /sessions/:id/deny (a pending sign-in), /history.
+ * /sessions/:id/approve, /sessions/:id/deny (a pending sign-in), /history, and the pages'
+ * /sessions/:id/rename.
  */
 export function matchAccountPath(
   path: string,
   idSuffix: string,
 ): { name: AccountRoute["name"]; sessionId: string | null } | null {
+  const rename = /^\/sessions\/([^/]+)\/rename\/?$/.exec(path);
+  if (idSuffix && rename) return { name: "rename", sessionId: rename[1] ?? null };
   const clean = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
   if (clean === "/sessions") return { name: "sessions", sessionId: null };
   if (clean === "/history") return { name: "history", sessionId: null };
@@ -112,7 +118,11 @@ export function createAccountPagesHandler(
     if (isPage && (verb === "GET" || verb === "HEAD")) return { ...found, readsForm: false };
     const answers = found.name === "approve" || found.name === "deny";
     if (answers && !resolved.guard) return null;
-    const acts = found.name === "revoke" || found.name === "revoke-others" || answers;
+    const acts =
+      found.name === "revoke" ||
+      found.name === "revoke-others" ||
+      found.name === "rename" ||
+      answers;
     if (acts && verb === "POST") return { ...found, readsForm: true };
     return null;
   };
@@ -151,11 +161,12 @@ async function answerPage(
   const account = options.accountName ? await options.accountName(session.userId) : null;
 
   if (route.name === "sessions") {
-    const [sessions, pending] = await Promise.all([
+    const [sessions, pending, notice, signIns] = await Promise.all([
       keeper.listSessions(session.userId, { currentId: session.id, status: "active" }),
       options.guard ? options.guard.pendingSignIns(session.userId) : [],
+      confirmation(keeper, options, session, request.query),
+      context.record ? keeper.deviceSignIns(context.record) : null,
     ]);
-    const notice = await confirmation(keeper, options, session, request.query);
     const body = renderDevicesPage(options, {
       sessions,
       pending,
@@ -164,13 +175,18 @@ async function answerPage(
       basePath: base,
       notice,
       account,
+      deviceSignIns: signIns,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
   }
   if (route.name === "history") {
     const query = readHistoryQuery(request.query, options.historyLimit);
     if ("error" in query) return badHistoryQuery(options, base);
-    const page = await keeper.historyPage(session.userId, query);
+    const [page, named] = await Promise.all([
+      keeper.historyPage(session.userId, query),
+      keeper.listSessions(session.userId, { includeEnded: true, limit: 1000 }),
+    ]);
+    const deviceNames = new Map(named.flatMap((s) => (s.name ? [[s.id, s.name]] : [])));
     const body = renderHistoryPage(options, {
       entries: page.entries,
       filter: query.filter,
@@ -179,6 +195,7 @@ async function answerPage(
       now,
       basePath: base,
       currentSessionId: session.id,
+      deviceNames,
       account,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
@@ -196,6 +213,24 @@ async function answerPage(
       account,
     });
     return { status: 200, headers: pageHeaders(options, true), body };
+  }
+  if (route.name === "rename") {
+    // Renaming changes no one's access: it needs no fresh proof.
+    const id = route.sessionId;
+    const value = request.body?.get("name") ?? null;
+    let name: string | null;
+    try {
+      name = checkDeviceName(value);
+    } catch {
+      return redirect(options, withQuery(`${base}/sessions`, { done: "rename-refused" }));
+    }
+    const renamed =
+      isSessionId(id) &&
+      (await keeper.renameSession(id, { userId: session.userId, name, currentId: session.id }));
+    const query: Record<string, string> = renamed
+      ? { done: name ? "renamed" : "name-cleared", session: id as string }
+      : { done: "already-ended" };
+    return redirect(options, withQuery(`${base}/sessions`, query));
   }
   // Ending other devices and answering a pending sign-in need a recent proof; signing out this
   // device never does.
@@ -275,6 +310,18 @@ async function confirmation(
     return count === 1 ? "Signed out 1 other session." : `Signed out ${count} other sessions.`;
   }
   if (done === "already-ended") return "That session had already ended.";
+  if (done === "rename-refused")
+    return "That name was not saved: use at most 64 characters, without control characters.";
+  if (done === "renamed" || done === "name-cleared") {
+    const id = query.get("session");
+    if (!isSessionId(id)) return null;
+    const record = await keeper.getSession(id);
+    if (!record || record.userId !== session.userId) return null;
+    // Read back from storage: the words are the stored name, never the link's.
+    return done === "renamed" && record.name
+      ? `Renamed to ${describeDevice(record)}.`
+      : `${describeDevice(record)} now goes by its browser's name.`;
+  }
   if (done === "signed-out") {
     const id = query.get("session");
     if (!isSessionId(id)) return null;

@@ -32,6 +32,8 @@ export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
   waiting?: { continuePath: string };
   /** The page has passkey forms (`form[data-passkey]`) or a resume form: adds the passkey script. */
   passkeys?: boolean;
+  /** Show the account tabs (Devices, Login history, `options.tabs`) with this page's href current. */
+  tab?: { basePath: string; current: string };
 }) => AppPage {
   const resolved = resolvePageOptions(options);
   return (page) => ({
@@ -51,6 +53,7 @@ export function appPageRenderer(options: AccountPagesOptions = {}): (page: {
       account: page.account ?? null,
       waiting: page.waiting ? { continuePath: localPath(page.waiting.continuePath) } : null,
       passkeys: page.passkeys === true,
+      tab: page.tab ?? null,
     }),
   });
 }

@@ -1,4 +1,9 @@
-import { describeDevice, describeDeviceType, describeLocation } from "../device-words.js";
+import {
+  describeDevice,
+  describeDeviceType,
+  describeLocation,
+  sessionDeviceParts,
+} from "../device-words.js";
 import { html, type SafeHtml } from "../html.js";
 import type { Session } from "../types.js";
 import { dateFormatter, describeLastActive } from "./format.js";
@@ -19,6 +24,8 @@ export interface DevicesPageInput {
   notice: string | SafeHtml | null;
   /** The signed-in account as the app names it, for the header. */
   account?: string | null;
+  /** How often the current browser has signed in, and since when ("4 times since March 2026"). */
+  deviceSignIns?: { count: number; since: Date } | null;
 }
 
 /** The devices page: one card per active session, "Sign out" on every other one. Escaped throughout. */
@@ -26,7 +33,8 @@ export function renderDevicesPage(options: ResolvedPageOptions, input: DevicesPa
   const formatDate = dateFormatter(options.timeZone);
   const current = input.sessions.filter((s) => s.current);
   const others = input.sessions.filter((s) => !s.current);
-  const card = (session: Session) => renderSessionCard(session, input, formatDate);
+  const card = (session: Session) =>
+    renderSessionCard(session, input, formatDate, options.timeZone);
   const content = html`
 <p class="lede">These devices are signed in to your account. If you don't recognise one, sign it out and change your password.</p>
 ${input.notice ? html`<div class="notice" role="status"><p>${input.notice}</p></div>` : null}
@@ -66,15 +74,11 @@ function renderSessionCard(
   session: Session,
   input: DevicesPageInput,
   formatDate: (at: number) => string,
+  timeZone: string,
 ): SafeHtml {
-  const parts = {
-    browserName: session.browser.name,
-    browserVersion: session.browser.version,
-    osName: session.os.name,
-    osVersion: session.os.version,
-  };
-  const device = describeDevice(parts);
+  const device = describeDevice(sessionDeviceParts(session));
   const type = describeDeviceType(session.device.type);
+  const signIns = session.current ? input.deviceSignIns : null;
   const created = session.createdAt.getTime();
   const seen = session.lastSeenAt.getTime();
   // The requesting device is in use right now, whatever its last written last-seen time.
@@ -86,6 +90,7 @@ function renderSessionCard(
 <div class="body">
 <h3 class="title" title="${session.userAgent}">${device}${session.current ? html` <span class="badge">This device</span>` : null}</h3>
 ${type ? html`<p class="meta">${type}</p>` : null}
+${signIns && signIns.count > 1 ? html`<p class="meta" data-device-sign-ins="${signIns.count}">This browser has signed in ${signIns.count} times since ${monthOf(signIns.since.getTime(), timeZone)}.</p>` : null}
 <dl class="facts">
 <dt>Location</dt><dd>${describeLocation(session.location, session.lastIp)}</dd>
 <dt>IP address</dt><dd>${session.lastIp}${session.ip !== session.lastIp ? ` (signed in from ${session.ip})` : ""}</dd>
@@ -95,6 +100,7 @@ ${session.rememberMe ? null : html`<dt>Signed in for</dt><dd data-remember-me="f
 ${session.bound ? html`<dt>Protection</dt><dd data-bound>Protected by this device's security chip</dd>` : null}
 ${session.browser.name ? null : html`<dt>User agent</dt><dd class="ua">${session.userAgent || "(none)"}</dd>`}
 </dl>
+${renameForm(session, device, input.basePath)}
 </div>
 ${
   session.current
@@ -146,6 +152,22 @@ ${type ? html`<p class="meta">${type}</p>` : null}
 <ul class="cards">${pending.map(card)}</ul></section>`;
 }
 
+/** "Rename" opens (without script: a details element) a form that posts the new name. */
+function renameForm(session: Session, device: string, basePath: string): SafeHtml {
+  const field = `sk-name-${session.id}`;
+  return html`<details class="rename"><summary>Rename<span class="visually-hidden"> ${device}</span></summary>
+<form method="post" action="${basePath}/sessions/${session.id}/rename">
+<label for="${field}">Device name</label>
+<div class="row"><input id="${field}" name="name" maxlength="64" autocomplete="off" value="${session.name ?? ""}" placeholder="e.g. Work laptop"><button type="submit">Save</button></div>
+<p class="hint">Shown on your devices, in your history and in mail. Leave it empty to use the browser's name.</p>
+</form></details>`;
+}
+
+/** "March 2026": the month a time falls in, in the pages' time zone. */
+function monthOf(at: number, timeZone: string): string {
+  return new Intl.DateTimeFormat("en-US", { timeZone, month: "long", year: "numeric" }).format(at);
+}
+
 /** Asks before signing out every other session, naming each device as its card does. */
 export function renderConfirmRevokeOthers(
   options: ResolvedPageOptions,
@@ -165,7 +187,7 @@ export function renderConfirmRevokeOthers(
     const seen = s.lastSeenAt.getTime();
     const lastActive = describeLastActive(seen, input.now, input.touchInterval);
     return html`<li class="card" data-session-id="${s.id}"><div class="icon">${deviceIcon(s.device.type)}</div><div class="body">
-<h3 class="title">${describeDevice({ browserName: s.browser.name, browserVersion: s.browser.version, osName: s.os.name, osVersion: s.os.version })}</h3>
+<h3 class="title">${describeDevice(sessionDeviceParts(s))}</h3>
 <dl class="facts"><dt>Location</dt><dd>${describeLocation(s.location, s.lastIp)}</dd>
 <dt>Last active</dt><dd>${timeElement(seen, lastActive, formatDate)}</dd></dl></div></li>`;
   })}</ul>

@@ -11,10 +11,34 @@ const QUERY_LIMIT = 2048;
 export function parseFormBody(
   bytes: Uint8Array,
   contentType: string | null | undefined,
+  acceptsJson = false,
 ): URLSearchParams {
   const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase();
+  if (acceptsJson && type === "application/json") return jsonFields(bytes);
   if (type !== "application/x-www-form-urlencoded") return new URLSearchParams();
   return new URLSearchParams(new TextDecoder().decode(bytes));
+}
+
+/**
+ * A JSON object's top-level string fields as form fields (null as ""); anything else, or invalid
+ * JSON, yields no fields, which the route answers as a missing field (400).
+ */
+export function jsonFields(input: Uint8Array | unknown): URLSearchParams {
+  const fields = new URLSearchParams();
+  let value: unknown = input;
+  if (input instanceof Uint8Array) {
+    try {
+      value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(input));
+    } catch {
+      return fields;
+    }
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return fields;
+  for (const [key, field] of Object.entries(value)) {
+    if (typeof field === "string") fields.append(key, field);
+    else if (field === null) fields.append(key, "");
+  }
+  return fields;
 }
 
 /** The query string of a request target ("/a/b?x=1"), bounded. */

@@ -24,6 +24,8 @@ export interface HistoryPageInput {
   basePath: string;
   /** The requesting session's id, to mark its sign-in "This device". */
   currentSessionId: string | null;
+  /** The user's names for their sessions' devices by id ("Work laptop"), for the events they made. */
+  deviceNames?: ReadonlyMap<string, string>;
   /** The signed-in account as the app names it, for the header. */
   account?: string | null;
 }
@@ -165,7 +167,7 @@ function card(
 <h2 class="title">${title}</h2>
 <p class="meta">${timeElement(event.createdAt, view.formatDate(event.createdAt), view.formatDate)} · ${timeAgo(event.createdAt, view.now)}</p>
 ${extra}
-${event.userAgent !== null || event.ip !== null ? html`<dl class="facts">${renderActor(event)}</dl>` : null}
+${event.userAgent !== null || event.ip !== null ? html`<dl class="facts">${renderActor(event, event.type === "session_revoked" || !event.sessionId ? null : (view.deviceNames?.get(event.sessionId) ?? null))}</dl>` : null}
 </div>
 </li>`;
 }
@@ -235,13 +237,13 @@ function securityWords(event: LoginEvent): { title: string; tone: "ok" | "neutra
 }
 
 /** The request behind an event: device, IP, location (absent for events recorded without one). */
-function renderActor(event: LoginEvent): SafeHtml {
+function renderActor(event: LoginEvent, name: string | null = null): SafeHtml {
   const type = describeDeviceType(event.deviceType);
   const hasLocation = event.city !== null || event.region !== null || event.country !== null;
   const location = hasLocation
     ? { city: event.city, region: event.region, country: event.country }
     : null;
-  return html`<dt>Device</dt><dd${event.userAgent ? html` title="${event.userAgent}"` : null}>${describeDevice(event)}${type ? ` (${type})` : ""}</dd>
+  return html`<dt>Device</dt><dd${event.userAgent ? html` title="${event.userAgent}"` : null}>${describeDevice({ ...event, name })}${type ? ` (${type})` : ""}</dd>
 ${event.ip ? html`<dt>IP address</dt><dd>${event.ip}</dd><dt>Location</dt><dd>${describeLocation(location, event.ip)}</dd>` : null}
 ${!event.browserName && event.userAgent ? html`<dt>User agent</dt><dd class="ua">${event.userAgent}</dd>` : null}`;
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { ACCEPT_CH } from "../client-hints.js";
 import { constantHtml, html, type SafeHtml } from "../html.js";
 import {
   LIVE_SCRIPT,
@@ -55,7 +56,8 @@ export function contentSecurityPolicy(
 }
 
 /**
- * Headers every page and redirect carries: nothing cached, sniffed, framed or referred. `live`:
+ * Headers every page and redirect carries: nothing cached, sniffed, framed or referred, and the
+ * client hints asked for. `live`:
  * the page of a signed-in session that runs the live-stream script.
  */
 export function pageHeaders(
@@ -71,6 +73,10 @@ export function pageHeaders(
     "cache-control": "no-store",
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
+    // Asks the browser for the client hints that name a device well ("Windows 11", "Pixel 8").
+    // Every page asks, so the sign-in form's POST, which follows a page, carries them; no Vary or
+    // Critical-CH: no page differs by them.
+    "accept-ch": ACCEPT_CH,
   };
 }
 
@@ -96,12 +102,21 @@ export function renderPage(
     waiting?: { continuePath: string } | null;
     /** The page has passkey forms: the passkey script runs at its end. */
     passkeys?: boolean;
+    /** An app's own account page: show the account tabs, this href marked current. */
+    tab?: { basePath: string; current: string } | null;
   },
 ): string {
-  const tabs: Array<[PageName, string, string]> = [
-    ["sessions", "Devices", `${page.basePath}/sessions`],
-    ["history", "Login history", `${page.basePath}/history`],
+  const base = page.tab ? page.tab.basePath : page.basePath;
+  const tabs: Array<[string, string]> = [
+    ["Devices", `${base}/sessions`],
+    ["Login history", `${base}/history`],
+    ...options.tabs.map((t): [string, string] => [t.label, t.href]),
   ];
+  const current = page.tab
+    ? page.tab.current
+    : page.name
+      ? `${base}/${page.name === "sessions" ? "sessions" : "history"}`
+      : null;
   const doc = html`<!doctype html>
 <html lang="en">
 <head>
@@ -134,10 +149,10 @@ ${options.nav.length > 0 ? html`<nav aria-label="Site">${options.nav.map(renderN
 <main class="wrap">
 <h1>${page.heading}</h1>
 ${
-  page.name
+  current !== null
     ? html`<nav class="tabs" aria-label="Account">${tabs.map(
-        ([name, label, href]) =>
-          html`<a href="${href}"${name === page.name ? html` aria-current="page"` : null}>${label}</a>`,
+        ([label, href]) =>
+          html`<a href="${href}"${href === current ? html` aria-current="page"` : null}>${label}</a>`,
       )}</nav>`
     : null
 }

@@ -14,6 +14,12 @@ export interface AccountPagesOptions {
   /** The app's own header links, e.g. `[{ href: "/account/security", label: "Security" }]`. */
   nav?: ReadonlyArray<NavItem>;
   /**
+   * The app's own account pages as tabs after "Devices" and "Login history", e.g.
+   * `[{ href: "/account/security", label: "Security" }]` (draw such a page with
+   * `appPageRenderer`'s `tab` to show the same tabs there).
+   */
+  tabs?: ReadonlyArray<{ href: string; label: string }>;
+  /**
    * The app's sign-in page: signed-out visitors are sent there with `?next=<page path>`. Without
    * it they get a built-in "signed out" page (401), never a redirect to a path the app may lack.
    */
@@ -64,6 +70,7 @@ export interface AccountPagesOptions {
 export interface ResolvedPageOptions {
   title: string;
   nav: ReadonlyArray<Required<NavItem>>;
+  tabs: ReadonlyArray<{ href: string; label: string }>;
   /** Null: show the built-in signed-out page instead of redirecting. */
   signInPath: string | null;
   locationAttribution: { text: string; href: string } | null;
@@ -81,6 +88,7 @@ export interface ResolvedPageOptions {
 const KNOWN = new Set([
   "title",
   "nav",
+  "tabs",
   "signInPath",
   "recentAuth",
   "reauthPath",
@@ -113,6 +121,14 @@ export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOp
       href: requireHref(`nav[${i}].href`, item.href),
       label: requireText(`nav[${i}].label`, item.label),
       method,
+    };
+  });
+  const tabs = (options.tabs ?? []).map((item, i) => {
+    if (typeof item !== "object" || item === null)
+      throw new TypeError(`options.tabs[${i}] must be {href, label}`);
+    return {
+      href: requireLocalPath(`tabs[${i}].href`, item.href),
+      label: requireText(`tabs[${i}].label`, item.label),
     };
   });
   const signInPath =
@@ -156,6 +172,7 @@ export function resolvePageOptions(options: AccountPagesOptions): ResolvedPageOp
     accountName: options.accountName ?? null,
     title,
     nav,
+    tabs,
     signInPath,
     locationAttribution,
     timeZone,

@@ -91,6 +91,15 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .hint + .cards{margin-top:12px}
 .stack + .stack{margin-top:24px}
 .answers form{margin:0}
+.rename{margin-top:10px;font-size:.9rem}
+.rename summary{cursor:pointer;color:var(--accent);width:max-content}
+.rename summary:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.card .rename form{margin:8px 0 0;display:grid;gap:6px;max-width:420px}
+.rename label{font-weight:600}
+.rename .row{display:flex;gap:8px}
+.rename .row input{flex:1;min-width:0}
+.panel pre{white-space:pre-wrap;overflow-wrap:anywhere;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:12px;font-size:.85rem}
+.panel iframe{width:100%;min-height:20rem;border:1px solid var(--line);background:#fff}
 .visually-hidden{position:absolute!important;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
-@media (max-width:520px){.card{flex-wrap:wrap}.card form{width:100%;padding-left:54px}.card form button{width:100%}.answers{width:100%}.answers form{padding-left:0}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:6px}}
+@media (max-width:520px){.card{flex-wrap:wrap}.card>form{width:100%;padding-left:54px}.card>form button{width:100%}.answers{width:100%}.answers form{flex:1}.answers button{width:100%}.facts{grid-template-columns:1fr}.facts dd{margin-bottom:6px}}
 `.trim();

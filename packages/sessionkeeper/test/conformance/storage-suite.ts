@@ -173,6 +173,8 @@ export function runStorageConformance(name: string, open: OpenStore): void {
             country: "DE",
             region: "Baden-Württemberg",
             city: "Düsseldorf",
+            name: `Ноутбук 🦊 ${"ü".repeat(60)}`.slice(0, 64),
+            deviceModel: "Pixel 8",
           });
           await seed(store, full);
           const found = await mustFind(store, full.id);
@@ -505,6 +507,68 @@ export function runStorageConformance(name: string, open: OpenStore): void {
             challengesBefore: T0 + 2,
           });
           assert.equal(await store.takeDeviceChallenge(old, { sessionId: a.id, now: T0 }), false);
+        }));
+    });
+
+    describe("device names (renameSession, deviceSignIns)", () => {
+      it("renameSession names one of the user's live sessions, pending too; null clears it", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          const pending = await seed(store, { status: "pending", authenticatedAt: null });
+          const name = "Work laptop — Zoë's 💻";
+          assert.equal(await store.renameSession(record.id, { userId: record.userId, name }), true);
+          assert.deepEqual(await store.findSession(record.id), { ...record, name });
+          assert.equal(
+            await store.renameSession(pending.id, { userId: pending.userId, name: "Phone" }),
+            true,
+          );
+          assert.equal((await mustFind(store, pending.id)).name, "Phone");
+          assert.equal(
+            await store.renameSession(record.id, { userId: record.userId, name: null }),
+            true,
+          );
+          assert.deepEqual(await store.findSession(record.id), record);
+        }));
+
+      it("renameSession refuses another user's, an ended and an unknown session, changing nothing", () =>
+        withStore(async (store) => {
+          const record = await seed(store, { name: "Mine" });
+          const ended = await seed(store);
+          await store.endSession(ended.id, revoked(T0 + 1));
+          const endedBefore = await mustFind(store, ended.id);
+          const rename = (id: string, userId: string) =>
+            store.renameSession(id, { userId, name: "Stolen" });
+          assert.equal(await rename(record.id, "user-b"), false);
+          assert.equal(await rename(ended.id, ended.userId), false);
+          assert.equal(await rename(newId(), record.userId), false);
+          assert.deepEqual(await store.findSession(record.id), record);
+          assert.deepEqual(await store.findSession(ended.id), endedBefore);
+        }));
+
+      it("deviceSignIns counts one user's proven sign-ins with one device, ended ones too", () =>
+        withStore(async (store) => {
+          const device = hex64();
+          await seed(store, { deviceId: device, createdAt: T0 + 5 * DAY });
+          const first = await seed(store, { deviceId: device, createdAt: T0 + 2 * DAY });
+          await store.endSession(first.id, revoked(T0 + 3 * DAY));
+          await seed(store, { deviceId: device, createdAt: T0 + 9 * DAY });
+          // Not counted: never proven (a held sign-in), another device, another user.
+          await seed(store, {
+            deviceId: device,
+            status: "pending",
+            authenticatedAt: null,
+            createdAt: T0,
+          });
+          await seed(store, { deviceId: hex64(), createdAt: T0 });
+          await seed(store, { deviceId: device, userId: "user-b", createdAt: T0 });
+          assert.deepEqual(await store.deviceSignIns("user-a", device), {
+            count: 3,
+            firstAt: T0 + 2 * DAY,
+          });
+          assert.deepEqual(await store.deviceSignIns("user-a", hex64()), {
+            count: 0,
+            firstAt: null,
+          });
         }));
     });
 
@@ -1239,6 +1303,16 @@ export function runStorageConformance(name: string, open: OpenStore): void {
           await mustFind(store, record.id);
           await store.updateSessionData(record.id, { data: '{"v":2}' });
           assert.equal((await mustFind(store, record.id)).data, '{"v":2}');
+        }));
+
+      it("renameSession: the new name, and the name cleared", () =>
+        withStore(async (store) => {
+          const record = await seed(store);
+          await mustFind(store, record.id);
+          await store.renameSession(record.id, { userId: record.userId, name: "Work laptop" });
+          assert.equal((await mustFind(store, record.id)).name, "Work laptop");
+          await store.renameSession(record.id, { userId: record.userId, name: null });
+          assert.equal((await mustFind(store, record.id)).name, null);
         }));
 
       it("endSession: the session ended, with and without userId", () =>

@@ -22,6 +22,8 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     refreshBinding: 0,
     addDeviceChallenge: 0,
     takeDeviceChallenge: 0,
+    renameSession: 0,
+    deviceSignIns: 0,
     listUserSessions: 0,
     endSession: 0,
     endUserSessions: 0,
@@ -65,6 +67,8 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     refreshBinding: count("refreshBinding", (id, u) => inner.refreshBinding(id, u)),
     addDeviceChallenge: count("addDeviceChallenge", (c) => inner.addDeviceChallenge(c)),
     takeDeviceChallenge: count("takeDeviceChallenge", (h, o) => inner.takeDeviceChallenge(h, o)),
+    renameSession: count("renameSession", (id, u) => inner.renameSession(id, u)),
+    deviceSignIns: count("deviceSignIns", (u, d) => inner.deviceSignIns(u, d)),
     listUserSessions: count("listUserSessions", (u, o) => inner.listUserSessions(u, o)),
     endSession: count("endSession", (id, end, o) => inner.endSession(id, end, o)),
     endUserSessions: count("endUserSessions", (u, end, o) => inner.endUserSessions(u, end, o)),
@@ -99,6 +103,7 @@ export function writeCalls(calls: StoreCalls): number {
     calls.refreshBinding +
     calls.addDeviceChallenge +
     calls.takeDeviceChallenge +
+    calls.renameSession +
     calls.endSession +
     calls.endUserSessions +
     calls.recordEvent +

@@ -50,6 +50,8 @@ export function sessionRecord(overrides: Partial<SessionRecord> = {}): SessionRe
     boundCookieHash: null,
     boundCookieExpiresAt: null,
     boundAt: null,
+    name: null,
+    deviceModel: null,
     ...overrides,
   };
 }

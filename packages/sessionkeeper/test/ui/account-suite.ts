@@ -27,6 +27,10 @@ export const CHROME_MAC =
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 export const FIREFOX_WINDOWS =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+export const CHROME_WINDOWS =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+export const CHROME_ANDROID =
+  "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
 export const SAFARI_IPHONE =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1";
 /** The text of every <script> element of a page. */
@@ -151,8 +155,9 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
       ua: string,
       ip?: string,
       options: { rememberMe?: boolean; data?: Record<string, unknown> } = {},
+      request: { headers?: Record<string, string>; cookie?: string } = {},
     ) {
-      return signInAt(app.url, userId, ua, ip, options);
+      return signInAt(app.url, userId, ua, ip, options, request);
     }
 
     async function signInAt(
@@ -161,18 +166,27 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
       ua = FIREFOX_WINDOWS,
       ip?: string,
       options: { rememberMe?: boolean; data?: Record<string, unknown> } = {},
-    ): Promise<{ cookie: string; id: string }> {
-      const headers: Record<string, string> = { "content-type": "application/json" };
+      request: { headers?: Record<string, string>; cookie?: string } = {},
+    ): Promise<{ cookie: string; id: string; device: string }> {
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        ...request.headers,
+      };
       if (ip) headers["x-forwarded-for"] = ip;
       const reply = await send(url, "POST", "/test/signin", {
         ua,
         headers,
+        ...(request.cookie ? { cookie: request.cookie } : {}),
         body: JSON.stringify({ userId, ...options }),
       });
       assert.equal(reply.status, 200, reply.text);
       const token = cookieValue(reply.setCookies);
       assert.ok(token, "sign-in sets the session cookie");
-      return { cookie: `sk_session=${token}`, id: (JSON.parse(reply.text) as { id: string }).id };
+      return {
+        cookie: `sk_session=${token}`,
+        id: (JSON.parse(reply.text) as { id: string }).id,
+        device: cookieValue(reply.setCookies, "sk_device") ?? "",
+      };
     }
 
     function sessionIdsOf(page: string): string[] {
@@ -246,7 +260,12 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
       assert.match(current[0]?.html ?? "", /This device/);
       assert.match(current[0]?.html ?? "", /Chrome 120 on macOS 10\.15/);
       assert.match(current[0]?.html ?? "", /Active now/);
-      assert.doesNotMatch(current[0]?.html ?? "", /<form/, "no Sign out button on this device");
+      assert.doesNotMatch(
+        current[0]?.html ?? "",
+        /\/revoke"/,
+        "no Sign out button on this device (only its rename form)",
+      );
+      assert.ok(current[0]?.html.includes(`action="/account/sessions/${mac.id}/rename"`));
 
       const firefox = cards.find((c) => c.id === win.id)?.html ?? "";
       assert.match(firefox, /Firefox 121 on Windows 10/);
@@ -505,6 +524,241 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
         (await send(app.url, "GET", "/api/sessions", { cookie: win.cookie })).status,
         401,
       );
+    });
+
+    it("renames a device through the API and the page form: the name shows on cards, notices and history", async () => {
+      const mac = await signIn("name-user", CHROME_MAC);
+      const win = await signIn("name-user", FIREFOX_WINDOWS);
+      const stranger = await signIn("name-stranger", SAFARI_IPHONE);
+      const sameSite = { origin: app.url, "sec-fetch-site": "same-origin" };
+      const patch = (id: string, body: string, cookie = mac.cookie) =>
+        send(app.url, "PATCH", `/api/sessions/${id}`, {
+          cookie,
+          headers: { "content-type": "application/json", ...sameSite },
+          body,
+        });
+      const named = await patch(win.id, JSON.stringify({ name: "  Work laptop  " }));
+      assert.equal(named.status, 200, named.text);
+      const { session } = JSON.parse(named.text) as { session: Record<string, unknown> };
+      assert.deepEqual([session.id, session.name, session.current], [win.id, "Work laptop", false]);
+      assert.equal(session.secretHash, undefined);
+      const listed = JSON.parse(
+        (await send(app.url, "GET", "/api/sessions", { cookie: mac.cookie })).text,
+      ) as { sessions: Array<{ id: string; name: string | null }> };
+      assert.deepEqual(
+        Object.fromEntries(listed.sessions.map((s) => [s.id, s.name])),
+        { [mac.id]: null, [win.id]: "Work laptop" },
+        "Session JSON carries name",
+      );
+
+      // Malformed names: 400, nothing changed.
+      for (const body of [
+        JSON.stringify({ name: "x".repeat(65) }),
+        JSON.stringify({ name: "two\nlines" }),
+        JSON.stringify({ name: "evil\u202ename" }),
+        JSON.stringify({ name: 5 }),
+        JSON.stringify({}),
+        JSON.stringify(["Work laptop"]),
+      ]) {
+        const reply = await patch(win.id, body);
+        assert.equal(reply.status, 400, body);
+        assert.equal((JSON.parse(reply.text) as { error: string }).error, "invalid_name", body);
+      }
+      assert.equal((await patch(win.id, "{not json")).status, 400);
+      // Another user's session reads like an unknown one: 404, and it keeps its (absent) name.
+      assert.equal((await patch(stranger.id, JSON.stringify({ name: "Mine now" }))).status, 404);
+      assert.equal((await patch("no-such-id", JSON.stringify({ name: "x" }))).status, 404);
+      const theirs = JSON.parse(
+        (await send(app.url, "GET", "/api/sessions", { cookie: stranger.cookie })).text,
+      ) as { sessions: Array<{ name: string | null }> };
+      assert.equal(theirs.sessions[0]?.name, null);
+      // Cross-site: refused before anything changes.
+      const cross = await send(app.url, "PATCH", `/api/sessions/${win.id}`, {
+        cookie: mac.cookie,
+        headers: {
+          "content-type": "application/json",
+          origin: "https://evil.example",
+          "sec-fetch-site": "cross-site",
+        },
+        body: JSON.stringify({ name: "Evil" }),
+      });
+      assert.equal(cross.status, 403);
+
+      // The page form (no script): the current device gets a name; it is escaped everywhere.
+      const form = (id: string, body: string) =>
+        send(app.url, "POST", `/account/sessions/${id}/rename`, {
+          cookie: mac.cookie,
+          headers: { "content-type": "application/x-www-form-urlencoded", ...sameSite },
+          body,
+        });
+      const renamed = await form(mac.id, "name=Home+%3Cdesk%3E");
+      assert.equal(renamed.status, 303);
+      assert.equal(renamed.headers.location, `/account/sessions?done=renamed&session=${mac.id}`);
+      const page = await send(app.url, "GET", String(renamed.headers.location), {
+        cookie: mac.cookie,
+      });
+      assert.match(
+        page.text,
+        /role="status"><p>Renamed to Home &lt;desk&gt; \(Chrome 120 on macOS 10\.15\)\.<\/p>/,
+      );
+      assert.doesNotMatch(page.text, /<desk>/);
+      const cards = sessionCards(page.text);
+      const winCard = cards.find((c) => c.id === win.id)?.html ?? "";
+      assert.match(winCard, /Work laptop \(Firefox 121 on Windows 10\)/);
+      assert.match(winCard, /value="Work laptop"/);
+      const refused = await form(win.id, "name=two%0Alines");
+      assert.equal(refused.headers.location, "/account/sessions?done=rename-refused");
+
+      // A sign-out names the device as its card did, and the history names both.
+      const revoked = await send(app.url, "POST", `/account/sessions/${win.id}/revoke`, {
+        cookie: mac.cookie,
+        headers: { "content-type": "application/x-www-form-urlencoded", ...sameSite },
+        body: "",
+      });
+      const after = await send(app.url, "GET", String(revoked.headers.location), {
+        cookie: mac.cookie,
+      });
+      assert.match(after.text, /Signed out Work laptop \(Firefox 121 on Windows 10\)\./);
+      const history = await send(app.url, "GET", "/account/history", { cookie: mac.cookie });
+      assert.match(
+        history.text,
+        /<dt>Session<\/dt><dd>Work laptop \(Firefox 121 on Windows 10\), /,
+      );
+      assert.match(history.text, /Home &lt;desk&gt; \(Chrome 120 on macOS 10\.15\)/);
+      // An ended session can no longer be renamed.
+      assert.equal((await patch(win.id, JSON.stringify({ name: "Again" }))).status, 404);
+      // An empty name clears it.
+      const cleared = await patch(mac.id, JSON.stringify({ name: "" }));
+      assert.equal((JSON.parse(cleared.text) as { session: { name: null } }).session.name, null);
+    });
+
+    it("names a device from its client hints at sign-in, and every page asks for them", async () => {
+      const windows11 = await signIn(
+        "hints-user",
+        CHROME_WINDOWS,
+        undefined,
+        {},
+        {
+          headers: {
+            "sec-ch-ua-platform": '"Windows"',
+            "sec-ch-ua-platform-version": '"15.0.0"',
+            "sec-ch-ua-full-version-list":
+              '"Google Chrome";v="131.0.6778.86", "Chromium";v="131.0.6778.86", "Not_A Brand";v="24.0.0.0"',
+          },
+        },
+      );
+      const pixel = await signIn(
+        "hints-user",
+        CHROME_ANDROID,
+        undefined,
+        {},
+        {
+          headers: {
+            "sec-ch-ua-platform": '"Android"',
+            "sec-ch-ua-platform-version": '"14.0.0"',
+            "sec-ch-ua-model": '"Pixel 8"',
+          },
+        },
+      );
+      // Hostile hints change nothing: the User-Agent's words stand.
+      const junk = await signIn(
+        "hints-user",
+        CHROME_WINDOWS,
+        undefined,
+        {},
+        {
+          headers: {
+            "sec-ch-ua-platform": "Windows",
+            "sec-ch-ua-platform-version": '"15.0.0',
+            "sec-ch-ua-model": `"${"x".repeat(400)}"`,
+            "sec-ch-ua-full-version-list": '"<b>";v=1,',
+          },
+        },
+      );
+      const page = await send(app.url, "GET", "/account/sessions", { cookie: windows11.cookie });
+      assert.equal(
+        page.headers["accept-ch"],
+        "Sec-CH-UA-Platform-Version, Sec-CH-UA-Model, Sec-CH-UA-Full-Version-List",
+      );
+      const cards = sessionCards(page.text);
+      const title = (id: string) =>
+        /<h3 class="title"[^>]*>([^<]*)/
+          .exec(cards.find((c) => c.id === id)?.html ?? "")?.[1]
+          ?.trim();
+      assert.equal(title(windows11.id), "Chrome 131 on Windows 11");
+      assert.equal(title(pixel.id), "Chrome 131 on Pixel 8");
+      assert.equal(title(junk.id), "Chrome 131 on Windows 10");
+      const json = JSON.parse(
+        (await send(app.url, "GET", "/api/sessions", { cookie: windows11.cookie })).text,
+      ) as {
+        sessions: Array<{
+          id: string;
+          browser: { version: string };
+          os: { version: string };
+          device: { model: string | null };
+        }>;
+      };
+      const win = json.sessions.find((s) => s.id === windows11.id);
+      assert.deepEqual([win?.browser.version, win?.os.version], ["131.0.6778.86", "11"]);
+      assert.equal(json.sessions.find((s) => s.id === pixel.id)?.device.model, "Pixel 8");
+    });
+
+    it("ties one browser's sign-ins by its device cookie: 'signed in 3 times since January 2026'", async () => {
+      clock.now = T0;
+      const first = await signIn("count-user", CHROME_MAC);
+      assert.match(first.device, /^[A-Za-z0-9_-]{43}$/);
+      clock.now = T0 + 40 * 86_400_000;
+      const second = await signIn(
+        "count-user",
+        CHROME_MAC,
+        undefined,
+        {},
+        {
+          cookie: `sk_device=${first.device}`,
+        },
+      );
+      assert.equal(second.device, first.device, "a browser that signed in before keeps its id");
+      const third = await signIn(
+        "count-user",
+        CHROME_MAC,
+        undefined,
+        {},
+        {
+          cookie: `${second.cookie}; sk_device=${second.device}`,
+        },
+      );
+      assert.equal(third.device, first.device);
+      const page = await send(app.url, "GET", "/account/sessions", {
+        cookie: `${third.cookie}; sk_device=${third.device}`,
+      });
+      const current = sessionCards(page.text).find((c) => c.current)?.html ?? "";
+      assert.match(current, /This browser has signed in 3 times since January 2026\./);
+      // Never adopted: a made-up value, or another account's device, gets a new id.
+      const planted = "P".repeat(43);
+      const fresh = await signIn(
+        "count-user",
+        CHROME_MAC,
+        undefined,
+        {},
+        {
+          cookie: `sk_device=${planted}`,
+        },
+      );
+      assert.notEqual(fresh.device, planted);
+      const other = await signIn(
+        "count-other",
+        CHROME_MAC,
+        undefined,
+        {},
+        {
+          cookie: `sk_device=${first.device}`,
+        },
+      );
+      assert.notEqual(other.device, first.device);
+      // A first sign-in says nothing of counts.
+      const once = await send(app.url, "GET", "/account/sessions", { cookie: other.cookie });
+      assert.doesNotMatch(once.text, /This browser has signed in/);
+      clock.now = T0;
     });
 
     it("signs out of every other session and says how many, from the page and the API", async () => {
