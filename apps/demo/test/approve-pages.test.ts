@@ -4,8 +4,8 @@ import { Client, type RunningDemo, startDemo, UA } from "./harness.js";
 
 // The reference app's pages for a pending sign-in, over HTTP on a real SQLite file with a clock
 // the test moves: the devices page lists it with Approve / This wasn't me (forms, POST, origin
-// checked); outside the re-authentication window the POST answers the 401 "Confirm it's you"
-// page and changes nothing; the verify page carries only its hashed stream script and works
+// checked); outside the re-authentication window the POST is kept, the browser sent to "Confirm
+// it's you", and nothing changes; the verify page carries only its hashed stream script and works
 // without JavaScript through its Continue button; "this wasn't me" offers a password change.
 
 const PASSWORD = "correct horse battery";
@@ -65,11 +65,15 @@ describe("pending sign-ins on the reference app's pages", () => {
     );
     assert.match(devices, new RegExp(`action="/account/sessions/${waiting.id}/deny"`));
 
-    // Outside the window: the "Confirm it's you" page, 401 with the challenge, nothing changed.
+    // Outside the window: the answer is kept and the browser sent to confirm it's you, with the
+    // challenge; nothing changed yet.
     const late = await form(owner, `/account/sessions/${waiting.id}/approve`);
-    assert.equal(late.status, 401);
+    assert.equal(late.status, 303);
     assert.match(late.headers.get("www-authenticate") ?? "", /insufficient_user_authentication/);
-    assert.match(await late.text(), /To answer a sign-in, first confirm it's you/);
+    assert.equal(
+      late.headers.get("location"),
+      `/account/reauth?next=${encodeURIComponent(`/account/sessions/${waiting.id}/approve`)}`,
+    );
     assert.match(
       await (await waiting.client.get("/signin/verify/continue")).text(),
       /Not approved yet/,
@@ -100,8 +104,8 @@ describe("pending sign-ins on the reference app's pages", () => {
 
     // The history names it: approved from a signed-in device.
     const history = await (await owner.get("/account/history")).text();
-    assert.match(history, /Sign-in approved/);
-    assert.match(history, /From one of your signed-in devices/);
+    // One entry tells the sign-in's story: held, approved from the trusted device, confirmed.
+    assert.match(history, /Approved from one of your signed-in devices/);
   });
 
   it("this wasn't me: the pending sign-in ends, the page offers a password change", async () => {

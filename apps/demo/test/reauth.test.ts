@@ -181,12 +181,6 @@ describe("re-authentication before dangerous actions", () => {
     await phone.post("/api/signin", { email, password: PASSWORD });
     clock.now += 2 * HOUR;
 
-    // The library's devices page still answers with a link to confirm.
-    const others = await owner.request("POST", "/account/sessions/revoke-others", { form: {} });
-    assert.equal(others.status, 401);
-    assert.match(others.headers.get("www-authenticate") ?? "", /insufficient_user_authentication/);
-    assert.match(await others.text(), /href="\/account\/reauth\?next=%2Faccount%2Fsessions"/);
-
     // The app's form is kept and the browser sent to confirm; nothing changed yet.
     const rule = await owner.request("POST", "/account/security/ip-rules", {
       form: { cidr: "127.0.0.0/8" },
@@ -286,5 +280,70 @@ describe("re-authentication before dangerous actions", () => {
     const again = await owner.request("POST", "/account/sessions/revoke-others", { form: {} });
     assert.equal(again.status, 303);
     assert.equal((await phone.get("/api/me")).status, 401);
+  });
+
+  it("the devices page keeps 'sign out all other sessions' and completes it once after confirming", async () => {
+    clock.now = Date.now();
+    const email = "sudo-6@example.com";
+    const owner = await account(email);
+    const phone = new Client(run.baseUrl, { "user-agent": UA.safariIphone });
+    await phone.post("/api/signin", { email, password: PASSWORD });
+    clock.now += 2 * HOUR;
+
+    // Outside the window the action is kept and the browser sent to confirm; nothing changed.
+    const kept = await owner.request("POST", "/account/sessions/revoke-others", { form: {} });
+    assert.equal(kept.status, 303);
+    assert.equal(
+      kept.headers.get("location"),
+      "/account/reauth?next=%2Faccount%2Fsessions%2Frevoke-others",
+    );
+    assert.ok(
+      owner.cookies.has("sk_session_resume"),
+      "the browser holds the key to its kept action",
+    );
+    const resumeValue = owner.cookies.get("sk_session_resume") as string;
+    assert.equal((await phone.get("/api/me")).status, 200);
+
+    // Resuming before the proof does nothing but send the browser to confirm again.
+    const early = await owner.request("POST", "/account/sessions/revoke-others?sk_resume=1", {
+      form: {},
+    });
+    assert.equal(early.status, 303);
+    assert.match(early.headers.get("location") ?? "", /^\/account\/reauth\?next=/);
+    assert.equal((await phone.get("/api/me")).status, 200);
+
+    const right = await owner.request("POST", "/account/reauth", {
+      form: { next: "/account/sessions/revoke-others", password: PASSWORD },
+    });
+    assert.equal(right.status, 200);
+    assert.match(
+      await right.text(),
+      /action="\/account\/sessions\/revoke-others\?sk_resume=1" data-sk-resume data-auto/,
+    );
+    // The phone cannot run the owner's kept action with the owner's key.
+    assert.equal((await phone.post("/api/reauth", { password: PASSWORD })).status, 200);
+    phone.cookies.set("sk_session_resume", resumeValue);
+    const stolen = await phone.request("POST", "/account/sessions/revoke-others?sk_resume=1", {
+      form: {},
+    });
+    assert.equal(stolen.status, 303);
+    assert.match(stolen.headers.get("location") ?? "", /done=already-done/);
+    assert.equal((await owner.get("/api/me")).status, 200);
+
+    // The kept action runs once and lands on the devices page with its notice.
+    const done = await owner.request("POST", "/account/sessions/revoke-others?sk_resume=1", {
+      form: {},
+    });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.get("location"), "/account/sessions?done=signed-out-others&count=1");
+    assert.equal((await phone.get("/api/me")).status, 401);
+    // A replay with the old key does nothing more.
+    owner.cookies.set("sk_session_resume", resumeValue);
+    const replay = await owner.request("POST", "/account/sessions/revoke-others?sk_resume=1", {
+      form: {},
+    });
+    assert.equal(replay.status, 303);
+    assert.match(replay.headers.get("location") ?? "", /done=already-done/);
+    assert.equal((await owner.get("/api/me")).status, 200);
   });
 });

@@ -77,23 +77,27 @@ export function parseClientHints(headers: ClientHintHeaders | null | undefined):
   };
 }
 
-/** Hints over the User-Agent's guess, part by part: a part the hints lack keeps the UA's value. */
+/**
+ * Hints refine the User-Agent's guess where both name the same thing: the browser's full version
+ * when the hinted brand is the browser the User-Agent names, the system's version (Windows 11,
+ * macOS 15) and the model when the hinted platform is the system it names. Where they disagree
+ * the User-Agent wins: the two then come from different places (an overridden or spoofed
+ * User-Agent, an embedding app), and a name made of both would describe no real device.
+ */
 export function mergeHints<T extends ClientHintsTarget>(parsed: T, hints: ClientHints): T {
+  // Never fill in what the User-Agent does not name: a User-Agent no parser knows is shown as it
+  // is, not replaced by the name of whatever engine sent the hints.
+  const sameBrowser = hints.browserName !== null && hints.browserName === parsed.browserName;
   const sameOs = hints.osName !== null && hints.osName === parsed.osName;
   return {
     ...parsed,
-    browserName: hints.browserName ?? parsed.browserName,
-    browserVersion: hints.browserName
-      ? (hints.browserVersion ??
-        (hints.browserName === parsed.browserName ? parsed.browserVersion : null))
+    browserName: sameBrowser ? hints.browserName : parsed.browserName,
+    browserVersion: sameBrowser
+      ? (hints.browserVersion ?? parsed.browserVersion)
       : parsed.browserVersion,
-    osName: hints.osName ?? parsed.osName,
-    // A platform version only counts for the platform the hints named.
-    osVersion:
-      hints.osName === null
-        ? parsed.osVersion
-        : (hints.osVersion ?? (sameOs ? parsed.osVersion : null)),
-    deviceModel: hints.model,
+    osName: sameOs ? hints.osName : parsed.osName,
+    osVersion: sameOs ? (hints.osVersion ?? parsed.osVersion) : parsed.osVersion,
+    deviceModel: sameOs ? hints.model : null,
   };
 }
 

@@ -10,7 +10,7 @@ import { isStorageError } from "../errors.js";
 import type { LiveChannel } from "../live/live-channel.js";
 import { streamToNode } from "../live/streams.js";
 import { isPromise } from "../maybe-promise.js";
-import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
+import type { RecentAuthOptions } from "../recent-auth.js";
 import { type Outcome, type RawRequest, sessionRefusal } from "../request.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";

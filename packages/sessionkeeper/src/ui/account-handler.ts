@@ -1,8 +1,9 @@
 import { checkDeviceName } from "../device-name.js";
-import { describeDevice, sessionDeviceParts } from "../device-words.js";
+import { describeDevice } from "../device-words.js";
 import { isStorageError } from "../errors.js";
 import { encodeHistoryCursor, readHistoryQuery } from "../history.js";
 import { html, type SafeHtml } from "../html.js";
+import { RESUME_PARAM } from "../kept-post.js";
 import type { RequestSession } from "../request-session.js";
 import type { SessionKeeper } from "../session-keeper.js";
 import type { Session } from "../types.js";
@@ -236,8 +237,22 @@ async function answerPage(
   // device never does.
   const others = route.name === "revoke-others" || route.sessionId !== session.id;
   if (others && options.recentAuth) {
+    // The action is kept (this session, this path, one use, five minutes) while the user proves
+    // it's them on the re-authentication page, which then posts it back with `?sk_resume=1`.
+    const path = `${base}${request.path}`;
+    const resume = request.query.get(RESUME_PARAM) === "1";
     const challenge = await context.checkRecentAuth(options.recentAuth);
-    if (challenge) return reauthPage(options, base, challenge.challenge, route.name);
+    if (challenge) {
+      if (options.reauthPath && (resume || (await context.keepPost({ path, body: "" })))) {
+        const sent = redirect(options, withQuery(options.reauthPath, { next: path }));
+        sent.headers["www-authenticate"] = challenge.challenge;
+        return sent;
+      }
+      return reauthPage(options, base, challenge.challenge, route.name);
+    }
+    // A resume runs the kept action once; a replay (or a post kept elsewhere) does nothing.
+    if (resume && (await context.takeKeptPost(path)) === null)
+      return redirect(options, withQuery(`${base}/sessions`, { done: "already-done" }));
   }
   if ((route.name === "approve" || route.name === "deny") && options.guard) {
     const verdict =
@@ -310,6 +325,7 @@ async function confirmation(
     return count === 1 ? "Signed out 1 other session." : `Signed out ${count} other sessions.`;
   }
   if (done === "already-ended") return "That session had already ended.";
+  if (done === "already-done") return "That was already done; nothing more changed.";
   if (done === "rename-refused")
     return "That name was not saved: use at most 64 characters, without control characters.";
   if (done === "renamed" || done === "name-cleared") {

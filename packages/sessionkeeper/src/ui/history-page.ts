@@ -99,8 +99,15 @@ function renderEntry(entry: HistoryEntry, view: View): SafeHtml {
 function renderSignIn(entry: Extract<HistoryEntry, { kind: "sign_in" }>, view: View): SafeHtml {
   // An approval by the emailed link and the device's activation by it are one step to a reader.
   const byLink = entry.story.some((e) => e.type === "session_activated" && e.reason === "link");
+  // An approval from another device is its own step, and the pick-up that follows it is not "by
+  // the emailed link" (the waiting browser completes it the same way either way).
+  const byDevice = entry.story.some(
+    (e) => e.type === "verification_approved" && e.reason === "device",
+  );
   const steps = [entry.first, ...entry.story].filter(
-    (e) => !(byLink && e.type === "verification_approved"),
+    (e) =>
+      !(byLink && !byDevice && e.type === "verification_approved") &&
+      !(byDevice && e.type === "session_activated"),
   );
   const last = steps[steps.length - 1] as LoginEvent;
   const refused = last.type === "session_locked";
@@ -191,7 +198,9 @@ export function stepWords(event: LoginEvent): string {
       if (reason === "approved") return "Approved from another device";
       return "Confirmed";
     case "verification_approved":
-      return "Approved by the emailed link";
+      return reason === "device"
+        ? "Approved from one of your signed-in devices"
+        : "Approved by the emailed link";
     case "reauthenticated":
       return `Confirmed it's you${reason ? ` (${FACTORS[reason] ?? reason})` : ""}`;
     case "session_revoked":
