@@ -11,7 +11,8 @@ const SRC = fileURLToPath(new URL("../src/", import.meta.url));
 /** The part a source file belongs to: its folder, or "core" for the top level and core folders. */
 function partOf(file: string): string {
   const path = relative(SRC, file);
-  if (path === "index.ts" || path === "cli.ts") return "entry";
+  // The package's entry points (`sessionkeeper`, the CLI, `sessionkeeper/mail`) gather every part.
+  if (path === "index.ts" || path === "cli.ts" || path === "mail/index.ts") return "entry";
   const folder = path.includes("/") ? (path.split("/")[0] as string) : "core";
   return ["storage", "protection", "geo", "mail", "live", "device-binding"].includes(folder)
     ? "core"

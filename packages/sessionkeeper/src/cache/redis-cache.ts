@@ -34,6 +34,12 @@ export type CacheMessageListener = (topic: string, data: unknown) => void;
 const MAX_MESSAGE = 1024 * 1024;
 const MAX_ID = 64;
 const IDS_PER_MESSAGE = 1000;
+/** How long a drop waits for its own message to come back through Redis (see #publishIds). */
+const ECHO_WAIT_MS = 250;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
 const MAX_PENDING = 100_000;
 
 /**
@@ -70,6 +76,8 @@ export class RedisCache implements SessionCache {
   #epoch = 0;
   #probing = false;
   #probe: { nonce: string; received: () => void } | null = null;
+  /** Drops this instance published, waiting to come back through its own subscription. */
+  readonly #echoes = new Map<string, () => void>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -248,6 +256,7 @@ export class RedisCache implements SessionCache {
       // Applied trusted or not: a drop must never be lost, and tombstones guard reads in flight.
       this.#local.drop(ids);
       this.#notify(ids, "remote");
+      if (typeof parsed.n === "string") this.#echoes.get(parsed.n)?.();
     } else if (parsed?.k === "clr") {
       this.#local.clear();
     } else if (parsed?.k === "probe" && this.#probe !== null && parsed.n === this.#probe.nonce) {
@@ -331,9 +340,30 @@ export class RedisCache implements SessionCache {
     for (const id of ids) this.#pending.delete(id);
   }
 
+  /**
+   * Publishes the drops, then waits (at most ECHO_WAIT_MS, never failing) for the last one to come
+   * back through this instance's own subscription. Redis hands a message to every subscriber
+   * before it answers the publisher, so once it is back here the other instances have it in hand
+   * too: a revocation that returned is then refused by another instance's very next request, not
+   * a few milliseconds later.
+   */
   async #publishIds(ids: readonly string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += IDS_PER_MESSAGE) {
-      await this.#send(JSON.stringify({ k: "inv", ids: ids.slice(i, i + IDS_PER_MESSAGE) }));
+      const last = i + IDS_PER_MESSAGE >= ids.length;
+      const n = last && this.#subscribed ? randomBytes(9).toString("base64url") : undefined;
+      let echoed: Promise<void> | null = null;
+      if (n) echoed = new Promise<void>((resolve) => this.#echoes.set(n, resolve));
+      try {
+        await this.#send(JSON.stringify({ k: "inv", ids: ids.slice(i, i + IDS_PER_MESSAGE), n }));
+        if (echoed) {
+          await Promise.race([echoed, sleep(ECHO_WAIT_MS)]);
+          // Other subscriptions in this process read the same message in the same turn of the
+          // event loop: let that turn finish before the caller goes on.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        if (n) this.#echoes.delete(n);
+      }
     }
   }
 

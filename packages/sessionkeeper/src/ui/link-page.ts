@@ -1,6 +1,6 @@
 import { html } from "../html.js";
-import { type HtmlPage, htmlPage } from "../mail/page.js";
 import type { LinkResult, LinkView } from "../protection/results.js";
+import { type HtmlPage, htmlPage } from "./html-page.js";
 
 /**
  * The page a mail link opens (GET): what signed in and one button that POSTs the choice to

@@ -1,6 +1,6 @@
 import { html } from "../html.js";
-import { checkMessage, type Mailer, type MailMessage } from "./mailer.js";
-import { type HtmlPage, htmlPage } from "./page.js";
+import { checkMessage, type Mailer, type MailMessage } from "../mail/mailer.js";
+import { type HtmlPage, htmlPage } from "./html-page.js";
 
 /** A message the dev mailbox kept. `sentAt` serialises to ISO text in JSON. */
 export interface SentMail extends MailMessage {

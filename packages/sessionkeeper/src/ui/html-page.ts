@@ -1,6 +1,6 @@
 import type { SafeHtml } from "../html.js";
-import { pageHeaders, renderPage } from "../ui/layout.js";
-import { resolvePageOptions } from "../ui/options.js";
+import { pageHeaders, renderPage } from "./layout.js";
+import { resolvePageOptions } from "./options.js";
 
 /** A rendered page and the headers it must be served with: `res.status(p.status).set(p.headers).send(p.body)`. */
 export interface HtmlPage {
