@@ -112,7 +112,9 @@ function renderSignIn(entry: Extract<HistoryEntry, { kind: "sign_in" }>, view: V
   const last = steps[steps.length - 1] as LoginEvent;
   const refused = last.type === "session_locked";
   const current = view.currentSessionId !== null && entry.first.sessionId === view.currentSessionId;
-  const title = html`Signed in from ${describeDevice(entry.first)}${current ? html` <span class="badge">This device</span>` : null}`;
+  // The user's own name for the device, where it has one ("Work laptop (Firefox 121 on Windows 10)").
+  const name = view.deviceNames?.get(entry.first.sessionId ?? "") ?? null;
+  const title = html`Signed in from ${describeDevice({ ...entry.first, name })}${current ? html` <span class="badge">This device</span>` : null}`;
   const timeline = html`<ol class="timeline" aria-label="What happened">${steps.map(
     (step) =>
       html`<li data-event-type="${step.type}">${timeElement(step.createdAt, view.clock(step.createdAt, true), view.formatDate, null, true)} <span>${stepWords(step)}</span></li>`,
