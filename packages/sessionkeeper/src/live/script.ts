@@ -34,8 +34,11 @@ export const PENDING_SCRIPT_HASH = `'sha256-${createHash("sha256").update(PENDIN
  * exact time on hover), the text of those marked `data-absolute`, and the clock time of those
  * marked `data-clock` (a folded run's "between 23:41 and 23:42"). Without JavaScript the
  * server's text stays (UTC, or the pages' `timeZone`). Inline at the end of the page, by hash.
+ * It also turns a form marked `data-sk-confirm="<dialog id>"` (the GET that opens a page asking
+ * "are you sure?") into that question in a modal `<dialog>` on the same page: one script per page
+ * keeps the CSP to the hashes it already lists. Without JavaScript the form still opens the page.
  */
-export const LOCAL_TIME_SCRIPT = `(function(){var f=new Intl.DateTimeFormat(undefined,{dateStyle:"medium",timeStyle:"short"}),c=new Intl.DateTimeFormat(undefined,{timeStyle:"short"});document.querySelectorAll("time[datetime]").forEach(function(t){var d=new Date(t.getAttribute("datetime"));if(isNaN(d.getTime()))return;var s=f.format(d);t.title=s;if(t.hasAttribute("data-absolute"))t.textContent=s;else if(t.hasAttribute("data-clock"))t.textContent=c.format(d)})})();`;
+export const LOCAL_TIME_SCRIPT = `(function(){document.querySelectorAll("form[data-sk-confirm]").forEach(function(g){var d=document.getElementById(g.getAttribute("data-sk-confirm"));if(!d||typeof d.showModal!=="function")return;g.addEventListener("submit",function(e){e.preventDefault();d.showModal()})});var f=new Intl.DateTimeFormat(undefined,{dateStyle:"medium",timeStyle:"short"}),c=new Intl.DateTimeFormat(undefined,{timeStyle:"short"});document.querySelectorAll("time[datetime]").forEach(function(t){var d=new Date(t.getAttribute("datetime"));if(isNaN(d.getTime()))return;var s=f.format(d);t.title=s;if(t.hasAttribute("data-absolute"))t.textContent=s;else if(t.hasAttribute("data-clock"))t.textContent=c.format(d)})})();`;
 
 /** The CSP source that admits {@link LOCAL_TIME_SCRIPT}. */
 export const LOCAL_TIME_SCRIPT_HASH = `'sha256-${createHash("sha256").update(LOCAL_TIME_SCRIPT).digest("base64")}'`;

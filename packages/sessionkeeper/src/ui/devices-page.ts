@@ -49,7 +49,8 @@ ${
 ${
   others.length > 0
     ? // A GET: it opens a page that asks first; only that page's button ends anything.
-      html`<form method="get" action="${input.basePath}/sessions/revoke-others"><button type="submit" class="danger">Sign out of all other sessions</button></form>`
+      // With JavaScript the same question is a dialog on this page (the page script opens it).
+      html`<form method="get" action="${input.basePath}/sessions/revoke-others" data-sk-confirm="sk-confirm-others"><button type="submit" class="danger">Sign out of all other sessions</button></form>${confirmDialog(others.length, input.basePath)}`
     : null
 }
 </div>
@@ -203,4 +204,20 @@ export function renderConfirmRevokeOthers(
     live: true,
     account: input.account ?? null,
   });
+}
+
+/**
+ * "Sign out of all other sessions?" as a modal dialog: hidden until the page script opens it
+ * (a closed `<dialog>` is not shown), so without JavaScript the confirmation page asks instead.
+ */
+function confirmDialog(count: number, basePath: string): SafeHtml {
+  const what = count === 1 ? "1 other session" : `${count} other sessions`;
+  return html`<dialog id="sk-confirm-others" class="confirm" aria-labelledby="sk-confirm-others-title">
+<h2 id="sk-confirm-others-title">Sign out of ${what}?</h2>
+<p>Each of those devices will have to sign in again. This cannot be undone.</p>
+<div class="answers">
+<form method="post" action="${basePath}/sessions/revoke-others"><button type="submit" class="danger">Sign out of ${what}</button></form>
+<form method="dialog"><button type="submit" autofocus>Cancel</button></form>
+</div>
+</dialog>`;
 }

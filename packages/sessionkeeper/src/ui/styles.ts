@@ -88,6 +88,10 @@ button.primary{background:var(--accent);border-color:var(--accent);color:var(--o
 .card.waiting{border-color:var(--warn)}
 .badge.wait{background:var(--warn-bg);color:var(--warn)}
 .answers{display:flex;flex-wrap:wrap;gap:8px;margin-top:12px}
+dialog.confirm{max-width:420px;width:calc(100% - 32px);border:1px solid var(--line);border-radius:var(--radius);background:var(--card);color:var(--text);padding:20px}
+dialog.confirm::backdrop{background:rgba(0,0,0,.45)}
+dialog.confirm h2{margin:0 0 8px;font-size:1.15rem}
+dialog.confirm p{margin:0;color:var(--muted)}
 .hint + .cards{margin-top:12px}
 .stack + .stack{margin-top:24px}
 .answers form{margin:0}

@@ -767,7 +767,7 @@ export function accountSuite(adapter: string, startApp: StartApp): void {
       const devices = await send(app.url, "GET", "/account/sessions", { cookie: a.cookie });
       assert.match(
         devices.text,
-        /<form method="get" action="\/account\/sessions\/revoke-others"><button type="submit" class="danger">Sign out of all other sessions/,
+        /<form method="get" action="\/account\/sessions\/revoke-others" data-sk-confirm="sk-confirm-others"><button type="submit" class="danger">Sign out of all other sessions/,
       );
       const ask = await send(app.url, "GET", "/account/sessions/revoke-others", {
         cookie: a.cookie,
