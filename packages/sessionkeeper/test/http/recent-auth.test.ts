@@ -500,8 +500,12 @@ describe("accountApi and accountPages: recentAuth option", () => {
       body: "",
       redirect: "manual",
     });
-    assert.equal(page.status, 401);
-    assert.match(await page.text(), /href="\/confirm\?next=%2Fpages%2Fsessions"/);
+    // The page's action is kept and the browser sent to confirm it's you; nothing changed yet.
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.get("location"), "/confirm?next=%2Fpages%2Fsessions%2Frevoke-others");
+    assert.match(page.headers.get("www-authenticate") ?? "", /insufficient_user_authentication/);
+    const still = await fetch(`${app.baseUrl}/strict/sessions`, { headers: { cookie: two } });
+    assert.equal(still.status, 200, "the other session is still there");
 
     const lax = await post(app.baseUrl, "/lax/sessions/revoke-others", one);
     assert.equal(lax.status, 200);
