@@ -183,11 +183,17 @@ async function answerPage(
   if (route.name === "history") {
     const query = readHistoryQuery(request.query, options.historyLimit);
     if ("error" in query) return badHistoryQuery(options, base);
-    const [page, named] = await Promise.all([
-      keeper.historyPage(session.userId, query),
-      keeper.listSessions(session.userId, { includeEnded: true, limit: 1000 }),
-    ]);
-    const deviceNames = new Map(named.flatMap((s) => (s.name ? [[s.id, s.name]] : [])));
+    const page = await keeper.historyPage(session.userId, query);
+    // The user's names for the devices on this page only: one lookup per session shown.
+    const ids = new Set(
+      page.entries.flatMap((e) =>
+        (e.kind === "failures" ? e.events : [e.first]).map((x) => x.sessionId),
+      ),
+    );
+    const named = await Promise.all([...ids].flatMap((id) => (id ? [keeper.getSession(id)] : [])));
+    const deviceNames = new Map(
+      named.flatMap((s) => (s?.name && s.userId === session.userId ? [[s.id, s.name]] : [])),
+    );
     const body = renderHistoryPage(options, {
       entries: page.entries,
       filter: query.filter,
