@@ -5,4 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mapfile -t files < <(find packages apps examples -name node_modules -prune -o -name '*.test.ts' -print | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
-exec node --import tsx --conditions=sessionkeeper-source --test --test-concurrency=2 "$@" "${files[@]}"
+# A test that hangs fails after 10 minutes (the slowest suite takes ~1.5 minutes on two idle cores)
+# instead of holding the run until CI's own limit, and a file whose tests are done exits even if a
+# handle is left open.
+exec node --import tsx --conditions=sessionkeeper-source --test --test-concurrency=2 \
+  --test-timeout=600000 --test-force-exit "$@" "${files[@]}"

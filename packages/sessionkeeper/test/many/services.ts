@@ -76,6 +76,8 @@ export async function freshPgSchema(): Promise<PgSchema> {
     async drop() {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
+      // A connection some test left inside a transaction would make the drop wait for ever.
+      await client.query("SET lock_timeout = '30s'");
       await client.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
       await client.end();
     },
@@ -85,7 +87,12 @@ export async function freshPgSchema(): Promise<PgSchema> {
 /** The URL with `options=-c search_path=<schema>`: every connection opened from it uses the schema. */
 export function withSearchPath(url: string, schema: string, host?: { port: number }): string {
   const u = new URL(url);
-  u.searchParams.set("options", `-c search_path=${schema}`);
+  // A client that stops mid-transaction (a frozen relay, a killed test) would otherwise hold its
+  // locks, among them the migrator's one advisory lock for the whole database, until TCP gives up.
+  u.searchParams.set(
+    "options",
+    `-c search_path=${schema} -c idle_in_transaction_session_timeout=60000`,
+  );
   if (host) u.port = String(host.port);
   return u.toString();
 }
