@@ -33,15 +33,16 @@ export function signInForm(options: {
 
 /**
  * "Confirm it's you": the password (or a passkey, when the user has one and the browser can) again
- * before a dangerous action, then back to `next`. With `resume`, a kept form post waits: after a
- * passkey the script submits the hidden resume form, which completes it.
+ * before a dangerous action, then back to `next`. With `resume` (the kept post's own path, from
+ * the server), a kept form post waits: after a passkey the script submits the hidden resume form,
+ * which completes it.
  */
 export function reauthForm(options: {
   next: string;
   email: string;
   error?: string | null;
   passkey?: boolean;
-  resume?: boolean;
+  resume?: string | null;
 }): SafeHtml {
   return html`
     ${errorNotice(options.error ?? null)}
@@ -55,7 +56,7 @@ export function reauthForm(options: {
     </form>`
         : null
     }
-    ${options.resume ? html`<form method="post" action="${resumeAction(options.next)}" data-sk-resume hidden></form>` : null}
+    ${options.resume ? html`<form method="post" action="${resumeAction(options.resume)}" data-sk-resume hidden></form>` : null}
     <form method="post" action="/account/reauth" class="stack">
       <input type="hidden" name="next" value="${options.next}">
       <input name="username" type="email" autocomplete="username" value="${options.email}" hidden readonly>

@@ -119,6 +119,14 @@ describe("passkeys in Chromium (virtual authenticator)", { skip }, () => {
       "Work laptop",
     );
     assert.equal((await api("PATCH", "/api/passkeys/not-mine", { name: "x" })).status(), 404);
+    // The name goes into pages and the owner's mail: the device names' rule refuses a direction
+    // override (it would make "Work laptop" read as something else) and line separators.
+    for (const name of ["\u202epotpal kroW", "Work\u2028laptop", "x".repeat(65)])
+      assert.equal(
+        (await api("PATCH", `/api/passkeys/${encodeURIComponent(key.id)}`, { name })).status(),
+        400,
+        JSON.stringify(name),
+      );
     clock.now += 2 * HOUR;
     const refused = await api("DELETE", `/api/passkeys/${encodeURIComponent(key.id)}`);
     assert.equal(refused.status(), 401);

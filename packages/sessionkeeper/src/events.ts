@@ -79,7 +79,9 @@ export type ActivityType =
   | "device_binding_failed"
   | "device_binding_ended"
   | "passkey_added"
-  | "passkey_removed";
+  | "passkey_removed"
+  | "ip_allow_added"
+  | "ip_allow_removed";
 
 export type ActivityEvent = EventBase & {
   type: ActivityType;

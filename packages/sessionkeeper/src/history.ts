@@ -19,7 +19,15 @@ export const HISTORY_FILTERS: readonly HistoryFilter[] = [
 /** Refused attempts, folded when they repeat. */
 const FAILURES = ["sign_in_failed", "sign_in_blocked", "locked_out"] as const;
 /** Changes to the account's protection, each an entry of its own. */
-const SECURITY = ["password_changed", "session_locked", "verification_denied"] as const;
+const SECURITY = [
+  "password_changed",
+  "session_locked",
+  "verification_denied",
+  "passkey_added",
+  "passkey_removed",
+  "ip_allow_added",
+  "ip_allow_removed",
+] as const;
 
 const TYPES: Record<HistoryFilter, readonly string[] | null> = {
   all: null,

@@ -175,9 +175,15 @@ export class RequestSession<Data extends object = SessionData> {
     return true;
   }
 
-  /** Whether this browser may have a kept post waiting (its cookie is there; not looked up). */
-  hasKeptPost(): boolean {
-    return this.#record?.status === "active" && this.#keeper.hasKeptPost(this.info);
+  /**
+   * The path of the post kept for this browser and session while it can still be completed, else
+   * null. A re-authentication page resumes to this path (`POST <path>?sk_resume=1`), never to a
+   * `next` from the request: that one an attacker's link can choose.
+   */
+  async keptPostPath(): Promise<string | null> {
+    const record = this.#record;
+    if (record?.status !== "active") return null;
+    return this.#keeper.keptPostPath(record, this.info);
   }
 
   /**

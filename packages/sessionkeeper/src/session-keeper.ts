@@ -1245,7 +1245,8 @@ export class SessionKeeper<Data extends object = SessionData> {
       throw new TypeError("a passkey must be the session user's");
     await this.#store.addPasskey(passkey);
     await this.recordActivity(
-      { type: "passkey_added", userId: record.userId, sessionId: record.id, reason: null },
+      // The name the user gave it (validated: 1–64 characters, no controls), for history and mail.
+      { type: "passkey_added", userId: record.userId, sessionId: record.id, reason: passkey.name },
       { info },
     );
   }
@@ -1257,10 +1258,16 @@ export class SessionKeeper<Data extends object = SessionData> {
 
   /** Removes one of the session user's passkeys and records `passkey_removed`. False when none. */
   async removePasskey(record: SessionRecord, info: RequestInfo, id: string): Promise<boolean> {
+    const found = await this.#store.findPasskey(id);
     const removed = await this.#store.removePasskey(id, { userId: record.userId });
     if (removed)
       await this.recordActivity(
-        { type: "passkey_removed", userId: record.userId, sessionId: record.id, reason: null },
+        {
+          type: "passkey_removed",
+          userId: record.userId,
+          sessionId: record.id,
+          reason: found?.userId === record.userId ? found.name : null,
+        },
         { info },
       );
     return removed;
@@ -1330,10 +1337,23 @@ export class SessionKeeper<Data extends object = SessionData> {
     });
   }
 
-  /** Whether this browser holds a kept-post cookie (no lookup: it may have expired or been spent). */
-  hasKeptPost(info: RequestInfo): boolean {
+  /**
+   * The path of the post this browser kept on this session, while it can still be completed (not
+   * spent, not expired, its key cookie present and right); null otherwise. A re-authentication
+   * page resumes to this path alone, never to one the request names.
+   */
+  async keptPostPath(record: SessionRecord, info: RequestInfo): Promise<string | null> {
+    const state = await this.#keptPostState(record, info);
+    return state?.path ?? null;
+  }
+
+  async #keptPostState(record: SessionRecord, info: RequestInfo) {
     const name = this.#resumeCookieName(this.#secure(info.secure));
-    return parseToken(readSingleCookie(info.cookieHeader, name)) !== null;
+    const token = parseToken(readSingleCookie(info.cookieHeader, name));
+    if (!token || record.status !== "active") return null;
+    const states = await this.#store.findReauthStates(record.id, "kept_post", this.#o.now());
+    const state = states.find((s) => s.id === token.id);
+    return state && verifySecret(token.secret, state.secretHash) ? { ...state, token } : null;
   }
 
   /**
@@ -1349,16 +1369,12 @@ export class SessionKeeper<Data extends object = SessionData> {
     const secure = this.#secure(info.secure);
     const name = this.#resumeCookieName(secure);
     const clearCookie = serializeCookie(name, "", { secure, maxAge: 0, sameSite: "Strict" });
-    const token = parseToken(readSingleCookie(info.cookieHeader, name));
-    if (!token) return { body: null, clearCookie };
-    const now = this.#o.now();
-    const states = await this.#store.findReauthStates(record.id, "kept_post", now);
-    const state = states.find((s) => s.id === token.id);
-    if (!state || state.path !== path || !verifySecret(token.secret, state.secretHash))
+    const state = await this.#keptPostState(record, info);
+    if (!state || state.path !== path) return { body: null, clearCookie };
+    if (!(await this.#store.spendReauthState(state.id, this.#o.now())))
       return { body: null, clearCookie };
-    if (!(await this.#store.spendReauthState(state.id, now))) return { body: null, clearCookie };
     return {
-      body: state.data === null ? null : openBody(state.data, token.secret, state.id),
+      body: state.data === null ? null : openBody(state.data, state.token.secret, state.id),
       clearCookie,
     };
   }

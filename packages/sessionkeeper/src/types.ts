@@ -191,6 +191,8 @@ export type LoginEventType =
   | "device_binding_ended"
   | "passkey_added"
   | "passkey_removed"
+  | "ip_allow_added"
+  | "ip_allow_removed"
   | (string & {});
 
 /** One entry of a user's login history. `userId` is null for attempts on unknown accounts. */

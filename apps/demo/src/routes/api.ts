@@ -161,11 +161,10 @@ export function authApi(
   router.post("/ip-rules", recent, async (req, res) => {
     const userId = sessionContext(req).session?.userId as string;
     const body = jsonBody(req);
-    const result = await guard.addAccountAllow(
-      userId,
-      body.cidr ?? body.ip,
-      body.note !== undefined ? { note: body.note } : {},
-    );
+    const result = await guard.addAccountAllow(userId, body.cidr ?? body.ip, {
+      from: sessionContext(req),
+      ...(body.note !== undefined ? { note: body.note } : {}),
+    });
     if (!result.ok) return void res.status(400).json({ error: result.error });
     res.status(201).json({ rule: ipRuleToJSON(result.rule) });
   });
@@ -183,7 +182,7 @@ export function authApi(
           r.cidr === `${cidr.trim()}/128`,
       )?.id;
     }
-    if (!(await guard.removeAccountAllow(userId, ruleId)))
+    if (!(await guard.removeAccountAllow(userId, ruleId, { from: sessionContext(req) })))
       return void res.status(404).json({ error: "not_found" });
     res.status(204).end();
   };

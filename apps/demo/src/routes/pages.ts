@@ -302,7 +302,7 @@ export function pageRoutes(
       email: user?.email ?? "",
       error,
       passkey: await passkeys.has(ctx),
-      resume: ctx.hasKeptPost(),
+      resume: await ctx.keptPostPath(),
     });
     return render({ heading: "Confirm it's you", status, content, signedIn: true, passkeys: true });
   };
@@ -325,9 +325,11 @@ export function pageRoutes(
       guard,
     );
     if (result.kind === "reauthenticated") {
-      // A kept form post completes now (once); otherwise back where the user was going.
-      if (ctx.hasKeptPost()) {
-        const content = continueForm(next);
+      // A kept form post completes now (once), at the path it was kept for: never at `next`,
+      // which the link to this page chose. Otherwise back where the user was going.
+      const kept = await ctx.keptPostPath();
+      if (kept) {
+        const content = continueForm(kept);
         return send(
           res,
           render({ heading: "Confirm it's you", content, signedIn: true, passkeys: true }),
@@ -392,7 +394,9 @@ export function pageRoutes(
   router.post("/account/security/ip-rules", signedIn, recent, async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
-    const result = await guard.addAccountAllow(ctx.session.userId, field(req, "cidr"));
+    const result = await guard.addAccountAllow(ctx.session.userId, field(req, "cidr"), {
+      from: ctx,
+    });
     if (result.ok) return res.redirect(303, "/account/security?done=rule-added");
     const error =
       result.error === "too_many_rules"
@@ -415,7 +419,7 @@ export function pageRoutes(
   router.post("/account/security/ip-rules/:id/delete", signedIn, recent, async (req, res) => {
     const ctx = sessionContext(req);
     if (!ctx.session) return res.redirect(303, toSignIn);
-    await guard.removeAccountAllow(ctx.session.userId, req.params.id);
+    await guard.removeAccountAllow(ctx.session.userId, req.params.id, { from: ctx });
     res.redirect(303, "/account/security?done=rule-removed");
   });
 

@@ -1,6 +1,7 @@
 import { checkDeviceName, DEVICE_NAME_MAX } from "../device-name.js";
 import { isStorageError } from "../errors.js";
 import { encodeHistoryCursor, readHistoryQuery } from "../history.js";
+import { RESUME_PARAM } from "../kept-post.js";
 import type { SignInApprovals } from "../protection/guard.js";
 import { type RecentAuthOptions, recentAuthRule } from "../recent-auth.js";
 import type { RequestSession } from "../request-session.js";
@@ -13,6 +14,7 @@ import {
   isSessionId,
   matchAccountPath,
 } from "../ui/account-handler.js";
+import { NOTHING_TO_RESUME } from "./kept-form.js";
 
 /** Options of the JSON account API (`accountApi`, `accountApiFetch`). */
 export interface AccountApiOptions {
@@ -97,6 +99,11 @@ export function createAccountApiHandler(
     async handle(request) {
       const route = match(request.method, request.path);
       if (!route) return null;
+      // This API keeps no form posts, so a "resume" here has nothing to complete. Refused before
+      // anything runs: a re-authentication page tricked into resuming to one of these routes
+      // (an attacker's `next`) must not approve, refuse or sign out anything.
+      if (route.name !== "sessions" && route.name !== "history" && request.query.has(RESUME_PARAM))
+        return json(409, NOTHING_TO_RESUME);
       const context = request.session;
       const session = context?.session ?? null;
       if (!context || !session) return json(401, { error: "unauthenticated" });

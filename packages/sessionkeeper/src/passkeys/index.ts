@@ -11,6 +11,7 @@ import {
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
 } from "@simplewebauthn/server";
+import { checkDeviceName } from "../device-name.js";
 import type { Guard } from "../protection/guard.js";
 import { type Refusal, refuse, type Verdict } from "../protection/results.js";
 import {
@@ -26,7 +27,6 @@ import type { PasskeyRecord, SessionRecord } from "../types.js";
 // EdDSA, ES256, RS256: their public keys fit the 1024-character column (ML-DSA's would not).
 const ALGORITHMS = [-8, -7, -257];
 const TIMEOUT = 5 * 60_000;
-const NAME_MAX = 64;
 const MAX_PASSKEYS = 20;
 // A browser's JSON answer is a few KB; anything far larger is hostile.
 const RESPONSE_MAX = 16_384;
@@ -319,13 +319,17 @@ function passkeyView(p: PasskeyRecord): PasskeyView {
   };
 }
 
-/** A name the user typed: trimmed, 1 to 64 characters, no control characters. */
+/**
+ * A name the user typed, by the device names' rule: trimmed, NFC, 1 to 64 characters, no controls,
+ * line separators or direction overrides (the name is shown in pages and in the owner's mail).
+ */
 function validName(value: unknown): string | null {
   if (typeof value !== "string") return null;
-  const name = value.trim();
-  if (name.length === 0 || name.length > NAME_MAX || /[\u0000-\u001f\u007f]/.test(name))
+  try {
+    return checkDeviceName(value);
+  } catch {
     return null;
-  return name;
+  }
 }
 
 /** The browser's credential JSON, shape-checked and bounded; null for anything else. */

@@ -41,6 +41,12 @@ export function createGuard(options: GuardOptions): Guard {
  */
 export type SignInApprovals = Pick<Guard, "pendingSignIns" | "approveSignIn" | "denySignIn">;
 
+/** Who changed an allow list: the request session (e.g. `sessionContext(req)`), for the history. */
+export interface AllowListChanger {
+  record: SessionRecord | null;
+  info: RequestInfo;
+}
+
 /** What a sign-in looked like against what the user completed before. */
 interface Assessment {
   newDevice: boolean;
@@ -629,22 +635,58 @@ export class Guard {
     return this.#announce(this.#rules.remove("global", null, id));
   }
 
-  /** Adds to the account's allow list: once it has one, sign-in from other IPs gets 403 `ip_not_allowed`. */
-  addAccountAllow(
+  /**
+   * Adds to the account's allow list: once it has one, sign-in from other IPs gets 403
+   * `ip_not_allowed`. A new rule is a security change: recorded as `ip_allow_added` (the range as
+   * its reason) from `options.from` (the request session that made it, for the history's device)
+   * and mailed to the owner, since a thief who sets the list shuts the owner out.
+   */
+  async addAccountAllow(
     userId: string,
     cidr: unknown,
-    options: { note?: unknown } = {},
+    options: { note?: unknown; from?: AllowListChanger } = {},
   ): Promise<RuleResult> {
-    return this.#announce(this.#rules.add("account", requireUserId(userId), cidr, options.note));
+    const id = requireUserId(userId);
+    const before = await this.#rules.list("account", id);
+    const result = await this.#announce(this.#rules.add("account", id, cidr, options.note));
+    if (result.ok && !before.some((r) => r.id === result.rule.id))
+      await this.#allowListChanged("ip_allow_added", id, result.rule.cidr, options.from);
+    return result;
   }
 
   listAccountAllow(userId: string): Promise<IpRule[]> {
     return this.#rules.list("account", requireUserId(userId));
   }
 
-  /** False when the rule does not exist or belongs to another account. */
-  removeAccountAllow(userId: string, id: unknown): Promise<boolean> {
-    return this.#announce(this.#rules.remove("account", requireUserId(userId), id));
+  /**
+   * False when the rule does not exist or belongs to another account. A removal is recorded as
+   * `ip_allow_removed` and mailed, like an addition.
+   */
+  async removeAccountAllow(
+    userId: string,
+    id: unknown,
+    options: { from?: AllowListChanger } = {},
+  ): Promise<boolean> {
+    const owner = requireUserId(userId);
+    const rule = (await this.#rules.list("account", owner)).find((r) => r.id === id);
+    const removed = await this.#announce(this.#rules.remove("account", owner, id));
+    if (removed && rule)
+      await this.#allowListChanged("ip_allow_removed", owner, rule.cidr, options.from);
+    return removed;
+  }
+
+  async #allowListChanged(
+    type: "ip_allow_added" | "ip_allow_removed",
+    userId: string,
+    cidr: string,
+    from: AllowListChanger | undefined,
+  ): Promise<void> {
+    const sessionId = from?.record?.userId === userId ? from.record.id : null;
+    // The keeper's event reaches the owner's security mail through the subscription.
+    await this.#o.keeper.recordActivity(
+      { type, userId, sessionId, reason: cidr },
+      { info: from?.info ?? null },
+    );
   }
 
   /** What the rules say about an IP (and account): e.g. warn before an allow list shuts the user out. */

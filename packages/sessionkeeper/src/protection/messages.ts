@@ -155,7 +155,15 @@ ${detailTable(details)}
 }
 
 /** Why a security mail is sent (also the `reason` of its `alert_sent` history entry). */
-export type SecurityNotice = "password_changed" | "lockout" | "password_guessing" | "not_me";
+export type SecurityNotice =
+  | "password_changed"
+  | "passkey_added"
+  | "passkey_removed"
+  | "allow_list_added"
+  | "allow_list_removed"
+  | "lockout"
+  | "password_guessing"
+  | "not_me";
 
 /**
  * A security mail: what happened to the account, the device(s) involved, and a link to the
@@ -170,6 +178,8 @@ export function securityMail(input: {
   securityUrl: string;
   minutes?: number;
   attempts?: number;
+  /** What changed: the passkey's name, the allowed address or range. */
+  item?: string;
 }): MailMessage {
   const { appName, details, securityUrl } = input;
   const words = securityWords(input);
@@ -192,9 +202,47 @@ function securityWords(input: {
   notice: SecurityNotice;
   minutes?: number;
   attempts?: number;
+  item?: string;
 }): { subject: string; lead: string[]; next: string } {
   const app = input.appName;
+  const item = input.item ? ` "${input.item}"` : "";
   switch (input.notice) {
+    case "passkey_added":
+      return {
+        subject: `A passkey was added to your ${app} account`,
+        lead: [
+          `A passkey${item} was just added to your ${app} account: it can now confirm it's you instead of your password.`,
+          "It was added from this device:",
+        ],
+        next: "If you did not add it, someone holds a session of your account: remove the passkey, sign out the devices you don't know and change your password.",
+      };
+    case "passkey_removed":
+      return {
+        subject: `A passkey was removed from your ${app} account`,
+        lead: [
+          `The passkey${item} was just removed from your ${app} account.`,
+          "It was removed from this device:",
+        ],
+        next: "If you did not remove it, someone holds a session of your account: sign out the devices you don't know and change your password.",
+      };
+    case "allow_list_added":
+      return {
+        subject: `Sign-ins to ${app} are now limited to allowed addresses`,
+        lead: [
+          `The address${item} was just added to your ${app} account's allow list. While the list has addresses, sign-ins from any other address are refused.`,
+          "It was added from this device:",
+        ],
+        next: "If you did not add it, someone holds a session of your account and may be shutting you out: remove it from a signed-in device, sign out the devices you don't know and change your password.",
+      };
+    case "allow_list_removed":
+      return {
+        subject: `An address was removed from your ${app} allow list`,
+        lead: [
+          `The address${item} was just removed from your ${app} account's allow list.`,
+          "It was removed from this device:",
+        ],
+        next: "If you did not remove it, someone holds a session of your account: review your devices and security settings now.",
+      };
     case "password_changed":
       return {
         subject: `Your ${app} password was changed`,

@@ -9,6 +9,15 @@ import {
 } from "./messages.js";
 import type { ResolvedGuardOptions } from "./options.js";
 
+/** The changes to an account the owner is mailed about, by event type. */
+const CHANGES: { readonly [type: string]: SecurityNotice | undefined } = {
+  password_changed: "password_changed",
+  passkey_added: "passkey_added",
+  passkey_removed: "passkey_removed",
+  ip_allow_added: "allow_list_added",
+  ip_allow_removed: "allow_list_removed",
+};
+
 /** Devices listed in a lockout mail at most (the newest distinct ones). */
 const MAX_DEVICES = 5;
 
@@ -20,8 +29,9 @@ type Record = (
 ) => Promise<void>;
 
 /**
- * The owner's security mail: a password change, the account starting to refuse unknown devices,
- * a session ended for guessing the password, a "this wasn't me" report. Sent after the change is
+ * The owner's security mail: a password change, a passkey or an allowed address added or removed,
+ * the account starting to refuse unknown devices, a session ended for guessing the password, a
+ * "this wasn't me" report. Sent after the change is
  * stored and never awaited by it: a slow or failing mail server neither delays nor undoes the
  * answer (a failure is recorded as `alert_failed`). Needs `addressOf` and a mailer.
  */
@@ -34,10 +44,16 @@ export class SecurityNotices {
   /** The keeper's events that call for a notice (subscribe this to the keeper). */
   onEvent(event: SessionEvent): void {
     if (event.userId === null) return;
-    if (event.type === "password_changed") {
+    const changed = CHANGES[event.type];
+    if (changed) {
+      // The device that made the change; the reason is what changed (a range, a passkey's name).
       const facts = event.request;
-      this.#send(event.userId, event.sessionId, "password_changed", async () =>
-        facts ? [requestDetails(facts, event.at)] : [],
+      this.#send(
+        event.userId,
+        event.sessionId,
+        changed,
+        async () => (facts ? [requestDetails(facts, event.at)] : []),
+        event.type === "password_changed" ? {} : { item: event.reason ?? "" },
       );
     } else if (
       event.type === "session_locked" &&
@@ -84,7 +100,7 @@ export class SecurityNotices {
     sessionId: string | null,
     notice: SecurityNotice,
     details: () => Promise<SignInDetails[]>,
-    extra: { minutes?: number; attempts?: number } = {},
+    extra: { minutes?: number; attempts?: number; item?: string } = {},
   ): void {
     const { addressOf, mailer } = this.o;
     if (!addressOf || !mailer) return;

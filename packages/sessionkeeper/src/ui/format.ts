@@ -113,6 +113,8 @@ const EVENTS: Record<string, EventDescription> = {
   device_binding_ended: { title: "Device binding ended", tone: "neutral" },
   passkey_added: { title: "Passkey added", tone: "neutral" },
   passkey_removed: { title: "Passkey removed", tone: "neutral" },
+  ip_allow_added: { title: "Address added to the allow list", tone: "neutral" },
+  ip_allow_removed: { title: "Address removed from the allow list", tone: "neutral" },
   reauthenticated: { title: "Identity confirmed", tone: "ok" },
 };
 

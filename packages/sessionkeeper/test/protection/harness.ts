@@ -254,7 +254,7 @@ function buildApp(keeper: SessionKeeper, guard: Guard, users: TestApp["users"]) 
     const result = await guard.addAccountAllow(
       sessionContext(req).session?.userId as string,
       req.body?.cidr,
-      { note: req.body?.note },
+      { note: req.body?.note, from: sessionContext(req) },
     );
     if (!result.ok) return void res.status(400).json({ error: result.error });
     res.status(201).json({ rule: ipRuleToJSON(result.rule) });
@@ -263,6 +263,7 @@ function buildApp(keeper: SessionKeeper, guard: Guard, users: TestApp["users"]) 
     const removed = await guard.removeAccountAllow(
       sessionContext(req).session?.userId as string,
       req.params.id,
+      { from: sessionContext(req) },
     );
     res.status(removed ? 204 : 404).end();
   });

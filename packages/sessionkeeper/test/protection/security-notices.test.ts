@@ -142,6 +142,94 @@ describe("security mail to the owner", () => {
     assert.match(ended.text ?? "", /Stolen-Cookie\/1\.0/);
   });
 
+  it("mails when an address is added to or removed from the allow list, with the device, and records both as security changes", async () => {
+    const userId = app.addUser("allow@example.test", PASSWORD);
+    const client = new Client(app.url, { userAgent: "Allow-Setter/4.0 (X11; Linux x86_64)" });
+    const headers = { "x-forwarded-for": "198.51.100.40" };
+    const signedIn = await client.post(
+      "/api/signin",
+      { email: "allow@example.test", password: PASSWORD },
+      headers,
+    );
+    assert.equal(signedIn.status, 200);
+    const sessionId = (client.cookie("sk_session") as string).split(".")[0];
+
+    const added = await client.post("/api/ip-rules", { cidr: "198.51.100.0/24" }, headers);
+    assert.equal(added.status, 201);
+    const ruleId = (added.json as { rule: { id: string } }).rule.id;
+    const limited = /now limited to allowed addresses/;
+    const mail = await mailTo(smtp, "allow@example.test", limited);
+    const text = mail.text ?? "";
+    assert.match(text, /"198\.51\.100\.0\/24" was just added/);
+    assert.match(text, /IP address: 198\.51\.100\.40/, "the device that added it");
+    assert.match(text, /Allow-Setter\/4\.0/);
+
+    // The same range again changes nothing: no second entry, no second mail.
+    assert.equal(
+      (await client.post("/api/ip-rules", { cidr: "198.51.100.0/24" }, headers)).status,
+      201,
+    );
+    app.clock.advance(1000); // the history is newest first; the test's clock stands still
+    const removed = await client.send("DELETE", `/api/ip-rules/${ruleId}`, undefined, headers);
+    assert.equal(removed.status, 204);
+    await mailTo(smtp, "allow@example.test", /was removed from your .* allow list/);
+    await sleep(100);
+    assert.equal(countTo(smtp, "allow@example.test", limited), 1, "one mail per change");
+
+    const rows = eventRows(app.sqlite).filter(
+      (e) => e.user_id === userId && e.type.startsWith("ip_allow_"),
+    );
+    assert.deepEqual(rows.map((e) => [e.type, e.reason, e.session_id, e.ip]).sort(), [
+      ["ip_allow_added", "198.51.100.0/24", sessionId, "198.51.100.40"],
+      ["ip_allow_removed", "198.51.100.0/24", sessionId, "198.51.100.40"],
+    ]);
+    const security = await app.keeper.historyPage(userId, { filter: "security" });
+    assert.deepEqual(
+      security.entries.map((e) => ("first" in e ? e.first.type : e.kind)),
+      ["ip_allow_removed", "ip_allow_added"],
+      "the history's security changes list both",
+    );
+  });
+
+  it("mails when a passkey is added or removed, naming it", async () => {
+    const userId = app.addUser("pk@example.test", PASSWORD);
+    const client = new Client(app.url, { userAgent: "Passkey-Adder/5.0" });
+    await client.post(
+      "/api/signin",
+      { email: "pk@example.test", password: PASSWORD },
+      { "x-forwarded-for": "198.51.100.50" },
+    );
+    const info = {
+      ip: "198.51.100.50",
+      userAgent: "Passkey-Adder/5.0",
+      cookieHeader: `sk_session=${client.cookie("sk_session")}`,
+      secure: false,
+    };
+    const record = (await app.keeper.authenticate(info))?.record;
+    assert.ok(record);
+    await app.keeper.addPasskey(record, info, {
+      id: "credential-1",
+      userId,
+      name: "Work laptop",
+      publicKey: "AQID",
+      counter: 0,
+      transports: [],
+      createdAt: app.clock.now,
+      lastUsedAt: null,
+    });
+    const added = await mailTo(smtp, "pk@example.test", /passkey was added/);
+    assert.match(added.text ?? "", /A passkey "Work laptop" was just added/);
+    assert.match(added.text ?? "", /IP address: 198\.51\.100\.50/);
+    app.clock.advance(1000);
+    assert.ok(await app.keeper.removePasskey(record, info, "credential-1"));
+    const removed = await mailTo(smtp, "pk@example.test", /passkey was removed/);
+    assert.match(removed.text ?? "", /The passkey "Work laptop" was just removed/);
+    const types = (await app.keeper.historyPage(userId, { filter: "security" })).entries.map((e) =>
+      "first" in e ? e.first.type : e.kind,
+    );
+    assert.deepEqual(types, ["passkey_removed", "passkey_added"]);
+  });
+
   it("mails a not-me report with the refused sign-in, and the history shows that device", async () => {
     const userId = app.addUser("nm@example.test", PASSWORD);
     const intruder = new Client(app.url, { userAgent: HOSTILE_UA });
