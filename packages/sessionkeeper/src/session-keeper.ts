@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readSingleCookie, serializeCookie } from "./cookies.js";
 import { sfString } from "./device-binding/headers.js";
+import { OncePerWindow } from "./device-binding/once-per-window.js";
 import {
   ProofError,
   type ProofFailure,
@@ -151,6 +152,8 @@ const FACTORS = '"password", "email_code", "passkey"';
 const DEVICE_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 const BOUND_VALUE = DEVICE_ID_PATTERN;
 const LIST_LIMIT = 200;
+/** Open DBSC challenges kept per session: the newest few stay answerable. */
+const DEVICE_CHALLENGES_KEPT = 4;
 const USER = Object.freeze({ kind: "user" }) as Actor;
 const SYSTEM = Object.freeze({ kind: "system" }) as Actor;
 
@@ -179,6 +182,8 @@ export class SessionKeeper<Data extends object = SessionData> {
   readonly #bus = new EventBus();
   // Sessions whose last-seen write is in flight: concurrent requests on this instance skip it.
   readonly #touching = new Set<string>();
+  /** `device_binding_failed` rows: one per session per minute (see `#bindingFailed`). */
+  readonly #bindingFailures = new OncePerWindow(60_000);
   readonly #gates: SessionGate[] = [];
   readonly #browserTouchInterval: number;
   // Sessions sent a proactive DBSC challenge, by the bound-cookie expiry it was sent for.
@@ -325,20 +330,26 @@ export class SessionKeeper<Data extends object = SessionData> {
    * ({@link BINDING_REFUSED}), so that adapters can answer `device_binding_required`.
    */
   validateRequest(info: RequestInfo): MaybePromise<Validated | null | typeof BINDING_REFUSED> {
-    return this.#lookup(info, true);
+    return this.#lookup(info, "request");
   }
 
+  /**
+   * `request`: an ordinary request (the binding is enforced, last-seen is written when due).
+   * `binding`: a DBSC endpoint, which must answer a session whose bound cookie lapsed, and whose
+   * calls (a thief's among them: the session cookie alone reaches it) must not keep it from
+   * idling out.
+   */
   #lookup(
     info: RequestInfo,
-    enforceBinding: boolean,
+    purpose: "request" | "binding",
   ): MaybePromise<Validated | null | typeof BINDING_REFUSED> {
     const raw = readSingleCookie(info.cookieHeader, this.#cookieName(info.secure));
     const token = parseToken(raw);
     if (!token) return null;
     const found = this.#store.findSession(token.id);
     return isPromise(found)
-      ? found.then((record) => this.#accept(token.secret, record, info, enforceBinding))
-      : this.#accept(token.secret, found, info, enforceBinding);
+      ? found.then((record) => this.#accept(token.secret, record, info, purpose))
+      : this.#accept(token.secret, found, info, purpose);
   }
 
   /** Like {@link validate}, but only an `active` session counts (a pending one grants nothing). */
@@ -352,7 +363,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     secret: string,
     record: SessionRecord | null,
     info: RequestInfo,
-    enforceBinding: boolean,
+    purpose: "request" | "binding",
   ): MaybePromise<Validated | null | typeof BINDING_REFUSED> {
     // Constant-time comparison of hashes; an unknown id and a wrong secret look the same to the caller.
     if (!record || !verifySecret(secret, record.secretHash)) return null;
@@ -369,9 +380,10 @@ export class SessionKeeper<Data extends object = SessionData> {
         () => null,
       );
     // Before the gates and the touch: a copied cookie without its bound one changes nothing.
-    if (enforceBinding && !this.#bindingHolds(record, info, now)) return BINDING_REFUSED;
-    if (this.#gates.length > 0) return this.#gateThenTouch(record, info, now);
-    if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
+    if (purpose === "request" && !this.#bindingHolds(record, info, now)) return BINDING_REFUSED;
+    const touch = purpose === "request";
+    if (this.#gates.length > 0) return this.#gateThenTouch(record, info, now, touch);
+    if (touch && this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
     return new ValidatedSession(record, this.#idleOf(record));
   }
 
@@ -379,6 +391,7 @@ export class SessionKeeper<Data extends object = SessionData> {
     record: SessionRecord,
     info: RequestInfo,
     now: number,
+    touch: boolean,
   ): Promise<Validated | null> {
     for (const gate of this.#gates) {
       const reason = await gate(record, info);
@@ -387,7 +400,7 @@ export class SessionKeeper<Data extends object = SessionData> {
         return null;
       }
     }
-    if (this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
+    if (touch && this.#touchDue(record, now)) return this.#touchThenAccept(record, info, now);
     return new ValidatedSession(record, this.#idleOf(record));
   }
 
@@ -450,6 +463,9 @@ export class SessionKeeper<Data extends object = SessionData> {
       hash: hashSecret(challenge),
       sessionId,
       expiresAt: this.#o.now() + this.#o.deviceBinding.challengeTtl,
+      // A recent challenge stays answerable (a proof may cross a newer one in flight), but a
+      // session's open challenges stay few however often its cookie asks.
+      keep: DEVICE_CHALLENGES_KEPT,
     });
     return challenge;
   }
@@ -496,7 +512,7 @@ export class SessionKeeper<Data extends object = SessionData> {
    * refusal of a session's proof is recorded (`device_binding_failed`).
    */
   async bindDevice(info: RequestInfo, proof: string | null): Promise<DeviceBindingResult> {
-    const found = await this.#lookup(info, false);
+    const found = await this.#lookup(info, "binding");
     if (found === null || found === BINDING_REFUSED || found.record.status !== "active")
       return { kind: "refused", status: 401, error: "unauthenticated" };
     const record = found.record;
@@ -561,11 +577,16 @@ export class SessionKeeper<Data extends object = SessionData> {
     // Another session's binding (an old one this browser still refreshes): stop it, but leave
     // the bound cookie alone, which belongs to the session the cookie names.
     if (!token || token.id !== sessionId) return { kind: "ended", setCookies: [] };
-    const found = await this.#lookup(info, false);
+    const found = await this.#lookup(info, "binding");
     if (found === null || found === BINDING_REFUSED || found.record.status !== "active") {
-      // The binding is gone with its session: said once, when the browser next asks.
+      // The binding is gone with its session: said once (the conditional clear of its bound
+      // cookie succeeds once), however often the old cookie asks again.
       const record = await this.#store.findSession(sessionId);
-      if (record?.deviceKey && verifySecret(token.secret, record.secretHash))
+      if (
+        record?.deviceKey &&
+        verifySecret(token.secret, record.secretHash) &&
+        (await this.#store.endBinding(sessionId))
+      )
         await this.recordActivity(
           {
             type: "device_binding_ended",
@@ -621,10 +642,13 @@ export class SessionKeeper<Data extends object = SessionData> {
     reason: ProofFailure | "stale_challenge",
     status: 400 | 401 | 403,
   ): Promise<DeviceBindingResult> {
-    await this.recordActivity(
-      { type: "device_binding_failed", userId: record.userId, sessionId: record.id, reason },
-      { info, by: SYSTEM },
-    );
+    // Whoever holds the session cookie reaches these endpoints, key or not: one history row per
+    // session per minute (per instance) records the failures without letting them flood it.
+    if (this.#bindingFailures.allow(record.id, this.#o.now()))
+      await this.recordActivity(
+        { type: "device_binding_failed", userId: record.userId, sessionId: record.id, reason },
+        { info, by: SYSTEM },
+      );
     return { kind: "refused", status, error: reason };
   }
 
@@ -1192,6 +1216,8 @@ export class SessionKeeper<Data extends object = SessionData> {
       expiredBefore: cutoff,
       idleBefore: cutoff - this.#o.idleTimeout,
       eventsBefore: now - (options.eventRetention ?? options.retention),
+      // An expired challenge can answer nothing: all of them go, whatever the retention.
+      challengesBefore: now,
     });
   }
 

@@ -206,6 +206,16 @@ class CachedStore implements SessionStore, StoreHealthCheck {
     }
   }
 
+  async endBinding(...args: Args<"endBinding">): Promise<boolean> {
+    let changed = true;
+    try {
+      changed = await this.#store.endBinding(...args);
+      return changed;
+    } finally {
+      if (changed) await this.#drop("endBinding", [args[0]]);
+    }
+  }
+
   async endSession(...args: Args<"endSession">): Promise<boolean> {
     let changed = true;
     try {

@@ -157,11 +157,21 @@ export interface SessionStore {
     id: string,
     update: { cookieHash: string; cookieExpiresAt: number },
   ): Promise<boolean>;
-  /** Stores a single-use DBSC challenge (only its hash) for a session. */
+  /**
+   * Clears the bound cookie of a session that has ended (the binding ended with it). True exactly
+   * once; false for a live session, an unbound one, or one already cleared.
+   */
+  endBinding(id: string): Promise<boolean>;
+  /**
+   * Stores a single-use DBSC challenge (only its hash) for a session. With `keep`, the session's
+   * older challenges beyond the newest `keep` are deleted: a session's open challenges stay few
+   * however often it asks.
+   */
   addDeviceChallenge(challenge: {
     hash: string;
     sessionId: string;
     expiresAt: number;
+    keep?: number;
   }): Promise<void>;
   /**
    * Uses up a challenge: true exactly once, for the session it was issued to, before it expires.

@@ -376,10 +376,24 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
     });
   }
 
+  endBinding(id: string): Promise<boolean> {
+    return this.run("endBinding", async () => {
+      const result = await this.db
+        .updateTable("sk_sessions")
+        .set({ dbsc_cookie_hash: null, dbsc_cookie_expires_at: null })
+        .where("id", "=", id)
+        .where("status", "not in", LIVE)
+        .where("dbsc_cookie_hash", "is not", null)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
   addDeviceChallenge(challenge: {
     hash: string;
     sessionId: string;
     expiresAt: number;
+    keep?: number;
   }): Promise<void> {
     return this.run("addDeviceChallenge", async () => {
       await this.db
@@ -390,6 +404,23 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
           expires_at: challenge.expiresAt,
         })
         .execute();
+      if (challenge.keep === undefined) return;
+      // Two statements (MySQL refuses LIMIT in an IN subquery); a race keeps one or two more.
+      const rows = await this.db
+        .selectFrom("sk_dbsc_challenges")
+        .select("hash")
+        .where("session_id", "=", challenge.sessionId)
+        .orderBy("expires_at", "desc")
+        .orderBy("hash", "desc")
+        .limit(challenge.keep + 50)
+        .execute();
+      const older = rows.slice(challenge.keep).map((r) => r.hash);
+      if (older.length > 0)
+        await this.db
+          .deleteFrom("sk_dbsc_challenges")
+          .where("session_id", "=", challenge.sessionId)
+          .where("hash", "in", older)
+          .execute();
     });
   }
 

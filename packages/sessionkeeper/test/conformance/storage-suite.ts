@@ -508,6 +508,49 @@ export function runStorageConformance(name: string, open: OpenStore): void {
           });
           assert.equal(await store.takeDeviceChallenge(old, { sessionId: a.id, now: T0 }), false);
         }));
+
+      it("with keep, a session's open challenges are its newest few; other sessions' stay", () =>
+        withStore(async (store) => {
+          const a = await seed(store);
+          const b = await seed(store);
+          const other = hex64();
+          await store.addDeviceChallenge({ hash: other, sessionId: b.id, expiresAt: T0 + MINUTE });
+          const hashes: string[] = [];
+          for (let i = 0; i < 10; i++) {
+            const hash = hex64();
+            hashes.push(hash);
+            await store.addDeviceChallenge({
+              hash,
+              sessionId: a.id,
+              expiresAt: T0 + MINUTE + i,
+              keep: 3,
+            });
+          }
+          const taken = [];
+          for (const hash of hashes)
+            taken.push(await store.takeDeviceChallenge(hash, { sessionId: a.id, now: T0 }));
+          assert.deepEqual(taken, [...Array(7).fill(false), true, true, true]);
+          assert.equal(await store.takeDeviceChallenge(other, { sessionId: b.id, now: T0 }), true);
+        }));
+
+      it("endBinding clears an ended session's bound cookie once; a live session keeps it", () =>
+        withStore(async (store) => {
+          const live = await seed(store);
+          const ended = await seed(store);
+          for (const r of [live, ended]) await store.bindSession(r.id, binding());
+          await store.endSession(ended.id, revoked(T0 + 5));
+          assert.equal(await store.endBinding(live.id), false);
+          assert.ok((await store.findSession(live.id))?.boundCookieHash, "a live binding stays");
+          const [one, two] = await Promise.all([
+            store.endBinding(ended.id),
+            store.endBinding(ended.id),
+          ]);
+          assert.deepEqual([one, two].sort(), [false, true], "true exactly once");
+          const after = await store.findSession(ended.id);
+          assert.equal(after?.boundCookieHash, null);
+          assert.ok(after?.deviceKey, "the key stays on record: the session was device-bound");
+          assert.equal(await store.endBinding(newId()), false);
+        }));
     });
 
     describe("device names (renameSession, deviceSignIns)", () => {

@@ -20,6 +20,7 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     markProofUsed: 0,
     bindSession: 0,
     refreshBinding: 0,
+    endBinding: 0,
     addDeviceChallenge: 0,
     takeDeviceChallenge: 0,
     renameSession: 0,
@@ -65,6 +66,7 @@ export function countingStore(inner: SessionStore): { store: SessionStore; calls
     markProofUsed: count("markProofUsed", (id, u) => inner.markProofUsed(id, u)),
     bindSession: count("bindSession", (id, b) => inner.bindSession(id, b)),
     refreshBinding: count("refreshBinding", (id, u) => inner.refreshBinding(id, u)),
+    endBinding: count("endBinding", (id) => inner.endBinding(id)),
     addDeviceChallenge: count("addDeviceChallenge", (c) => inner.addDeviceChallenge(c)),
     takeDeviceChallenge: count("takeDeviceChallenge", (h, o) => inner.takeDeviceChallenge(h, o)),
     renameSession: count("renameSession", (id, u) => inner.renameSession(id, u)),
@@ -101,6 +103,7 @@ export function writeCalls(calls: StoreCalls): number {
     calls.markProofUsed +
     calls.bindSession +
     calls.refreshBinding +
+    calls.endBinding +
     calls.addDeviceChallenge +
     calls.takeDeviceChallenge +
     calls.renameSession +
