@@ -21,6 +21,11 @@ export interface LiveChannelOptions {
   checkInterval?: string | number;
   /** Open streams per session; a newer one closes the oldest. Default 4. */
   maxStreamsPerSession?: number;
+  /**
+   * Open streams per user over all their sessions; a newer one closes the user's oldest. Default
+   * 40. One account signed in many times cannot take the instance's streams from everyone else.
+   */
+  maxStreamsPerUser?: number;
   /** Open streams per instance; past it a new stream is refused (503). Default 10000. */
   maxStreams?: number;
   /** A comment line every so often keeps proxies from closing an idle stream. Default `"25s"`. */
@@ -49,6 +54,8 @@ export interface LiveStream {
 }
 
 interface Listener {
+  sessionId: string;
+  userId: string | null;
   write(chunk: string): void;
   end(): void;
   /** Opened by a sign-in held for verification: told `approved` when it may continue. */
@@ -82,11 +89,14 @@ export class LiveChannel {
   readonly #keeper: SessionKeeper;
   readonly #broadcast: LiveBroadcast | null;
   readonly #perSession: number;
+  readonly #perUser: number;
   readonly #max: number;
   readonly #heartbeat: number;
   readonly #checkInterval: number;
   readonly #approvals: LiveChannelOptions["approvals"] | null;
   readonly #streams = new Map<string, Set<Listener>>();
+  /** The same listeners by user, oldest first. */
+  readonly #byUser = new Map<string, Set<Listener>>();
   #count = 0;
   #timer: NodeJS.Timeout | null = null;
   #beat: NodeJS.Timeout | null = null;
@@ -99,6 +109,7 @@ export class LiveChannel {
     this.#checkInterval = duration("checkInterval", options.checkInterval ?? "1s", 50);
     this.#heartbeat = duration("heartbeat", options.heartbeat ?? "25s", 1000);
     this.#perSession = count("maxStreamsPerSession", options.maxStreamsPerSession ?? 4);
+    this.#perUser = count("maxStreamsPerUser", options.maxStreamsPerUser ?? 40);
     this.#max = count("maxStreams", options.maxStreams ?? 10_000);
     if (
       options.approvals !== undefined &&
@@ -122,27 +133,35 @@ export class LiveChannel {
    * Opens a stream for a session; null when this instance holds `maxStreams` already. The caller
    * writes `opening`, then whatever `write` is given, and calls `close()` when the response closes.
    * `waiting`: the session is pending (new-device verification); it is told when it is approved.
+   * `userId`: whose session it is, for the per-user bound.
    */
   open(
     sessionId: string,
     write: (chunk: string) => void,
     end: () => void,
-    options: { waiting?: boolean } = {},
+    options: { waiting?: boolean; userId?: string | null } = {},
   ): LiveStream | null {
+    const userId = options.userId ?? null;
+    // A newer tab wins: the oldest stream of this session, then of this user, is closed (its page
+    // may reconnect, and then closes another of the same user's, never someone else's).
+    this.#trim(this.#streams.get(sessionId), this.#perSession);
+    if (userId !== null) this.#trim(this.#byUser.get(userId), this.#perUser);
     if (this.#count >= this.#max) return null;
     let set = this.#streams.get(sessionId);
     if (!set) {
       set = new Set();
       this.#streams.set(sessionId, set);
     }
-    // A newer tab wins: the oldest stream of this session is closed (its page may reconnect).
-    while (set.size >= this.#perSession) {
-      const oldest = set.values().next().value as Listener;
-      this.#remove(sessionId, oldest);
-      oldest.end();
-    }
-    const listener: Listener = { write, end, waiting: options.waiting === true };
+    const listener: Listener = { sessionId, userId, write, end, waiting: options.waiting === true };
     set.add(listener);
+    if (userId !== null) {
+      let mine = this.#byUser.get(userId);
+      if (!mine) {
+        mine = new Set();
+        this.#byUser.set(userId, mine);
+      }
+      mine.add(listener);
+    }
     this.#count++;
     this.#start();
     // Approved before this stream opened: tell it at once rather than at the next check.
@@ -222,7 +241,21 @@ export class LiveChannel {
     if (!set?.delete(listener)) return;
     this.#count--;
     if (set.size === 0) this.#streams.delete(sessionId);
+    if (listener.userId !== null) {
+      const mine = this.#byUser.get(listener.userId);
+      mine?.delete(listener);
+      if (mine?.size === 0) this.#byUser.delete(listener.userId);
+    }
     if (this.#count === 0) this.#stop();
+  }
+
+  /** Closes the oldest streams of `set` until fewer than `limit` are left. */
+  #trim(set: Set<Listener> | undefined, limit: number): void {
+    while (set && set.size >= limit) {
+      const oldest = set.values().next().value as Listener;
+      this.#remove(oldest.sessionId, oldest);
+      oldest.end();
+    }
   }
 
   #start(): void {

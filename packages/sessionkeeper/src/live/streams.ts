@@ -15,18 +15,23 @@ export const STREAM_HEADERS: Record<string, string> = {
 
 /** What a stream needs of the request's session (a `RequestSession`). */
 export interface StreamingSession {
-  readonly session: { id: string } | null;
-  readonly pendingSession: { id: string } | null;
+  readonly session: { id: string; userId: string } | null;
+  readonly pendingSession: { id: string; userId: string } | null;
 }
 
 /** The session a stream is for: the active one, or a pending one waiting for its approval. */
 function targetOf(rs: StreamingSession | null | undefined): {
   sessionId: string | null;
-  options: { waiting: boolean };
+  options: { waiting: boolean; userId: string | null };
 } {
-  const active = rs?.session?.id ?? null;
-  if (active !== null) return { sessionId: active, options: { waiting: false } };
-  return { sessionId: rs?.pendingSession?.id ?? null, options: { waiting: true } };
+  const active = rs?.session ?? null;
+  if (active !== null)
+    return { sessionId: active.id, options: { waiting: false, userId: active.userId } };
+  const pending = rs?.pendingSession ?? null;
+  return {
+    sessionId: pending?.id ?? null,
+    options: { waiting: true, userId: pending?.userId ?? null },
+  };
 }
 
 const JSON_HEADERS = {

@@ -155,6 +155,8 @@ function endedData(text: string): { reason: string; message: string } {
   return JSON.parse(match[1] as string);
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 async function until(check: () => boolean, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
   while (!check() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
@@ -279,6 +281,35 @@ for (const [name, start] of adapters) {
       second.abort();
       third.abort();
       await until(() => live.size === 0);
+    });
+
+    it("keeps at most maxStreamsPerUser streams over a user's sessions, so one account cannot fill the instance", async () => {
+      const bounded = new LiveChannel(keeper, { maxStreamsPerUser: 3, maxStreams: 4 });
+      const server = await start(keeper, bounded);
+      try {
+        const hog: ReturnType<typeof openStream>[] = [];
+        for (let i = 0; i < 6; i++) {
+          const stream = openStream(server.baseUrl, await signIn(server.baseUrl, "u-hog"));
+          assert.equal((await stream.ready).status, 200, "the hog's newest stream is taken");
+          hog.push(stream);
+        }
+        await until(() => bounded.size === 3);
+        for (const stream of hog.slice(0, 3)) await stream.done; // the oldest three, closed
+        const victim = openStream(server.baseUrl, await signIn(server.baseUrl, "u-victim"));
+        assert.equal((await victim.ready).status, 200, "another user still gets a stream");
+        const more = openStream(server.baseUrl, await signIn(server.baseUrl, "u-hog"));
+        assert.equal((await more.ready).status, 200);
+        await until(() => bounded.size === 4);
+        assert.equal(
+          await Promise.race([victim.done.then(() => "closed"), sleep(200).then(() => "open")]),
+          "open",
+          "the hog's new stream closed one of its own, not the victim's",
+        );
+        for (const stream of [...hog, victim, more]) stream.abort();
+      } finally {
+        bounded.close();
+        await server.close();
+      }
     });
   });
 }
