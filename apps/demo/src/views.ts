@@ -28,6 +28,11 @@ export function signInForm(options: {
       <p class="hint">On a shared computer, untick it: you are signed out when the browser closes.</p>
       <button type="submit" class="primary">Sign in</button>
     </form>
+    <form data-passkey="get" data-options="/api/signin/passkey/options" data-action="/api/signin/passkey" data-next="${options.next}" class="stack" hidden>
+      <p>Or, with a passkey you added on the security page:</p>
+      <button type="submit">Sign in with a passkey</button>
+      <p class="hint" role="status" data-passkey-status></p>
+    </form>
     <p>New here? <a href="/signup">Create an account</a></p>`;
 }
 

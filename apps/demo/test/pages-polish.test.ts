@@ -15,14 +15,24 @@ describe("reference app pages of one piece", () => {
   });
   after(() => run.close());
 
-  it("a signed-out header offers sign-in, never 'Sign out', and runs no script", async () => {
-    const res = await new Client(run.baseUrl).get("/signin");
+  it("a signed-out header offers sign-in, never 'Sign out', and runs no script but the passkey one on the sign-in page", async () => {
+    const res = await new Client(run.baseUrl).get("/signup");
     const body = await res.text();
-    assert.match(body, /href="\/signup">Create an account<\/a>/);
+    assert.match(body, /href="\/signin">Sign in<\/a>/);
     assert.doesNotMatch(body, />Sign out</);
     assert.doesNotMatch(body, /<script/);
     assert.doesNotMatch(res.headers.get("content-security-policy") ?? "", /script-src/);
     assert.match(body, /<link rel="icon" href="data:image\/svg\+xml,/);
+    // The sign-in page offers a passkey: that one script, by its hash, and never the live stream
+    // (a signed-out page that streamed would reload for ever).
+    const signIn = await new Client(run.baseUrl).get("/signin");
+    const page = await signIn.text();
+    assert.doesNotMatch(page, />Sign out</);
+    assert.equal(page.match(/<script>/g)?.length, 1);
+    assert.match(page, /data-passkey="get" data-options="\/api\/signin\/passkey\/options"/);
+    assert.doesNotMatch(page, /\/api\/events/);
+    const csp = signIn.headers.get("content-security-policy") ?? "";
+    assert.equal(csp.match(/'sha256-/g)?.length, 2, "the stylesheet's hash and the script's");
   });
 
   it("a signed-in page has the account links, the live script by hash, and a username for password managers", async () => {
@@ -59,6 +69,6 @@ describe("reference app pages of one piece", () => {
     assert.match(known, /Your password was changed, so this device was signed out\./);
     const crafted = await (await client.get("/signin?ended=%3Cb%3Epay%20here%3C%2Fb%3E")).text();
     assert.doesNotMatch(crafted, /pay here/);
-    assert.doesNotMatch(crafted, /role="status"/);
+    assert.doesNotMatch(crafted, /<p class="notice" role="status">/);
   });
 });

@@ -146,6 +146,78 @@ describe("passkeys in Chromium (virtual authenticator)", { skip }, () => {
     assert.ok((await events(email)).some((e) => e.type === "passkey_removed"));
   });
 
+  it("signs in with a passkey on the sign-in page, from a device never seen, without a code", async () => {
+    clock.now = Date.now();
+    const email = "passkey-3@example.com";
+    const { page } = await signedUpPage(email);
+    await addPasskey(page, "Laptop");
+    // A browser with no cookies at all: an unknown device, which a password would see held.
+    await page.context().clearCookies();
+    await page.goto(`${run.baseUrl}/signin?next=%2Faccount%2Fsecurity`);
+    await page.click("text=Sign in with a passkey");
+    await page.waitForURL(/\/account\/security$/);
+    const me = (await (await page.request.get(`${run.baseUrl}/api/me`)).json()) as {
+      user: { email: string };
+      session: { authFactor: string; status: string };
+    };
+    assert.equal(me.user.email, email);
+    assert.equal(me.session.authFactor, "passkey");
+    assert.equal(me.session.status, "active");
+    const history = await events(email);
+    assert.ok(!history.some((e) => e.type === "verification_sent"), "no code was needed");
+
+    // The same ceremony by hand: a bad signature is refused and counted, a good answer signs in
+    // once, and replaying it finds its challenge spent. Without the ceremony cookie: refused.
+    // From a page with no live stream: signing in again ends the session this page belongs to.
+    await page.goto(`${run.baseUrl}/healthz`);
+    const answers = (await page.evaluate(`(async (base) => {
+      const b2a = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+      const a2b = (x) => btoa(String.fromCharCode(...new Uint8Array(x))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+      const post = (url, body) => fetch(base + url, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+      });
+      const assertion = async () => {
+        const { options } = await (await post("/api/signin/passkey/options", {})).json();
+        const c = await navigator.credentials.get({ publicKey: {
+          challenge: b2a(options.challenge), rpId: options.rpId, userVerification: "required",
+        } });
+        const r = c.response;
+        return { id: c.id, rawId: a2b(c.rawId), type: c.type, clientExtensionResults: {},
+          response: { clientDataJSON: a2b(r.clientDataJSON), authenticatorData: a2b(r.authenticatorData),
+            signature: a2b(r.signature), userHandle: a2b(r.userHandle) } };
+      };
+      const bad = await assertion();
+      const sig = b2a(bad.response.signature);
+      sig[sig.length - 1] ^= 1;
+      bad.response.signature = a2b(sig);
+      const tampered = (await post("/api/signin/passkey", { passkey: bad })).status;
+      const good = await assertion();
+      const first = (await post("/api/signin/passkey", { passkey: good })).status;
+      const replayed = await post("/api/signin/passkey", { passkey: good });
+      return { tampered, first, replayed: [replayed.status, await replayed.json()], good };
+    })(${JSON.stringify(run.baseUrl)})`)) as {
+      tampered: number;
+      first: number;
+      replayed: [number, unknown];
+      good: unknown;
+    };
+    assert.equal(answers.tampered, 401);
+    assert.equal(answers.first, 200);
+    assert.deepEqual(answers.replayed, [400, { error: "challenge_expired" }]);
+    // A client without the browser's ceremony cookie gets nothing from the same answer.
+    const stranger = await fetch(`${run.baseUrl}/api/signin/passkey`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: run.baseUrl },
+      body: JSON.stringify({ passkey: answers.good }),
+    });
+    assert.equal(stranger.status, 400);
+    const after = await events(email);
+    assert.ok(
+      after.some((e) => e.type === "sign_in_failed" && e.reason === "invalid_credentials"),
+      "the bad signature was counted like a wrong password",
+    );
+  });
+
   it("refuses an assertion without user verification, and counts it as a failure", async () => {
     clock.now = Date.now();
     const email = "passkey-2@example.com";

@@ -198,6 +198,23 @@ export class RequestSession<Data extends object = SessionData> {
     return body;
   }
 
+  /**
+   * A challenge for signing in with a passkey (`sessionkeeper/passkeys` asks): bound to this
+   * browser by a short-lived cookie set on this response.
+   */
+  async passkeySignInChallenge(): Promise<string> {
+    const { challenge, setCookie } = await this.#keeper.issueSignInChallenge(this.info);
+    this.#setCookie(setCookie);
+    return challenge;
+  }
+
+  /** Spends this browser's passkey sign-in challenge if it is `challenge`: true once. */
+  async spendPasskeySignInChallenge(challenge: string): Promise<boolean> {
+    const { ok, clearCookie } = await this.#keeper.spendSignInChallenge(this.info, challenge);
+    this.#setCookie(clearCookie);
+    return ok;
+  }
+
   /** Pending → active after verification on this device, with a new token. Null when not pending. */
   async activate(options: { method: "code" | "link" }): Promise<Session | null> {
     const record = this.#record;

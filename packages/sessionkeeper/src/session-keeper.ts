@@ -1317,6 +1317,63 @@ export class SessionKeeper<Data extends object = SessionData> {
     return challenge;
   }
 
+  /**
+   * A challenge for signing in with a passkey, before there is a session: stored hashed for five
+   * minutes under a ceremony id that goes only into the returned cookie (HttpOnly,
+   * SameSite=Strict), so the answer is taken only from the browser that asked, and once.
+   */
+  async issueSignInChallenge(info: RequestInfo): Promise<{ challenge: string; setCookie: string }> {
+    const challenge = randomBytes(32).toString("base64url");
+    const ceremony = randomId();
+    const now = this.#o.now();
+    await this.#store.saveReauthState({
+      id: ceremony,
+      sessionId: ceremony,
+      kind: "passkey_signin",
+      secretHash: hashSecret(challenge),
+      path: null,
+      data: null,
+      expiresAt: now + CHALLENGE_TTL,
+      usedAt: null,
+      createdAt: now,
+    });
+    const secure = this.#secure(info.secure);
+    const setCookie = serializeCookie(this.#signInCookieName(secure), ceremony, {
+      secure,
+      maxAge: Math.floor(CHALLENGE_TTL / 1000),
+      sameSite: "Strict",
+    });
+    return { challenge, setCookie };
+  }
+
+  /**
+   * Spends the passkey sign-in challenge this browser was given, if it is `challenge`: `ok` once,
+   * within five minutes. `clearCookie` drops the browser's ceremony cookie, to send either way.
+   */
+  async spendSignInChallenge(
+    info: RequestInfo,
+    challenge: string,
+  ): Promise<{ ok: boolean; clearCookie: string }> {
+    const secure = this.#secure(info.secure);
+    const name = this.#signInCookieName(secure);
+    const clearCookie = serializeCookie(name, "", { secure, maxAge: 0, sameSite: "Strict" });
+    const ceremony = readSingleCookie(info.cookieHeader, name);
+    if (!ceremony || !/^[A-Za-z0-9_-]{1,64}$/.test(ceremony) || challenge.length > 128)
+      return { ok: false, clearCookie };
+    const now = this.#o.now();
+    const [state] = await this.#store.findReauthStates(ceremony, "passkey_signin", now);
+    const ok =
+      state !== undefined &&
+      verifySecret(challenge, state.secretHash) &&
+      (await this.#store.spendReauthState(state.id, now));
+    return { ok, clearCookie };
+  }
+
+  #signInCookieName(secure: boolean): string {
+    const name = `${this.#o.cookieName}_passkey`;
+    return secure ? `__Host-${name}` : name;
+  }
+
   /** Spends the session's challenge of `kind` if it is `challenge`: true once, within its life. */
   async spendChallenge(
     record: SessionRecord,

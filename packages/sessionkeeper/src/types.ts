@@ -160,7 +160,8 @@ export interface PasskeyRecord {
 export interface ReauthState {
   id: string;
   sessionId: string;
-  kind: "passkey_create" | "passkey_get" | "kept_post";
+  /** `passkey_signin`: a sign-in ceremony's challenge; `sessionId` is then the ceremony's id. */
+  kind: "passkey_create" | "passkey_get" | "passkey_signin" | "kept_post";
   secretHash: string;
   path: string | null;
   data: string | null;

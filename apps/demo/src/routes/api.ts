@@ -81,6 +81,29 @@ export function authApi(
     sendOutcome(res, await signInWithPassword(users, ctx, jsonBody(req), guard), ctx);
   });
 
+  // Signing in with a passkey: options for navigator.credentials.get() (a challenge bound to this
+  // browser by a five-minute cookie), then the assertion. Never held for a code (a passkey is a
+  // stronger proof); a wrong or unknown passkey counts like a wrong password.
+  router.post("/signin/passkey/options", async (req, res) => {
+    const result = await passkeys.signInOptions(sessionContext(req));
+    res.json({ options: result.options });
+  });
+  router.post("/signin/passkey", async (req, res) => {
+    const ctx = sessionContext(req);
+    const body = jsonBody(req);
+    const rememberMe = body.rememberMe === undefined ? true : body.rememberMe;
+    if (typeof rememberMe !== "boolean")
+      return void res.status(400).json({ error: "invalid_remember_me" });
+    const result = await passkeys.signIn(ctx, body.passkey, {
+      emailOf: async (id) => (await users.findById(id))?.email,
+      rememberMe,
+    });
+    if (!result.ok) return sendRefusal(res, result);
+    if (result.status !== "active")
+      return void res.status(202).json({ status: "verification_required" });
+    sendSession(res, ctx);
+  });
+
   // The pending cookie can do this and nothing else: a wrong code is 400, the right one activates
   // the session with a new token.
   router.post("/signin/verify", async (req, res) => {

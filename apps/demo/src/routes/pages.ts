@@ -91,6 +91,7 @@ export function pageRenderer(title: string): RenderPage {
           heading: page.heading,
           content: page.content,
           status: page.status ?? 200,
+          passkeys: page.passkeys === true,
           ...(page.waiting ? { waiting: { continuePath: "/signin/verify/continue" } } : {}),
         });
 }
@@ -133,7 +134,10 @@ export function pageRoutes(
     const ended = req.query.ended;
     const notice =
       typeof ended === "string" && /^[a-z_]{1,40}$/.test(ended) ? endedWords(ended) : null;
-    send(res, render({ heading: "Sign in", content: signInForm({ next, notice }) }));
+    send(
+      res,
+      render({ heading: "Sign in", content: signInForm({ next, notice }), passkeys: true }),
+    );
   });
 
   router.post("/signin", async (req, res) => {
@@ -162,6 +166,7 @@ export function pageRoutes(
       render({
         heading: "Sign in",
         status: outcome.status,
+        passkeys: true,
         content: signInForm({
           next,
           email: field(req, "email"),

@@ -13,7 +13,7 @@ import {
 } from "@simplewebauthn/server";
 import { checkDeviceName } from "../device-name.js";
 import type { Guard } from "../protection/guard.js";
-import { type Refusal, refuse, type Verdict } from "../protection/results.js";
+import { type Refusal, refuse, type SignInResult, type Verdict } from "../protection/results.js";
 import {
   type ReauthChallenge,
   type RecentAuthOptions,
@@ -283,6 +283,93 @@ export class Passkeys {
     await this.#o.keeper.recordPasskeyUse(passkey.id, newCounter);
     if (!(await rs.reauthenticate({ factor: "passkey" }))) return refuse(401, "unauthenticated");
     return { ok: true };
+  }
+
+  /**
+   * Options for `navigator.credentials.get()` to sign in with a passkey, before anyone is known:
+   * no credentials listed (the browser offers the site's passkeys), user verification required,
+   * a fresh challenge bound to this browser by a five-minute cookie set on this response.
+   */
+  async signInOptions(
+    rs: RequestSession<object>,
+  ): Promise<{ ok: true; options: PublicKeyCredentialRequestOptionsJSON }> {
+    const challenge = await rs.passkeySignInChallenge();
+    const options = await generateAuthenticationOptions({
+      rpID: this.#o.rpID,
+      challenge: Buffer.from(challenge, "base64url"),
+      timeout: TIMEOUT,
+      userVerification: "required",
+      allowCredentials: [],
+    });
+    return { ok: true, options };
+  }
+
+  /**
+   * Signs in with a passkey as the first factor. The challenge must be the one this browser was
+   * given ({@link signInOptions}; spent here, else 400 `challenge_expired`); the passkey is found
+   * by its credential id and must verify (signature, origin, RP id, user verified, its user
+   * handle). Then the guard decides as after a right password — global deny rules and lockout
+   * first (403, 429), the allow list, the session cap — except that a passkey is never held for
+   * new-device verification. A wrong or unknown passkey is counted like a wrong password (401
+   * `invalid_passkey`). `emailOf` gives the user's address (for the lockout's account key and
+   * the sign-in alert); a user without one cannot sign in (401).
+   */
+  async signIn(
+    rs: RequestSession<object>,
+    response: unknown,
+    input: {
+      emailOf(userId: string): string | null | undefined | Promise<string | null | undefined>;
+      rememberMe?: boolean;
+    },
+  ): Promise<SignInResult> {
+    const guard = this.#o.guard;
+    const info = rs.info;
+    const assertion = credentialJSON(response) as AuthenticationResponseJSON | null;
+    const challenge = assertion ? challengeOf(assertion) : null;
+    if (!assertion || !challenge || !(await rs.spendPasskeySignInChallenge(challenge)))
+      return refuse(400, "challenge_expired");
+    const passkey = await this.#o.keeper.findPasskey(assertion.id);
+    const email = passkey ? ((await input.emailOf(passkey.userId)) ?? null) : null;
+    const userId = passkey && email ? passkey.userId : null;
+    const accountKey = email ?? "";
+    const before = await guard.checkBeforeCredentials({ accountKey, userId, info });
+    if (!before.ok) return before;
+    const wrong = async (): Promise<Refusal> => {
+      await guard.recordFailure({ accountKey, userId, info });
+      return refuse(401, "invalid_passkey");
+    };
+    if (!passkey || !email || userId === null) return wrong();
+    // A discoverable credential names its user: it must be the one the passkey was stored for.
+    const handle = assertion.response.userHandle;
+    if (handle !== undefined && handle !== Buffer.from(userId).toString("base64url"))
+      return wrong();
+    let newCounter: number;
+    try {
+      const result = await verifyAuthenticationResponse({
+        response: assertion,
+        expectedChallenge: challenge,
+        expectedOrigin: this.#o.origin,
+        expectedRPID: this.#o.rpID,
+        credential: {
+          id: passkey.id,
+          publicKey: Buffer.from(passkey.publicKey, "base64url"),
+          counter: passkey.counter,
+          transports: passkey.transports as never,
+        },
+        requireUserVerification: true,
+      });
+      if (!result.verified || !result.authenticationInfo.userVerified) return wrong();
+      newCounter = result.authenticationInfo.newCounter;
+    } catch {
+      return wrong();
+    }
+    await this.#o.keeper.recordPasskeyUse(passkey.id, newCounter);
+    return guard.completeSignIn(rs, userId, {
+      email,
+      accountKey,
+      factor: "passkey",
+      ...(input.rememberMe !== undefined ? { rememberMe: input.rememberMe } : {}),
+    });
   }
 
   async #failed(rs: RequestSession<object>, input: { accountKey: unknown }): Promise<Refusal> {

@@ -331,9 +331,23 @@ export class Guard {
   async completeSignIn<Data extends object>(
     rs: RequestSession<Data>,
     userId: string,
-    input: { email: string; accountKey?: string; rememberMe?: boolean; data?: Data | null },
+    input: {
+      email: string;
+      accountKey?: string;
+      rememberMe?: boolean;
+      data?: Data | null;
+      /**
+       * How the user proved it: `"password"` (default) or `"passkey"`. A passkey (user verified,
+       * bound to the site's origin) is a stronger proof than a mailed code, so a passkey sign-in
+       * is never held for new-device verification; alerts, the allow list and the cap still apply.
+       */
+      factor?: "password" | "passkey";
+    },
   ): Promise<SignInResult> {
     checkEmail(input.email);
+    const factor = input.factor ?? "password";
+    if (factor !== "password" && factor !== "passkey")
+      throw new TypeError('input.factor must be "password" or "passkey"');
     // Data the session could not take is refused before anything is counted, cleared or mailed.
     this.#o.keeper.checkData(input.data);
     const info = rs.info;
@@ -355,7 +369,13 @@ export class Guard {
     const seen = await this.#assess(userId, info);
     const policy = this.#o.verification;
     const hold =
-      policy === "new-device" ? seen.newDevice : policy === "new-ip" ? seen.newIp : false;
+      factor === "passkey"
+        ? false
+        : policy === "new-device"
+          ? seen.newDevice
+          : policy === "new-ip"
+            ? seen.newIp
+            : false;
     if (hold) {
       // Each held sign-in mails a fresh code: bounded per account, or signing in again would
       // give an attacker who has the password fresh guesses (and the owner a flood of mail).
@@ -366,6 +386,7 @@ export class Guard {
       }
     }
     await rs.signIn(userId, {
+      factor,
       ...(hold ? { status: "pending" as const } : {}),
       ...(input.rememberMe !== undefined ? { rememberMe: input.rememberMe } : {}),
       ...(input.data !== undefined ? { data: input.data } : {}),

@@ -201,7 +201,7 @@ export interface SessionStore {
     expiredBefore: number;
     idleBefore: number;
     eventsBefore: number;
-    /** DBSC challenges that expired before this are deleted too. */
+    /** DBSC challenges and re-authentication states that expired before this are deleted too. */
     challengesBefore?: number;
   }): Promise<{ sessions: number; events: number }>;
   close(): Promise<void>;

@@ -522,9 +522,11 @@ export class KyselyStore implements SessionStore, StoreHealthCheck {
         .deleteFrom("sk_login_events")
         .where("created_at", "<", options.eventsBefore)
         .executeTakeFirst();
+      // An expired challenge or kept post can serve nothing: with `challengesBefore` (the keeper
+      // passes now) they all go, sign-in ceremonies anyone can start among them.
       await this.db
         .deleteFrom("sk_reauth_state")
-        .where("expires_at", "<", options.expiredBefore)
+        .where("expires_at", "<", options.challengesBefore ?? options.expiredBefore)
         .execute();
       return { sessions: Number(sessions.numDeletedRows), events: Number(events.numDeletedRows) };
     });

@@ -124,7 +124,7 @@ export interface PasskeysTable {
 export interface ReauthStateTable {
   id: string;
   session_id: string;
-  kind: string; // "passkey_create" | "passkey_get" | "kept_post"
+  kind: string; // "passkey_create" | "passkey_get" | "passkey_signin" | "kept_post"
   secret_hash: string;
   path: string | null;
   data: string | null;
