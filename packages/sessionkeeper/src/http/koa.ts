@@ -15,6 +15,18 @@ import { declaresTooLarge, FORM_BODY_LIMIT, parseFormBody, parseQuery } from "..
 import { type AccountPagesOptions, requireBasePath } from "../ui/options.js";
 import { type AccountApiOptions, createAccountApiHandler } from "./account-api.js";
 import { nodeHeaderValue } from "./context.js";
+import {
+  formObject,
+  formText,
+  guardRule,
+  isFormPost,
+  isResume,
+  KEPT_FORM_MAX_BYTES,
+  NOTHING_TO_RESUME,
+  pathOf,
+  type RecentAuthGuardOptions,
+  reauthLocation,
+} from "./kept-form.js";
 import { readBounded } from "./node-body.js";
 
 // Koa gets its own adapter: the Web one wants a Request → Response handler and the Express one
@@ -27,6 +39,8 @@ export interface KoaLikeContext {
   method: string;
   path: string;
   url: string;
+  /** Koa's request; a body parser (koa-body, @koa/bodyparser) puts the parsed form on `body`. */
+  request: object;
   status: number;
   body: unknown;
   state: { sessionkeeper?: RequestSession };
@@ -118,6 +132,67 @@ export function koaRequireDeviceBinding() {
     if (refusal !== null) return answer(ctx, 401, { error: refusal });
     await next();
   };
+}
+
+/**
+ * Lets the request through only when the session's last proof of identity is recent enough
+ * ({@link RecentAuthOptions}); else 401 `{"error":"reauthentication_required","maxAge","factors"}`
+ * with the `WWW-Authenticate` challenge, as `requireRecentAuth` in Express. With `reauthPage`, an
+ * HTML form post outside the window is kept (the parsed `ctx.request.body`, or the raw body up to
+ * 16 KB) and answered 303 to that page; `POST <path>?sk_resume=1` then runs the route once with
+ * the kept form as `ctx.request.body` (a second time: 409 `nothing_to_resume`). Without an active
+ * session: 401 `unauthenticated`. Bad options throw at start-up.
+ * @example
+ * router.post("/api/password", koaRequireRecentAuth({ maxAge: "10m" }), changePassword);
+ */
+export function koaRequireRecentAuth(options: RecentAuthGuardOptions = {}) {
+  const { rule, reauthPage } = guardRule(options);
+  return async (ctx: KoaLikeContext, next: Next): Promise<void> => {
+    const context = ctx.state.sessionkeeper;
+    if (!context?.session) return answer(ctx, 401, { error: "unauthenticated" });
+    const path = pathOf(ctx.url);
+    const resume = reauthPage !== null && isResume(ctx.method, ctx.url);
+    const challenge = await context.checkRecentAuth(rule);
+    if (!challenge) {
+      if (resume) {
+        const body = await context.takeKeptPost(path);
+        if (body === null) return answer(ctx, 409, NOTHING_TO_RESUME);
+        // Where a body parser puts a form: the route reads the kept one as if it were posted now.
+        (ctx.request as { body?: unknown }).body = formObject(body);
+      }
+      await next();
+      return;
+    }
+    ctx.set("WWW-Authenticate", challenge.challenge);
+    const type = nodeHeaderValue(ctx.req.headers["content-type"]);
+    if (reauthPage !== null && isFormPost(ctx.method, type)) {
+      // A resume outside the window keeps nothing new: the first kept post stays for after.
+      const kept = resume || (await keepKoaPost(context, ctx, path));
+      if (kept) {
+        // No body: Koa turns a null body into 204.
+        ctx.status = 303;
+        ctx.set("Location", reauthLocation(reauthPage, path));
+        return;
+      }
+    }
+    ctx.status = challenge.status;
+    ctx.body = challenge.body;
+  };
+}
+
+/** Keeps the form post: the body a parser already read, or the raw one (bounded). */
+async function keepKoaPost(
+  context: RequestSession,
+  ctx: KoaLikeContext,
+  path: string,
+): Promise<boolean> {
+  const parsed = (ctx.request as { body?: unknown }).body;
+  let body = parsed === undefined ? null : formText(parsed);
+  if (parsed === undefined) {
+    const raw = await readBounded(ctx.req, KEPT_FORM_MAX_BYTES);
+    body = raw === null ? null : Buffer.from(raw).toString("utf8");
+  }
+  return body !== null && context.keepPost({ path, body });
 }
 
 /** The request's sessionkeeper context; throws when koaSessions did not run (a set-up mistake). */

@@ -11,8 +11,10 @@ import Database from "better-sqlite3";
 import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
+import Koa from "koa";
 import * as ex from "../../src/http/express.js";
 import * as fa from "../../src/http/fastify.js";
+import * as ko from "../../src/http/koa.js";
 import * as web from "../../src/http/web.js";
 import type { RequestSession } from "../../src/request-session.js";
 import { createSessionKeeper, type SessionKeeper } from "../../src/session-keeper.js";
@@ -165,6 +167,56 @@ const adapters: Array<[string, Start]> = [
     },
   ],
 ];
+
+/** Koa 3, no body parser: JSON read by hand; the guard keeps and hands back the raw form. */
+adapters.push([
+  "Koa",
+  async (keeper, ran) => {
+    const app = new Koa();
+    app.use(ko.koaSessions(keeper));
+    const json = async (ctx: Koa.Context) => {
+      let text = "";
+      for await (const chunk of ctx.req) text += String(chunk);
+      return JSON.parse(text || "{}") as Record<string, unknown>;
+    };
+    const guarded = {
+      "/danger": ko.koaRequireRecentAuth(),
+      "/strict": ko.koaRequireRecentAuth(STRICT),
+      "/form": ko.koaRequireRecentAuth(KEEP),
+    } as const;
+    app.use(async (ctx) => {
+      if (ctx.method !== "POST") return;
+      if (ctx.path === "/signin") {
+        await ko.koaSessionContext(ctx).signIn((await json(ctx)).userId as string);
+        ctx.status = 204;
+      } else if (ctx.path === "/reauth") {
+        const factor = (await json(ctx)).factor as AuthFactor;
+        const session = await ko.koaSessionContext(ctx).reauthenticate({ factor });
+        ctx.status = session ? 204 : 401;
+      } else if (ctx.path in guarded) {
+        const path = ctx.path as keyof typeof guarded;
+        await guarded[path](ctx, async () => {
+          if (path === "/form") {
+            // The kept form on a resume; else the posted one, read here (no body parser).
+            let body = (ctx.request as { body?: unknown }).body;
+            if (body === undefined) {
+              let text = "";
+              for await (const chunk of ctx.req) text += String(chunk);
+              body = Object.fromEntries(new URLSearchParams(text));
+            }
+            ran.form.push(formValue(body));
+            ctx.status = 303;
+            ctx.set("Location", "/done");
+            return;
+          }
+          ran[path === "/danger" ? "danger" : "strict"]++;
+          ctx.status = 204;
+        });
+      }
+    });
+    return listenNode(app.listen(0, "127.0.0.1"));
+  },
+]);
 
 async function listenNode(server: Server): Promise<Running> {
   if (!server.listening) await new Promise((resolve) => server.once("listening", resolve));
