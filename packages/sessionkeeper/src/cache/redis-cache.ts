@@ -34,7 +34,10 @@ export type CacheMessageListener = (topic: string, data: unknown) => void;
 const MAX_MESSAGE = 1024 * 1024;
 const MAX_ID = 64;
 const IDS_PER_MESSAGE = 1000;
-/** How long a drop waits for its own message to come back through Redis (see #publishIds). */
+/**
+ * How long a drop waits for its own message to come back through Redis and for every other
+ * subscriber to say it applied it (see #publishIds).
+ */
 const ECHO_WAIT_MS = 250;
 
 function sleep(ms: number): Promise<void> {
@@ -76,8 +79,11 @@ export class RedisCache implements SessionCache {
   #epoch = 0;
   #probing = false;
   #probe: { nonce: string; received: () => void } | null = null;
-  /** Drops this instance published, waiting to come back through its own subscription. */
-  readonly #echoes = new Map<string, () => void>();
+  /**
+   * Drops this instance published, by nonce: waiting to come back through its own subscription
+   * and for `acks` from the other subscribers that received them.
+   */
+  readonly #echoes = new Map<string, { echoed: boolean; acks: number; check(): void }>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -256,7 +262,23 @@ export class RedisCache implements SessionCache {
       // Applied trusted or not: a drop must never be lost, and tombstones guard reads in flight.
       this.#local.drop(ids);
       this.#notify(ids, "remote");
-      if (typeof parsed.n === "string") this.#echoes.get(parsed.n)?.();
+      if (typeof parsed.n === "string" && parsed.n.length <= 32) {
+        const mine = this.#echoes.get(parsed.n);
+        if (mine) {
+          mine.echoed = true;
+          mine.check();
+        } else {
+          // Another instance's drop, applied above: say so, so that its revocation answers only
+          // once every instance refuses the session.
+          this.#send(JSON.stringify({ k: "ack", n: parsed.n })).catch(() => {});
+        }
+      }
+    } else if (parsed?.k === "ack" && typeof parsed.n === "string") {
+      const mine = this.#echoes.get(parsed.n);
+      if (mine) {
+        mine.acks++;
+        mine.check();
+      }
     } else if (parsed?.k === "clr") {
       this.#local.clear();
     } else if (parsed?.k === "probe" && this.#probe !== null && parsed.n === this.#probe.nonce) {
@@ -341,22 +363,40 @@ export class RedisCache implements SessionCache {
   }
 
   /**
-   * Publishes the drops, then waits (at most ECHO_WAIT_MS, never failing) for the last one to come
-   * back through this instance's own subscription. Redis hands a message to every subscriber
-   * before it answers the publisher, so once it is back here the other instances have it in hand
-   * too: a revocation that returned is then refused by another instance's very next request, not
-   * a few milliseconds later.
+   * Publishes the drops, then waits (at most ECHO_WAIT_MS, never failing) until the last one has
+   * come back through this instance's own subscription and every other subscriber that received
+   * it (PUBLISH answers how many did) has published its acknowledgement, sent only after it
+   * dropped the sessions. Having a message in hand is not enough: an instance may serve a request
+   * it read in the same turn before it reads the drop. So a revocation that returned is refused
+   * by every instance's very next request, and a slow or foreign subscriber costs at most the wait.
    */
   async #publishIds(ids: readonly string[]): Promise<void> {
     for (let i = 0; i < ids.length; i += IDS_PER_MESSAGE) {
       const last = i + IDS_PER_MESSAGE >= ids.length;
       const n = last && this.#subscribed ? randomBytes(9).toString("base64url") : undefined;
-      let echoed: Promise<void> | null = null;
-      if (n) echoed = new Promise<void>((resolve) => this.#echoes.set(n, resolve));
+      let done: Promise<void> | null = null;
+      let expected = Number.POSITIVE_INFINITY; // acks, known once PUBLISH answers
+      if (n) {
+        done = new Promise<void>((resolve) => {
+          const state = {
+            echoed: false,
+            acks: 0,
+            check: () => {
+              if (state.echoed && state.acks >= expected) resolve();
+            },
+          };
+          this.#echoes.set(n, state);
+        });
+      }
       try {
-        await this.#send(JSON.stringify({ k: "inv", ids: ids.slice(i, i + IDS_PER_MESSAGE), n }));
-        if (echoed) {
-          await Promise.race([echoed, sleep(ECHO_WAIT_MS)]);
+        const receivers = await this.#send(
+          JSON.stringify({ k: "inv", ids: ids.slice(i, i + IDS_PER_MESSAGE), n }),
+        );
+        if (n && done) {
+          // This instance's own subscription is one of the receivers.
+          expected = typeof receivers === "number" ? Math.max(0, receivers - 1) : 0;
+          this.#echoes.get(n)?.check();
+          await Promise.race([done, sleep(ECHO_WAIT_MS)]);
           // Other subscriptions in this process read the same message in the same turn of the
           // event loop: let that turn finish before the caller goes on.
           await new Promise((resolve) => setImmediate(resolve));
@@ -367,10 +407,11 @@ export class RedisCache implements SessionCache {
     }
   }
 
-  async #send(message: string): Promise<void> {
+  /** PUBLISHes on the channel; resolves with the number of subscribers that received it. */
+  async #send(message: string): Promise<unknown> {
     // Fail fast when disconnected rather than wait in the client's offline queue.
     if (!this.#client.ready) throw new Error("Redis is not connected");
-    await withTimeout(
+    return withTimeout(
       this.#client.command(["PUBLISH", this.channel, message]),
       this.#commandTimeout,
       "PUBLISH",
