@@ -89,7 +89,7 @@ describe("approving a sign-in from a trusted device, in Chromium, across instanc
     await held.page.goto(`${a.url}/signin`);
     await held.page.getByLabel("Email").fill(email);
     await held.page.getByLabel("Password").fill(PASSWORD);
-    await held.page.getByRole("button", { name: "Sign in" }).click();
+    await held.page.getByRole("button", { name: "Sign in", exact: true }).click();
     await held.page.waitForURL(/\/signin\/verify$/);
     // Let the page's stream open on A before anything is approved.
     await new Promise((r) => setTimeout(r, 300));

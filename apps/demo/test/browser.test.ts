@@ -72,7 +72,7 @@ describe("devices page in Chromium", { skip }, () => {
     await page.goto(`${run.baseUrl}/signin`);
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(/\/account\/sessions/);
   }
 
@@ -170,7 +170,7 @@ describe("devices page in Chromium", { skip }, () => {
       await page.goto(`${held.baseUrl}/signin`);
       await page.getByLabel("Email").fill(email);
       await page.getByLabel("Password").fill(PASSWORD);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.waitForURL(/\/signin\/verify$/);
       // The pending cookie opens nothing else.
       await page.goto(`${held.baseUrl}/account/sessions`);

@@ -80,7 +80,7 @@ describe("device names in Chromium (client hints, rename)", { skip }, () => {
     await page.goto(`${run.baseUrl}/signin`);
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(/\/account\/sessions/);
   }
 
@@ -176,7 +176,7 @@ describe("device names in Chromium (client hints, rename)", { skip }, () => {
     await page.goto(`${run.baseUrl}/signin`);
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(`${PASSWORD} 2`);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(/\/account\/sessions/);
     const month = new Intl.DateTimeFormat("en-US", {
       timeZone: "UTC",

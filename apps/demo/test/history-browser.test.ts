@@ -115,13 +115,13 @@ describe("login history in Chromium", { skip }, () => {
       await phone.page.goto(`${run.baseUrl}/signin`);
       await phone.page.getByLabel("Email").fill(EMAIL);
       await phone.page.getByLabel("Password").fill(`wrong guess ${i}`);
-      await phone.page.getByRole("button", { name: "Sign in" }).click();
+      await phone.page.getByRole("button", { name: "Sign in", exact: true }).click();
       await phone.page.waitForLoadState("load");
     }
     await phone.page.goto(`${run.baseUrl}/signin`);
     await phone.page.getByLabel("Email").fill(EMAIL);
     await phone.page.getByLabel("Password").fill(PASSWORD);
-    await phone.page.getByRole("button", { name: "Sign in" }).click();
+    await phone.page.getByRole("button", { name: "Sign in", exact: true }).click();
     await phone.page.waitForURL(/\/signin\/verify$/);
 
     // The owner opens the emailed link (in the mail app: another browser) and approves.

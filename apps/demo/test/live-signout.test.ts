@@ -69,7 +69,7 @@ describe("live sign-out across instances, in Chromium", { skip }, () => {
     await page.goto(`${a.url}/signin`);
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(/\/account\/sessions/);
     // Give the page's stream a moment to open on A before the other browser acts.
     await new Promise((r) => setTimeout(r, 300));
@@ -105,7 +105,7 @@ describe("live sign-out across instances, in Chromium", { skip }, () => {
     await page.goto(`${a.url}/signin`);
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL(/\/account\/sessions/);
     await new Promise((r) => setTimeout(r, 300));
     // A password change on B ends every other session of the user.
