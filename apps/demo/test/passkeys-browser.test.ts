@@ -146,13 +146,26 @@ describe("passkeys in Chromium (virtual authenticator)", { skip }, () => {
     assert.ok((await events(email)).some((e) => e.type === "passkey_removed"));
   });
 
-  it("signs in with a passkey on the sign-in page, from a device never seen, without a code", async () => {
+  it("signs in with a passkey on the sign-in page, from a device never seen, without a code, while guessers have the account locked", async () => {
     clock.now = Date.now();
     const email = "passkey-3@example.com";
     const { page } = await signedUpPage(email);
     await addPasskey(page, "Laptop");
-    // A browser with no cookies at all: an unknown device, which a password would see held.
+    // Strangers guess the password until the account refuses unknown devices (50 here).
+    for (let i = 0; i < 50; i++)
+      await fetch(`${run.baseUrl}/api/signin`, {
+        method: "POST",
+        headers: { "content-type": "application/json", origin: run.baseUrl },
+        body: JSON.stringify({ email, password: `guess ${i}` }),
+      });
+    // A browser with no cookies at all: an unknown device. The right password is refused now…
     await page.context().clearCookies();
+    const refused = await page.request.post(`${run.baseUrl}/api/signin`, {
+      headers: { origin: run.baseUrl },
+      data: { email, password: PASSWORD },
+    });
+    assert.equal(refused.status(), 429, "the lockout holds unknown devices");
+    // …but the owner's passkey is proof no guesser has: it signs in, and is not held for a code.
     await page.goto(`${run.baseUrl}/signin?next=%2Faccount%2Fsecurity`);
     await page.click("text=Sign in with a passkey");
     await page.waitForURL(/\/account\/security$/);

@@ -308,9 +308,10 @@ export class Passkeys {
    * Signs in with a passkey as the first factor. The challenge must be the one this browser was
    * given ({@link signInOptions}; spent here, else 400 `challenge_expired`); the passkey is found
    * by its credential id and must verify (signature, origin, RP id, user verified, its user
-   * handle). Then the guard decides as after a right password — global deny rules and lockout
-   * first (403, 429), the allow list, the session cap — except that a passkey is never held for
-   * new-device verification. A wrong or unknown passkey is counted like a wrong password (401
+   * handle). Then the guard decides as after a right password — global deny rules (403), the
+   * allow list, the session cap — except that a passkey is never held for new-device
+   * verification, and a lockout (made by password guessers) does not refuse it. A wrong or
+   * unknown passkey is a guess: 429 while locked out, else counted like a wrong password (401
    * `invalid_passkey`). `emailOf` gives the user's address (for the lockout's account key and
    * the sign-in alert); a user without one cannot sign in (401).
    */
@@ -332,9 +333,10 @@ export class Passkeys {
     const email = passkey ? ((await input.emailOf(passkey.userId)) ?? null) : null;
     const userId = passkey && email ? passkey.userId : null;
     const accountKey = email ?? "";
-    const before = await guard.checkBeforeCredentials({ accountKey, userId, info });
-    if (!before.ok) return before;
+    // A wrong passkey is a guess: refused while locked out, else counted like a wrong password.
     const wrong = async (): Promise<Refusal> => {
+      const before = await guard.checkBeforeCredentials({ accountKey, userId, info });
+      if (!before.ok) return before;
       await guard.recordFailure({ accountKey, userId, info });
       return refuse(401, "invalid_passkey");
     };
@@ -364,6 +366,9 @@ export class Passkeys {
       return wrong();
     }
     await this.#o.keeper.recordPasskeyUse(passkey.id, newCounter);
+    // A verified passkey is the owner: deny rules apply, a lockout made by guessers does not.
+    const before = await guard.checkBeforeCredentials({ accountKey, userId, info, proven: true });
+    if (!before.ok) return before;
     return guard.completeSignIn(rs, userId, {
       email,
       accountKey,

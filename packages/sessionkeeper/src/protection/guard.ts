@@ -154,13 +154,19 @@ export class Guard {
     accountKey: unknown;
     userId?: string | null;
     info: RequestInfo;
+    /**
+     * The user already proved it with a factor nobody can guess (a verified passkey): the
+     * lockout, which stops guessing, does not hold them; the deny rules still do. So strangers
+     * guessing the password cannot lock the owner's passkey out.
+     */
+    proven?: boolean;
   }): Promise<Verdict> {
     const userId = input.userId ?? null;
     if (await this.#rules.isDenied(input.info.ip)) {
       await this.#record("sign_in_blocked", userId, null, "ip_denied", input.info);
       return refuse(403, "ip_denied");
     }
-    if (this.#lockout) {
+    if (this.#lockout && input.proven !== true) {
       const wait = await this.#lockout.retryAfter(
         normalizeAccountKey(input.accountKey),
         await this.#attemptSource(userId, input.info),
