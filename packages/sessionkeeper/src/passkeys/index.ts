@@ -259,28 +259,8 @@ export class Passkeys {
       return refuse(400, "challenge_expired");
     const passkey = await this.#o.keeper.findPasskey(assertion.id);
     if (!passkey || passkey.userId !== record.userId) return this.#failed(rs, input);
-    let newCounter: number;
-    try {
-      const result = await verifyAuthenticationResponse({
-        response: assertion,
-        expectedChallenge: challenge,
-        expectedOrigin: this.#o.origin,
-        expectedRPID: this.#o.rpID,
-        credential: {
-          id: passkey.id,
-          publicKey: Buffer.from(passkey.publicKey, "base64url"),
-          counter: passkey.counter,
-          transports: passkey.transports as never,
-        },
-        requireUserVerification: true,
-      });
-      if (!result.verified || !result.authenticationInfo.userVerified)
-        return this.#failed(rs, input);
-      newCounter = result.authenticationInfo.newCounter;
-    } catch {
+    if (!(await this.#verifyAssertion(assertion, challenge, passkey)))
       return this.#failed(rs, input);
-    }
-    await this.#o.keeper.recordPasskeyUse(passkey.id, newCounter);
     if (!(await rs.reauthenticate({ factor: "passkey" }))) return refuse(401, "unauthenticated");
     return { ok: true };
   }
@@ -345,6 +325,27 @@ export class Passkeys {
     const handle = assertion.response.userHandle;
     if (handle !== undefined && handle !== Buffer.from(userId).toString("base64url"))
       return wrong();
+    if (!(await this.#verifyAssertion(assertion, challenge, passkey))) return wrong();
+    // A verified passkey is the owner: deny rules apply, a lockout made by guessers does not.
+    const before = await guard.checkBeforeCredentials({ accountKey, userId, info, proven: true });
+    if (!before.ok) return before;
+    return guard.completeSignIn(rs, userId, {
+      email,
+      accountKey,
+      factor: "passkey",
+      ...(input.rememberMe !== undefined ? { rememberMe: input.rememberMe } : {}),
+    });
+  }
+
+  /**
+   * Whether `assertion` is `passkey`'s signature over `challenge` from this site's origin with the
+   * user verified; when it is, the authenticator's new counter and the time of use are stored.
+   */
+  async #verifyAssertion(
+    assertion: AuthenticationResponseJSON,
+    challenge: string,
+    passkey: PasskeyRecord,
+  ): Promise<boolean> {
     let newCounter: number;
     try {
       const result = await verifyAuthenticationResponse({
@@ -360,21 +361,13 @@ export class Passkeys {
         },
         requireUserVerification: true,
       });
-      if (!result.verified || !result.authenticationInfo.userVerified) return wrong();
+      if (!result.verified || !result.authenticationInfo.userVerified) return false;
       newCounter = result.authenticationInfo.newCounter;
     } catch {
-      return wrong();
+      return false;
     }
     await this.#o.keeper.recordPasskeyUse(passkey.id, newCounter);
-    // A verified passkey is the owner: deny rules apply, a lockout made by guessers does not.
-    const before = await guard.checkBeforeCredentials({ accountKey, userId, info, proven: true });
-    if (!before.ok) return before;
-    return guard.completeSignIn(rs, userId, {
-      email,
-      accountKey,
-      factor: "passkey",
-      ...(input.rememberMe !== undefined ? { rememberMe: input.rememberMe } : {}),
-    });
+    return true;
   }
 
   async #failed(rs: RequestSession<object>, input: { accountKey: unknown }): Promise<Refusal> {

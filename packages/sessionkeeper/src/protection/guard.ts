@@ -674,9 +674,8 @@ export class Guard {
     options: { note?: unknown; from?: AllowListChanger } = {},
   ): Promise<RuleResult> {
     const id = requireUserId(userId);
-    const before = await this.#rules.list("account", id);
     const result = await this.#announce(this.#rules.add("account", id, cidr, options.note));
-    if (result.ok && !before.some((r) => r.id === result.rule.id))
+    if (result.ok && result.added)
       await this.#allowListChanged("ip_allow_added", id, result.rule.cidr, options.from);
     return result;
   }

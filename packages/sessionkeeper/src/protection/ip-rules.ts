@@ -7,7 +7,8 @@ export type IpRefusal = "ip_denied" | "ip_not_allowed";
 
 /** Adding a rule: the stored rule, or why the input was refused (input comes from a request). */
 export type RuleResult =
-  | { ok: true; rule: IpRule }
+  /** `added`: false when an equal rule was already there (it is returned instead). */
+  | { ok: true; rule: IpRule; added: boolean }
   | { ok: false; error: "invalid_cidr" | "invalid_note" | "too_many_rules" };
 
 interface Snapshot {
@@ -71,7 +72,7 @@ export class RuleBook {
     const existing = (await this.reload()).rules.find(
       (r) => r.scope === scope && r.userId === userId && r.cidr === cidr.text,
     );
-    if (existing) return { ok: true, rule: { ...existing } };
+    if (existing) return { ok: true, rule: { ...existing }, added: false };
     if (
       scope === "account" &&
       (await this.store.countIpRules("account", userId)) >= this.maxPerAccount
@@ -89,7 +90,7 @@ export class RuleBook {
     };
     await this.store.addIpRule(rule);
     await this.reload();
-    return { ok: true, rule: { ...rule } };
+    return { ok: true, rule: { ...rule }, added: true };
   }
 
   /** Removes a rule of the scope (and account); false when there is none. */
