@@ -251,7 +251,11 @@ try {
       await victim.kill();
       killedAt.push({ sentAt, diedAt: performance.now() });
     },
-    () => victim.start(),
+    async () => {
+      await victim.start();
+      const kill = killedAt[killedAt.length - 1];
+      if (kill) kill.backAt = performance.now();
+    },
     { killedAt },
   );
 

@@ -30,6 +30,8 @@ export function percentile(sorted: number[], p: number): number {
 export interface Kill {
   sentAt: number;
   diedAt: number;
+  /** When the restarted instance was serving again (set by the restore). */
+  backAt?: number;
 }
 
 export function answerStats(records: Record[], kills: Kill[] = []): AnswerStats {
@@ -45,13 +47,14 @@ export function answerStats(records: Record[], kills: Kill[] = []): AnswerStats 
     latencies.push(endedAt - startedAt);
     if (status === "timeout") timeouts++;
     else if (status === "reset") {
-      // In flight while an instance was being SIGKILLed: begun before its exit was seen (the
-      // front may connect to it until the process is gone) and failed within a second of it.
-      // Any other reset breaks "every request got an answer".
+      // The killed instance's fallout: begun before it was serving again (the front may reach
+      // its port until the process is gone, and again while the new one starts) and failed
+      // within a second of that. Any other reset breaks "every request got an answer".
       if (
-        kills.some(
-          (k) => startedAt <= k.diedAt && endedAt >= k.sentAt && endedAt <= k.diedAt + 1000,
-        )
+        kills.some((k) => {
+          const back = k.backAt ?? k.diedAt;
+          return startedAt <= back && endedAt >= k.sentAt && endedAt <= back + 1000;
+        })
       )
         lostWithInstance++;
       else resets++;
